@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BindingsConfig(AppConfig):
+    """X-number pools and bindings of every mode."""
+
+    name = "bindings"
+    verbose_name = _("Bindings")

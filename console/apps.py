@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsoleConfig(AppConfig):
+    """Cross-cutting pieces: platform applications, audit log, push inbox, roles, health."""
+
+    name = "console"
+    verbose_name = _("Console")

@@ -1,0 +1,61 @@
+"""A real worker on the real broker runs tasks queued with delay_on_commit only after commit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+from conftest import wait_until
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+@shared_task
+def remember_token_task(token: str) -> None:
+    """Leave a mark in Redis that the test can look for."""
+    _redis().set(f"test:celery:{token}", "ran", ex=60)
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_it_runs_a_task_queued_on_commit_after_the_commit_and_not_before(celery_worker):
+    # given
+    token = uuid.uuid4().hex
+    key = f"test:celery:{token}"
+    # when
+    with transaction.atomic():
+        remember_token_task.delay_on_commit(token)
+        time.sleep(1.5)  # a worker that got the message now would have run it by now
+        # then
+        assert not _redis().exists(key), "the task ran before the transaction committed"
+    wait_until(lambda: _redis().exists(key), timeout=15)
+
+
+def test_it_never_runs_a_task_whose_transaction_rolled_back(celery_worker):
+    # given
+    token = uuid.uuid4().hex
+    # when
+    try:
+        with transaction.atomic():
+            remember_token_task.delay_on_commit(token)
+            raise Rollback
+    except Rollback:
+        pass
+    # then: a task queued in the same way afterwards runs, and the rolled-back one never did
+    later = uuid.uuid4().hex
+    with transaction.atomic():
+        remember_token_task.delay_on_commit(later)
+    wait_until(lambda: _redis().exists(f"test:celery:{later}"), timeout=15)
+    assert not _redis().exists(f"test:celery:{token}")

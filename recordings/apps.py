@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RecordingsConfig(AppConfig):
+    """Call recordings: pulled from the platform before its 7-day limit, stored, played."""
+
+    name = "recordings"
+    verbose_name = _("Recordings")

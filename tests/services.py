@@ -1,0 +1,104 @@
+"""Pytest plugin (loaded with ``-p tests.services``): real PostgreSQL and Redis for the suite.
+
+It runs before Django is configured, so it can choose the database: ``DATABASE_URL`` and
+``REDIS_URL`` are used when set, else PostgreSQL and Redis on 127.0.0.1 when they answer. Tests that
+need a service carry the ``postgres`` / ``redis`` marker; without the service they are skipped with
+the reason, unless ``CI`` is set, where the missing service fails them (and the run).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+# Never let a developer's .env (written by `make run`) change what the suite sees.
+os.environ["ENV_FILE"] = ""
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production-" + "x" * 20)
+os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("CACHE_URL", "locmemcache://")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault(
+    "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+
+# whitenoise warns about a missing STATIC_ROOT on every request; the suite serves from finders.
+os.makedirs(
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "static"), exist_ok=True
+)
+
+if "DATABASE_URL" not in os.environ and _answers(DEFAULT_DATABASE_URL, 5432):
+    os.environ["DATABASE_URL"] = DEFAULT_DATABASE_URL
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+POSTGRES_OK = POSTGRES_URL.startswith(("postgres://", "postgresql://")) and _answers(
+    POSTGRES_URL, 5432
+)
+
+os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
+REDIS_OK = _answers(os.environ["REDIS_URL"], 6379)
+
+_skipped_service_tests: list[str] = []
+
+
+def pytest_report_header(config) -> list[str]:
+    database = urlparse(POSTGRES_URL)._replace(password=None).geturl() if POSTGRES_OK else "SQLite"
+    return [
+        f"database: {database}",
+        f"redis: {os.environ['REDIS_URL'] if REDIS_OK else 'not reachable'}",
+        f"CI: {'yes, a missing service fails its tests' if IN_CI else 'no'}",
+    ]
+
+
+def _missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable and CI is set: this test may not be skipped")
+    pytest.skip(f"{what} is not reachable (set DATABASE_URL / REDIS_URL, or start it)")
+
+
+def pytest_runtest_setup(item) -> None:
+    if item.get_closest_marker("postgres") and not POSTGRES_OK:
+        _missing(f"PostgreSQL ({POSTGRES_URL or DEFAULT_DATABASE_URL})")
+    if item.get_closest_marker("redis") and not REDIS_OK:
+        _missing(f"Redis ({os.environ['REDIS_URL']})")
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.skipped and ("postgres" in report.keywords or "redis" in report.keywords):
+        _skipped_service_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if IN_CI and _skipped_service_tests:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _skipped_service_tests:
+        verdict = "FAILS the run (CI is set)" if IN_CI else "were skipped"
+        terminalreporter.write_line(
+            f"{len(_skipped_service_tests)} test(s) needing PostgreSQL or Redis {verdict}:",
+            red=IN_CI,
+            yellow=not IN_CI,
+        )
+        for nodeid in _skipped_service_tests:
+            terminalreporter.write_line(f"  {nodeid}")
