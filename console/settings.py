@@ -233,3 +233,6 @@ LOGGING = {
 }
 
 ADMIN_SITE_TITLE = _("Privacy number console")
+
+# Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")

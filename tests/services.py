@@ -35,6 +35,7 @@ os.environ["ENV_FILE"] = ""
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production-" + "x" * 20)
 os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=")
 os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault(

@@ -1,0 +1,48 @@
+"""Choice classes of the console package."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Mode(models.TextChoices):
+    """The platform's binding modes; an application belongs to exactly one (spec §3, §4)."""
+
+    AXB = "AXB", "AXB"
+    AX = "AX", "AX"
+    AXE = "AXE", "AXE"
+    AXYB = "AXYB", "AXYB"
+    X = "X", _("X (customer decides each call)")
+
+
+class BlockCallRule(models.TextChoices):
+    """What the console answers to an X-mode callin in Block mode."""
+
+    CONNECT_BOUND_PARTY = "connect", _("Connect to the bound party")
+    CLOSE = "close", _("End the call")
+
+
+class BlockSmsRule(models.TextChoices):
+    """What the console answers to an SMS notice in Block mode."""
+
+    FORWARD = "forward", _("Forward the SMS")
+    DISCARD = "discard", _("Discard the SMS")
+
+
+class AuditAction(models.TextChoices):
+    """Things people do that leave an audit row."""
+
+    CREATE = "create", _("Create")
+    MODIFY = "modify", _("Modify")
+    END = "end", _("End")
+    REVEAL = "reveal", _("Reveal number")
+    IMPORT = "import", _("Import")
+    SYNC = "sync", _("Sync with platform")
+    PLAY = "play", _("Play recording")
+    DOWNLOAD = "download", _("Download recording")
+    DELETE = "delete", _("Delete")
+    REPROCESS = "reprocess", _("Re-process")
+    SET_CALLEE = "set_callee", _("Set temporary callee")
+    STOP_CALL = "stop_call", _("Stop call")
+    SECRET_REPLACED = "secret_replaced", _("Replace secret")
