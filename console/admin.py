@@ -13,6 +13,13 @@ from console.choices import AuditAction
 from console.models import Application, AuditLog
 
 
+def https_url_fields(field, **kwargs):
+    """Form fields for model fields; URLs typed without a scheme are taken as https."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class ApplicationForm(forms.ModelForm):
     """The secret is write-only: a password input that never shows the stored value."""
 
@@ -26,7 +33,25 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = "__all__"
+        fields = [
+            "name",
+            "mode",
+            "app_key",
+            "base_url",
+            "status_url",
+            "fee_url",
+            "sms_url",
+            "sms_control_url",
+            "xstatus_url",
+            "push_xstatus",
+            "recording_enabled",
+            "sms_enabled",
+            "extension_length",
+            "block_call_rule",
+            "block_sms_rule",
+            "is_active",
+        ]
+        formfield_callback = https_url_fields
 
     def clean(self):
         cleaned = super().clean()
