@@ -1153,7 +1153,8 @@ def push_model_for(data: Mapping[str, Any]) -> type[Push]:
     """The model a decoded push belongs to, by its ``eventType`` (or ``smsEvent`` for SMS)."""
     event_type = data.get("eventType")
     if event_type is None:
-        if "smsEvent" in data:
+        # SMS notices have no eventType; appKey alone still marks one whose smsEvent is missing.
+        if "smsEvent" in data or "appKey" in data:
             return SmsPush
         raise SchemaError("eventType", "Field required")
     model = _PUSH_MODELS.get(event_type) if isinstance(event_type, str) else None
