@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from privatenumber import codes
 from simulator import unconfirmed
 from simulator.config import AppConfig
 from simulator.core import fmt_time
@@ -98,16 +99,8 @@ MAX_DURATION_REACHED = 8010
 def state_desc(cause: int) -> str:
     """Text of a hang-up cause for ``stateDesc`` (the table of privatenumber.codes)."""
     if cause == 0:
-        return "The user releases the call."
-    try:
-        from privatenumber import codes
-
-        known = codes.HANGUP_CAUSES.get(cause)
-        if known is not None:
-            return known.en
-    except ImportError:  # pragma: no cover - until branch pnlib is merged
-        pass
-    return f"The call is released ({cause})."
+        return "The user releases the call."  # the text of Huawei's documented example
+    return codes.hangup_cause(cause).en
 
 
 @dataclass
@@ -319,6 +312,12 @@ class CallEngine:
     # --- producing events and CDRs ----------------------------------------------------------------
 
     @staticmethod
+    def new_icid() -> str:
+        """A call-record id shaped like the documented example."""
+        low, high = random.randint(10**9, 4 * 10**9), random.randint(10**8, 10**9)
+        return f"{uuid.uuid4().hex}.{low}.{high}.5"
+
+    @staticmethod
     def new_session_id() -> str:
         return (
             f"{random.randint(1000, 9999)}_{random.randint(100, 99999)}_"
@@ -387,7 +386,7 @@ class CallEngine:
             "direction": route.direction if route.failure is None else 2,
             "spId": app.sp_id,
             "appKey": app.app_key,
-            "icid": f"{uuid.uuid4().hex}.{random.randint(10**9, 4 * 10**9)}.{random.randint(10**8, 10**9)}.5",
+            "icid": self.new_icid(),
             "bindNum": route.dialled,
             "sessionId": session_id,
             "subscriptionId": route.binding_id or "",
@@ -455,14 +454,13 @@ class CallEngine:
     def place(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Place one call; ``spec`` is the control API's JSON (see README)."""
         f = Fields(spec)
-        caller = f.number("caller", required=True)
-        dialled = f.number("called", required=True)
+        caller = f.req_number("caller")
+        dialled = f.req_number("called")
         ext = f.string("extension", min_len=0, max_len=4)
         name = f.string("outcome", max_len=32) or "answered"
         talk = f.integer("duration", lo=0, hi=86400)
         ring = f.integer("ring", lo=0, hi=300)
         live = bool(spec.get("live"))
-        assert caller is not None and dialled is not None
         outcome = OUTCOMES["answered"] if name == "no_binding" else self._outcome(name)
         talk = 30 if talk is None else talk
         ring = 5 if ring is None else ring
@@ -549,8 +547,8 @@ class CallEngine:
 
     def stop_call(self, app: AppConfig, f: Fields) -> dict[str, Any]:
         """Stop-call (§5.4.4): ``signal`` = ``call_stop`` and the call's ``sessionId``."""
-        signal = f.string("signal", required=True, max_len=32)
-        session_id = f.string("sessionId", required=True, max_len=256)
+        signal = f.req_string("signal", max_len=32)
+        session_id = f.req_string("sessionId", max_len=256)
         if signal != "call_stop":
             raise invalid("signal")
         with self._live_lock:
@@ -647,7 +645,7 @@ class CallEngine:
                 if not isinstance(info, dict):
                     raise missing("connectInfo")
                 fields = Fields(info)
-                route.callee = fields.number("calleeNum", required=True)
+                route.callee = fields.req_number("calleeNum")
                 route.display = fields.number("displayCalleeNum") or route.dialled
                 route.max_minutes = fields.integer("maxDuration", lo=0, hi=1440) or 0
                 route.record = app.record and fields.flag("recordFlag") == "true"

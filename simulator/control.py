@@ -66,13 +66,18 @@ class Control:
             self.sim.recordings.serve(handler, path)
             return
         params = {k: v[0] for k, v in parse_qs(query).items()}
-        for method, pattern, endpoint in self.routes:
-            match = pattern.match(path)
-            if match and method == handler.command:
-                break
-        else:
+        found = next(
+            (
+                (endpoint, match)
+                for method, pattern, endpoint in self.routes
+                if method == handler.command and (match := pattern.match(path))
+            ),
+            None,
+        )
+        if found is None:
             handler.send_json(404, {"error": f"no control endpoint {handler.command} {path}"})
             return
+        endpoint, match = found
         try:
             body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -353,12 +353,11 @@ class Platform:
     def axb_bind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
         x = f.number("relationNum")
         area, loose = self._area(f)
-        a = f.number("callerNum", required=True)
-        b = f.number("calleeNum", required=True)
+        a = f.req_number("callerNum")
+        b = f.req_number("calleeNum")
         fields = self._axb_fields(f)
         if a == b:
             raise invalid("calleeNum")
-        assert a is not None and b is not None
         with self.store.tx() as db:
             self.sweep(db)
             if x is not None:
@@ -391,11 +390,10 @@ class Platform:
         )
 
     def axb_modify(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        binding_id = f.string("subscriptionId", required=True, max_len=64)
+        binding_id = f.req_string("subscriptionId", max_len=64)
         a = f.number("callerNum")
         b = f.number("calleeNum")
         fields = self._axb_fields(f)
-        assert binding_id is not None
         with self.store.tx() as db:
             self.sweep(db)
             row = self._binding(db, app, binding_id, ("AXB",))
@@ -526,7 +524,7 @@ class Platform:
         }
 
     def ax_bind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        a = f.number("origNum", required=True)
+        a = f.req_number("origNum")
         x = f.number("privateNum")
         num_type = f.string("privateNumType", max_len=32)
         area, loose = self._area(f)
@@ -538,7 +536,6 @@ class Platform:
             and unconfirmed.AX_REQUIRE_PRIVATE_NUM_TYPE
         ):
             raise missing("privateNumType")
-        assert a is not None
         with self.store.tx() as db:
             self.sweep(db)
             if x is not None:
@@ -644,9 +641,9 @@ class Platform:
         return {}
 
     def ax_set_callee(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        a = f.number("origNum", required=True)
-        x = f.number("privateNum", required=True)
-        callee = f.number("calleeNum", required=True)
+        a = f.req_number("origNum")
+        x = f.req_number("privateNum")
+        callee = f.req_number("calleeNum")
         duration = f.integer("duration", lo=1, hi=259200)
         user_data = f.user_data()
         if callee == a:
@@ -700,17 +697,15 @@ class Platform:
         return value * (3600 if unit == "0" else 60)
 
     def axe_bind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        a = f.number("bindNum", required=True)
+        a = f.req_number("bindNum")
         x = f.number("virtualNum")
         ext = f.string("extendNum", min_len=0, max_len=4)
         area, loose = self._area(f)
         fields = self._axe_fields(f)
         length = app.extension_length
         capacity = 10**length - 1
-        if ext:
-            if not EXT_RE.match(ext) or len(ext) != length or int(ext) == 0:
-                raise invalid("extendNum")
-        assert a is not None
+        if ext and (not EXT_RE.match(ext) or len(ext) != length or int(ext) == 0):
+            raise invalid("extendNum")
 
         def fits(number: str) -> bool:
             if db.execute(
@@ -880,7 +875,7 @@ class Platform:
         parent_id = f.string("subscriptionId", max_len=64)
         if parent_id is not None:
             return self._axyb_bind_yb(app, f, parent_id)
-        a = f.number("numA", required=True)
+        a = f.req_number("numA")
         x = f.number("numX")
         area, loose = self._area(f)
         if f.has("numB") or f.has("numY"):
@@ -916,14 +911,13 @@ class Platform:
                 x = self._choose(
                     db, app, area, loose, lambda n: True, capacity_sql="x_used = 0 AND y_used = 0"
                 )
-            assert a is not None
             binding_id = self._insert(
                 db, app, "AXYB", x=x, a=a, data=fields, expires=self.expiry(fields["duration"])
             )
         return {"subscriptionId": binding_id, "relationNumber": x}
 
     def _axyb_bind_yb(self, app: AppConfig, f: Fields, parent_id: str) -> dict[str, Any]:
-        b = f.number("numB", required=True)
+        b = f.req_number("numB")
         y = f.number("numY")
         area, loose = self._area(f)
         yb_duration = self._axyb_duration(f, "ybDuration")

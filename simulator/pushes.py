@@ -24,7 +24,6 @@ from typing import Any
 import requests
 
 from privatenumber.auth import build_headers
-
 from simulator import unconfirmed
 from simulator.config import AppConfig
 from simulator.core import Platform, fmt_time
@@ -38,6 +37,11 @@ JSON_TYPE = "application/json;charset=UTF-8"
 # Answer hooks: kind -> callable(push row, HTTP status or None, response body) run after an attempt
 # that got an answer; Block flows (SMS, X-mode callin) continue from there.
 AnswerHook = Callable[[sqlite3.Row, int | None, bytes], None]
+
+
+def _marks(items: list[Any]) -> str:
+    """SQL placeholders for an IN list of ``items``."""
+    return ",".join("?" * len(items))
 
 
 class PushQueue:
@@ -178,7 +182,7 @@ class PushQueue:
                         (group["app_key"], CDRS_PER_MESSAGE),
                     ).fetchall()
                     db.execute(
-                        "DELETE FROM cdr_buffer WHERE id IN (%s)" % ",".join("?" * len(rows)),  # noqa: S608
+                        f"DELETE FROM cdr_buffer WHERE id IN ({_marks(rows)})",  # noqa: S608
                         [r["id"] for r in rows],
                     )
                     count -= len(rows)
@@ -207,8 +211,7 @@ class PushQueue:
                 ).fetchall()
                 if rows:
                     db.execute(
-                        "UPDATE pushes SET state='sending' WHERE id IN (%s)"  # noqa: S608
-                        % ",".join("?" * len(rows)),
+                        f"UPDATE pushes SET state='sending' WHERE id IN ({_marks(rows)})",  # noqa: S608
                         [r["id"] for r in rows],
                     )
             following = db.execute(
@@ -326,8 +329,8 @@ class PushQueue:
             attempts: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in rows}
             if rows:
                 for a in db.execute(
-                    "SELECT * FROM push_attempts WHERE push_id IN (%s) ORDER BY id"  # noqa: S608
-                    % ",".join("?" * len(rows)),
+                    f"SELECT * FROM push_attempts WHERE push_id IN ({_marks(rows)}) "  # noqa: S608
+                    "ORDER BY id",
                     list(attempts),
                 ):
                     attempts[a["push_id"]].append(

@@ -180,8 +180,8 @@ class Recordings:
     def download_url(self, app: AppConfig, f: Fields, base_url: str) -> dict[str, Any]:
         from simulator.server import Redirect
 
-        name = f.string("fileName", required=True, max_len=128)
-        domain = f.string("recordDomain", required=True, max_len=128)
+        name = f.req_string("fileName", max_len=128)
+        domain = f.req_string("recordDomain", max_len=128)
         with self.sim.store.tx() as db:
             row = self._live_row(db, name or "")
             if row is None or row["app_key"] != app.app_key or row["domain"] != domain:
@@ -206,8 +206,8 @@ class Recordings:
             row = None
             if match:
                 row = db.execute(
-                    "SELECT r.* FROM record_links l JOIN recordings r ON r.object_name=l.object_name "
-                    "WHERE l.token=?",
+                    "SELECT r.* FROM record_links l "
+                    "JOIN recordings r ON r.object_name=l.object_name WHERE l.token=?",
                     (match.group(1),),
                 ).fetchone()
         if row is None:

@@ -6,30 +6,13 @@ the simulator and the client can never disagree about them.
 
 from __future__ import annotations
 
+from privatenumber import codes
 from simulator import unconfirmed
 
-try:
-    from privatenumber import codes
 
-    def _lookup(code: str) -> tuple[int, str] | None:
-        known = codes.RESULT_CODES.get(code)
-        return (known.http_status, known.en) if known else None
-
-except ImportError:  # pragma: no cover - only until branch pnlib (privatenumber.codes) is merged
-    _INTERIM = {
-        "0": (200, "Success."),
-        "1010002": (403, "Invalid request."),
-        "1010003": (403, "Invalid app_key."),
-        "1010012": (400, "Invalid PasswordDigest."),
-        "1010013": (400, "Time out limit."),
-        "1010001": (500, "Internal system error."),
-        "1016001": (403, "The record does not exist."),
-    }
-
-    def _lookup(code: str) -> tuple[int, str] | None:
-        if code.startswith("10230"):
-            return (400, "Invalid authentication header.")
-        return _INTERIM.get(code)
+def _lookup(code: str) -> tuple[int, str] | None:
+    known = codes.RESULT_CODES.get(code)
+    return (known.http_status, known.en) if known else None
 
 
 class PlatformError(Exception):

@@ -8,6 +8,7 @@ envelope with the HTTP status of their result code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from privatenumber.auth import AuthError, verify_headers
-
 from simulator.config import AppConfig
 from simulator.results import PlatformError, invalid, missing
 from simulator.validate import Fields
@@ -187,12 +187,10 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("unexpected error on %s %s", self.command, self.path)
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.send_json(
                     500, {"resultcode": "1010001", "resultdesc": "Internal system error."}
                 )
-            except OSError:
-                pass
 
     def _platform(self, route: Route, query: str, raw: bytes) -> None:
         started = time.perf_counter()

@@ -77,8 +77,8 @@ class SmsEngine:
     def send(self, spec: dict[str, Any]) -> dict[str, Any]:
         """An SMS from ``from`` to the X ``to``; returns what the platform did with it."""
         f = Fields(spec)
-        sender = f.number("from", required=True)
-        x = f.number("to", required=True)
+        sender = f.req_number("from")
+        x = f.req_number("to")
         content = f.string("content", min_len=0, max_len=1000) or ""
         sms_id = uuid.uuid4().hex
         with self.sim.store.tx() as db:

@@ -79,7 +79,10 @@ class Control:
         )
 
     def bulk_calls(self, app_key: str, count: int, **options: Any) -> dict[str, Any]:
-        """``count`` completed calls over the app's bindings (options: outcome, duration, events)."""
+        """``count`` completed calls over the app's bindings.
+
+        Options: ``outcome`` (a name or ``{name: weight}``), ``duration``, ``events``.
+        """
         return self.request("POST", "calls/bulk", {"app_key": app_key, "count": count, **options})
 
     def set_number_status(
@@ -93,7 +96,7 @@ class Control:
         return self.request("POST", "sms", {"from": sender, "to": x, "content": content})
 
     def set_faults(self, interface: str = "*", **fault: Any) -> dict[str, Any]:
-        """Faults for one interface (``axb.bind``, ``record.download``, ``*``...); none clears it."""
+        """Faults for one interface (``axb.bind``, ``record.download``, ``*``); none clears."""
         return self.request("POST", "faults", {"interface": interface, **fault})
 
     def clear_faults(self) -> dict[str, Any]:
@@ -155,7 +158,7 @@ class SimulatorHandle:
             "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "simulator", *self.args],
                 cwd=REPO_ROOT,
                 env=env,

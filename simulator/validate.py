@@ -97,6 +97,18 @@ class Fields:
             raise invalid(name)
         return value
 
+    def req_number(self, name: str) -> str:
+        """A required phone number."""
+        value = self.number(name, required=True)
+        assert value is not None  # number(required=True) raised otherwise
+        return value
+
+    def req_string(self, name: str, **rules: Any) -> str:
+        """A required string (``rules`` as for :meth:`string`)."""
+        value = self.string(name, required=True, **rules)
+        assert value is not None  # string(required=True) raised otherwise
+        return value
+
     def obj(self, name: str) -> dict[str, Any] | None:
         value = self.data.get(name)
         if value is None:
