@@ -39,12 +39,12 @@ CODE_BAD_REALM = "1023009"
 CODE_BAD_PROFILE = "1023010"
 CODE_BAD_TYPE = "1023011"
 CODE_NO_TYPE = "1023012"
-CODE_NO_TOKEN_HEADER = "1023033"
+CODE_NO_TOKEN_HEADER = "1023033"  # noqa: S105 (a result code, not a password)
 CODE_NO_USERNAME = "1023034"
 CODE_NO_NONCE = "1023035"
 CODE_NO_CREATED = "1023036"
 CODE_NO_DIGEST = "1023037"
-CODE_NO_USERNAME_TOKEN = "1023038"
+CODE_NO_USERNAME_TOKEN = "1023038"  # noqa: S105 (a result code, not a password)
 CODE_UNKNOWN_APP_KEY = "1010003"
 CODE_BAD_DIGEST = "1010012"  # UNCONFIRMED (spec §2.3): invented placeholder
 CODE_STALE_CREATED = "1010013"
@@ -99,7 +99,7 @@ def format_created(moment: datetime) -> str:
 
 
 def new_nonce() -> str:
-    """A fresh 32-character hexadecimal nonce (the platform's samples use a UUID4 without dashes)."""
+    """A fresh 32-character hexadecimal nonce (like the samples' UUID4 without dashes)."""
     return secrets.token_hex(16).upper()
 
 
@@ -107,9 +107,7 @@ def password_digest(scheme: Scheme | str, app_secret: str, nonce: str, created: 
     """The PasswordDigest of ``scheme`` for one nonce and Created."""
     scheme = Scheme(scheme)
     if scheme is Scheme.AKSK:
-        raw = hmac.new(
-            app_secret.encode(), (nonce + created).encode(), hashlib.sha256
-        ).digest()
+        raw = hmac.new(app_secret.encode(), (nonce + created).encode(), hashlib.sha256).digest()
     else:
         raw = hashlib.sha256((nonce + created + app_secret).encode()).digest()
     return base64.b64encode(raw).decode("ascii")
@@ -155,7 +153,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def parse_headers(headers: Mapping[str, str]) -> UsernameToken:
-    """Parse the header pair; raise :class:`AuthError` with the platform's code for the first fault."""
+    """Parse the header pair; raise :class:`AuthError` with the code of the first fault."""
     authorization = (_header(headers, "Authorization") or "").strip()
     if not authorization:
         raise AuthError(CODE_NO_AUTHORIZATION, "Authorization not contained in the HTTP header.")

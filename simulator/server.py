@@ -1,0 +1,287 @@
+"""The HTTP side: the platform's interfaces at their exact method and URI, and the ``/_sim/`` API.
+
+A threaded HTTP/1.1 server with keep-alive. Every platform request goes through the same steps, in
+the platform's order: route (unknown URI: bare 404), injected faults, authentication (spec §2),
+application state, the mode rule (1010040), then the interface itself; answers carry the §1.4
+envelope with the HTTP status of their result code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from privatenumber.auth import AuthError, verify_headers
+from simulator.config import AppConfig
+from simulator.results import PlatformError, invalid, missing
+from simulator.validate import Fields
+
+if TYPE_CHECKING:
+    from simulator.app import Simulator
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One platform interface: fault/metrics name, the mode allowed to call it, the handler."""
+
+    name: str
+    modes: frozenset[str] | None  # None: every mode
+    handler: str  # method name on Simulator.platform (or Simulator for call/record)
+    target: str = "platform"
+    app_key_param: bool = False  # AXYB URIs carry app_key in the query string
+
+
+def _routes() -> dict[tuple[str, str], Route]:
+    from simulator import unconfirmed
+
+    axb = frozenset({"AXB"})
+    ax = frozenset({"AX"})
+    axe = frozenset({"AXE"})
+    axyb = frozenset({"AXYB"})
+    axb_uri = "/rest/caas/relationnumber/partners/v1.0"
+    ax_uri = "/rest/provision/caas/privatenumber/v1.0"
+    axe_uri = "/rest/caas/extendnumber/v1.0"
+    axyb_uri = "/rest/omp/xyrelationnumber/v1.0"
+    return {
+        ("POST", axb_uri): Route("axb.bind", axb, "axb_bind"),
+        ("PUT", axb_uri): Route("axb.modify", axb, "axb_modify"),
+        ("GET", axb_uri): Route("axb.query", axb, "axb_query"),
+        ("DELETE", axb_uri): Route("axb.unbind", axb, "axb_unbind"),
+        ("POST", ax_uri): Route("ax.bind", ax, "ax_bind"),
+        ("PUT", ax_uri): Route("ax.modify", ax, "ax_modify"),
+        ("GET", ax_uri): Route("ax.query", ax, "ax_query"),
+        ("DELETE", ax_uri): Route("ax.unbind", ax, "ax_unbind"),
+        ("PUT", "/rest/caas/privatenumber/calleenumber/v1.0"): Route(
+            "ax.callee", ax, "ax_set_callee"
+        ),
+        ("POST", axe_uri): Route("axe.bind", axe, "axe_bind"),
+        ("PUT", axe_uri): Route("axe.modify", axe, "axe_modify"),
+        ("GET", axe_uri): Route("axe.query", axe, "axe_query"),
+        ("DELETE", axe_uri): Route("axe.unbind", axe, "axe_unbind"),
+        ("GET", "/rest/caas/extendnumber/v2.0"): Route("axe.query2", axe, "axe_query_v2"),
+        ("POST", axyb_uri): Route("axyb.bind", axyb, "axyb_bind", app_key_param=True),
+        ("GET", axyb_uri): Route("axyb.query", axyb, "axyb_query", app_key_param=True),
+        ("DELETE", axyb_uri): Route("axyb.unbind", axyb, "axyb_unbind", app_key_param=True),
+        ("POST", "/rest/httpsessions/callStop/v2.0"): Route(
+            "call.stop", unconfirmed.STOP_CALL_MODES, "stop_call", target="calls"
+        ),
+        ("GET", "/rest/provision/voice/record/v1.0"): Route(
+            "record.url", None, "download_url", target="recordings"
+        ),
+    }
+
+
+ROUTES = _routes()
+
+
+class Redirect(Exception):
+    """An interface's success that is an HTTP 301 (the recording download address, §5.5)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class DropConnection(Exception):
+    """Close the connection without answering (an injected fault)."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; handles requests until the client closes or goes idle."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "PrivateNumberSimulator/1.0"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this many seconds
+    sim: Simulator  # set on the subclass built by make_server
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send_json(
+        self, status: int, body: dict[str, Any] | list[Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_empty(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def drop(self) -> None:
+        """Cut the connection abruptly (RST where the OS allows), as a failing network would."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def base_url(self) -> str:
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        return f"http://{host}"
+
+    # --- dispatch ---------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        try:
+            body = self._read_body()
+            if parts.path.startswith("/_sim/"):
+                self.sim.control.handle(self, parts.path, parts.query, body)
+                return
+            route = ROUTES.get((self.command, parts.path))
+            if route is None:
+                self.send_empty(404)  # a wrong URI has no JSON result code (spec §1.1)
+                return
+            self._platform(route, parts.query, body)
+        except DropConnection:
+            self.drop()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:
+            logger.exception("unexpected error on %s %s", self.command, self.path)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.send_json(
+                    500, {"resultcode": "1010001", "resultdesc": "Internal system error."}
+                )
+
+    def _platform(self, route: Route, query: str, raw: bytes) -> None:
+        started = time.perf_counter()
+        latency, fired, fault = self.sim.faults.roll(
+            route.name, ("drop_rate", "http5xx_rate", "error_rate")
+        )
+        if latency:
+            time.sleep(latency / 1000)
+        if fired == "drop_rate":
+            raise DropConnection
+        if fired == "http5xx_rate" and fault is not None:
+            self.send_json(
+                fault.http_status, {"resultcode": "1010001", "resultdesc": "Internal system error."}
+            )
+            return
+        try:
+            app = self._authenticate()
+            if fired == "error_rate" and fault is not None:
+                raise PlatformError(fault.error_code)
+            fields = self._fields(route, query, raw, app)
+            target = (
+                self.sim.platform if route.target == "platform" else getattr(self.sim, route.target)
+            )
+            if route.target == "recordings":
+                result = target.download_url(app, fields, self.base_url())
+            else:
+                result = getattr(target, route.handler)(app, fields)
+        except Redirect as redirect:
+            self.send_empty(301, {"Location": redirect.location})
+            self.sim.metrics.record(route.name, "301", time.perf_counter() - started)
+            return
+        except PlatformError as error:
+            self.send_json(error.http_status, error.body())
+            self.sim.metrics.record(route.name, error.code, time.perf_counter() - started)
+            return
+        self.send_json(200, {"resultcode": "0", "resultdesc": "Success", **result})
+        self.sim.metrics.record(route.name, "0", time.perf_counter() - started)
+
+    def _authenticate(self) -> AppConfig:
+        sim = self.sim
+        try:
+            verified = verify_headers(
+                self.headers,
+                lambda key: app.app_secret if (app := sim.platform.app(key)) else None,
+                max_skew=timedelta(seconds=sim.max_skew),
+            )
+        except AuthError as error:
+            raise PlatformError(error.code, error.message) from None
+        if sim.nonces is not None and not sim.nonces.first_use(
+            self.headers.get(verified.scheme.token_header, "")
+        ):
+            raise PlatformError("1010013", "Time out limit.")
+        app = sim.platform.app(verified.app_key)
+        assert app is not None
+        if app.status == "unavailable":
+            raise PlatformError("1010021")
+        if app.status == "frozen":
+            raise PlatformError("1010029")
+        return app
+
+    def _fields(self, route: Route, query: str, raw: bytes, app: AppConfig) -> Fields:
+        if route.modes is not None and app.mode not in route.modes:
+            raise PlatformError("1010040")
+        params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        if route.app_key_param:
+            app_key = params.get("app_key")
+            if not app_key:
+                raise missing("app_key")
+            if app_key != app.app_key:
+                raise invalid("app_key")
+        if self.command in ("POST", "PUT"):
+            try:
+                data = json.loads(raw.decode("utf-8")) if raw else None
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                data = None
+            if not isinstance(data, dict):
+                raise PlatformError(
+                    "1010002", "Invalid request. The request body is not a JSON object."
+                )
+            return Fields(data)
+        return Fields(params, from_query=True)
+
+
+class Server(ThreadingHTTPServer):
+    """Threaded server: one thread per connection, daemon threads, a deep accept queue."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+
+def make_server(sim: Simulator, host: str, port: int) -> Server:
+    handler = type("BoundHandler", (Handler,), {"sim": sim})
+    return Server((host, port), handler)

@@ -1,0 +1,187 @@
+"""Private SMS (spec §6.4): the notices an SMS through X produces, and the Block flow.
+
+Notify notices just tell the customer what was forwarded. A Block notice asks: the platform waits
+for the customer's answer (``actions`` with ``vNumberRoute`` or ``DiscardMessage``; the unwrapped
+form of Huawei's Node sample is accepted too) and, when told to forward, sends the Notify that
+follows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from simulator import unconfirmed
+from simulator.config import AppConfig
+from simulator.validate import Fields
+
+if TYPE_CHECKING:
+    from simulator.app import Simulator
+
+logger = logging.getLogger(__name__)
+
+AT_B_RE = re.compile(r"@(\+?\d{5,20})\s*$")
+
+
+def sms_timestamp() -> str:
+    """``yyyy-MM-ddTHH:mm:ss.SSSZ`` in UTC."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _global(number: str) -> str:
+    """``@13800000021`` names B without the country code; the forwarded SMS needs it."""
+    return number if number.startswith("+") else f"+86{number}"
+
+
+class SmsEngine:
+    """Routes one SMS sent to an X and queues its notices."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        sim.pushes.hooks["sms"] = self._block_answer
+
+    def _notice(
+        self,
+        app: AppConfig,
+        mode: str,
+        *,
+        sms_id: str,
+        calling: str,
+        called: str | None,
+        x: str,
+        binding_id: str | None,
+        content: str,
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "smsIdentifier": sms_id,
+            "notificationMode": mode,
+            "calling": calling,
+            "virtualNumber": x,
+            "event": unconfirmed.SMS_EVENT_TEXT,
+            "timeStamp": sms_timestamp(),
+        }
+        if called is not None:
+            event["called"] = called
+        if binding_id:
+            event["subscriptionId"] = binding_id
+        if app.sms_content:
+            event["smsContent"] = content
+        return {"appKey": app.app_key, "smsEvent": event}
+
+    def send(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """An SMS from ``from`` to the X ``to``; returns what the platform did with it."""
+        f = Fields(spec)
+        sender = f.req_number("from")
+        x = f.req_number("to")
+        content = f.string("content", min_len=0, max_len=1000) or ""
+        sms_id = uuid.uuid4().hex
+        with self.sim.store.tx() as db:
+            number = db.execute("SELECT * FROM numbers WHERE number=?", (x,)).fetchone()
+            if number is None:
+                raise ValueError(f"{x} is not an X of any application")
+            app = self.sim.platform.app(number["app_key"])
+            if app is None or not app.sms or app.mode in ("AXE", "AXYB"):
+                return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no SMS service"}
+            if number["status"] in ("9", "10"):
+                return {"smsIdentifier": sms_id, "result": "dropped", "reason": "X unavailable"}
+            common = {"sms_id": sms_id, "x": x}
+            if app.mode == "X":
+                return self._block(db, app, sender, content, None, common)  # type: ignore[arg-type]
+            kind = "AXB" if app.mode == "AXB" else "AX"
+            row = db.execute(
+                "SELECT * FROM bindings WHERE x=? AND kind=? AND (a=? OR b=? OR ?='AX')",
+                (x, kind, sender, sender, kind),
+            ).fetchone()
+            if row is None or json.loads(row["data"]).get("privateSms") == "false":
+                return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no binding"}
+            if kind == "AXB":
+                called = row["b"] if sender == row["a"] else row["a"]
+            elif sender == row["a"]:
+                match = AT_B_RE.search(content)
+                if match is None:
+                    return self._block(db, app, sender, content, row["id"], common)  # type: ignore[arg-type]
+                called, content = _global(match.group(1)), content[: match.start()]
+            else:
+                called, content = row["a"], f"{content}[From{sender}]"
+            body = self._notice(
+                app,
+                "Notify",
+                calling=sender,
+                called=called,
+                binding_id=row["id"],
+                content=content,
+                **common,  # type: ignore[arg-type]
+            )
+            push = self.sim.pushes.enqueue(db, app, "sms", body)
+        return {
+            "smsIdentifier": sms_id,
+            "result": "forwarded",
+            "called": called,
+            "notifyPush": push,
+        }
+
+    def _block(
+        self,
+        db: sqlite3.Connection,
+        app: AppConfig,
+        sender: str,
+        content: str,
+        binding_id: str | None,
+        common: dict[str, str],
+    ) -> dict[str, Any]:
+        body = self._notice(
+            app,
+            "Block",
+            calling=sender,
+            called=None,
+            binding_id=binding_id,
+            content=content,
+            **common,  # type: ignore[arg-type]
+        )
+        context = {"content": content, "bindingId": binding_id, **common, "calling": sender}
+        push = self.sim.pushes.enqueue(db, app, "sms", body, block=True, context=context)
+        return {"smsIdentifier": common["sms_id"], "result": "waiting", "blockPush": push}
+
+    def _block_answer(self, push: sqlite3.Row, status: int | None, answer: bytes) -> None:
+        """The customer's decision on a Block notice (Notify notices carry no context)."""
+        if push["context"] is None or status is None:
+            return
+        context = json.loads(push["context"])
+        try:
+            decision = json.loads(answer.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            logger.info("SMS %s: Block answer is not JSON; discarded", context["sms_id"])
+            return
+        actions = decision.get("actions") if isinstance(decision, dict) else None
+        if actions is None and isinstance(decision, dict):
+            actions = [decision]
+        action = actions[0] if isinstance(actions, list) and actions else {}
+        message = action.get("message") if isinstance(action, dict) else None
+        if action.get("operation") != "vNumberRoute" or not isinstance(message, dict):
+            logger.info("SMS %s: discarded by the customer", context["sms_id"])
+            return
+        called = message.get("called")
+        if not isinstance(called, str) or message.get("calling") != context["calling"]:
+            logger.info("SMS %s: invalid vNumberRoute answer; discarded", context["sms_id"])
+            return
+        app = self.sim.platform.app(push["app_key"])
+        if app is None:
+            return
+        body = self._notice(
+            app,
+            "Notify",
+            sms_id=context["sms_id"],
+            calling=context["calling"],
+            called=called,
+            x=context["x"],
+            binding_id=context.get("bindingId"),
+            content=context["content"],
+        )
+        with self.sim.store.tx() as db:
+            self.sim.pushes.enqueue(db, app, "sms", body)
