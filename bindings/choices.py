@@ -1,0 +1,53 @@
+"""Statuses and enumerations of X numbers and bindings."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class BindingStatus(models.TextChoices):
+    """Life of a binding in the console. ``pending`` until the platform answers the bind."""
+
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    FAILED = "failed", _("Failed")
+    ENDING = "ending", _("Ending")
+    ENDED = "ended", _("Ended")
+    EXPIRED = "expired", _("Expired")
+
+
+LIVE_BINDING_STATUSES = (BindingStatus.PENDING, BindingStatus.ACTIVE, BindingStatus.ENDING)
+
+
+class NumberState(models.TextChoices):
+    """Our own view of an X number in the pool."""
+
+    AVAILABLE = "available", _("Available")
+    IN_USE = "in_use", _("In use")
+    COOLING = "cooling", _("Cooling down")
+    RETIRED = "retired", _("Retired")
+
+
+class PlatformNumberStatus(models.TextChoices):
+    """X-number status as the platform pushes it (spec §6.3)."""
+
+    NORMAL = "5", _("Normal")
+    PAUSED = "9", _("Paused (no bind, call or SMS)")
+    UNAVAILABLE = "10", _("Unavailable (no bind, call or SMS)")
+    FROZEN = "11", _("Binding frozen (existing bindings keep working)")
+
+
+class AreaMatchMode(models.TextChoices):
+    """How X is chosen by city (spec §5.1.1 areaMatchMode)."""
+
+    STRICT = "0", _("Strict: only that city")
+    LOOSE = "1", _("Loose: same province first, then any")
+
+
+class CallDirection(models.IntegerChoices):
+    """Allowed call direction of a binding."""
+
+    BOTH = 0, _("Both directions")
+    A_TO_B = 1, _("Only A calls B")
+    B_TO_A = 2, _("Only B calls A")

@@ -1,0 +1,258 @@
+"""X-number pools, bindings of every mode, and the log of every call made to the platform."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bindings.choices import (
+    AreaMatchMode,
+    BindingStatus,
+    CallDirection,
+    NumberState,
+    PlatformNumberStatus,
+)
+from console.choices import Mode
+from console.numbers import mask
+
+
+class XNumber(models.Model):
+    """A privacy number (X, or Y in AXYB) owned by one application, in one city.
+
+    ``platform_status`` mirrors what the platform pushes (spec §6.3); ``state`` is our own pool
+    state. ``binding_count`` is the number of live bindings on it, kept by the binding services
+    with row locks / ``F()`` updates so that it stays right under concurrency.
+    """
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="numbers",
+    )
+    city_code = models.CharField(_("city code"), max_length=8, db_index=True)
+    province = models.CharField(_("province"), max_length=32, blank=True)
+    platform_status = models.CharField(
+        _("platform status"),
+        max_length=2,
+        choices=PlatformNumberStatus.choices,
+        default=PlatformNumberStatus.NORMAL,
+    )
+    platform_cause = models.CharField(_("platform cause"), max_length=4, blank=True)
+    platform_status_at = models.DateTimeField(_("platform status since"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=NumberState.choices, default=NumberState.AVAILABLE
+    )
+    cooling_until = models.DateTimeField(_("cooling down until"), null=True, blank=True)
+    binding_count = models.PositiveIntegerField(_("live bindings"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("X number")
+        verbose_name_plural = _("X numbers")
+        ordering = ["application", "city_code", "number"]
+        indexes = [
+            # Choosing X: pool of one application and city, least loaded first.
+            models.Index(
+                fields=["application", "city_code", "binding_count"],
+                name="xnumber_choice",
+                condition=Q(platform_status="5") & ~Q(state__in=["retired"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Binding(models.Model):
+    """A binding of any mode (AXB, AX, AXE, AXYB) between real numbers and a privacy number.
+
+    Numbers are stored in E.164 and shown masked to staff (``__str__`` is masked too, so audit rows
+    and log lines never carry a full real number). The platform's ``subscriptionId`` is stored as
+    soon as the bind succeeds; ``expires_at`` is computed from ``duration``.
+    """
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="bindings",
+    )
+    mode = models.CharField(_("mode"), max_length=4, choices=Mode.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=BindingStatus.choices, default=BindingStatus.PENDING
+    )
+    order_ref = models.CharField(_("order reference"), max_length=64, blank=True)
+    # NULL until the platform answers: the unique constraint must not collide on "no id yet".
+    subscription_id = models.CharField(  # noqa: DJ001
+        _("subscriptionId"), max_length=64, null=True, blank=True
+    )
+
+    # Parties. A: caller/origNum/bindNum/numA; B: callee/numB; X and Y: privacy numbers.
+    a_number = models.CharField(_("A number"), max_length=32)
+    b_number = models.CharField(_("B number"), max_length=32, blank=True)
+    x_number = models.CharField(_("X number"), max_length=32, blank=True)
+    y_number = models.CharField(_("Y number"), max_length=32, blank=True)
+    extension = models.CharField(_("extension E"), max_length=4, blank=True)
+    x = models.ForeignKey(
+        XNumber,
+        verbose_name=_("X"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bindings_as_x",
+    )
+    y = models.ForeignKey(
+        XNumber,
+        verbose_name=_("Y"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bindings_as_y",
+    )
+    area_code = models.CharField(_("city code wanted"), max_length=8, blank=True)
+    area_match_mode = models.CharField(
+        _("city matching"),
+        max_length=1,
+        choices=AreaMatchMode.choices,
+        default=AreaMatchMode.STRICT,
+    )
+
+    # Lifetime.
+    duration = models.PositiveIntegerField(
+        _("duration (s)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(7776000)],
+        help_text=_("Seconds from a successful bind; empty or 0 means it never expires."),
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    yb_duration = models.PositiveIntegerField(_("YB duration (s)"), null=True, blank=True)
+
+    # Call behaviour.
+    call_direction = models.PositiveSmallIntegerField(
+        _("call direction"), choices=CallDirection.choices, default=CallDirection.BOTH
+    )
+    max_duration = models.PositiveSmallIntegerField(
+        _("max call minutes"), default=0, validators=[MaxValueValidator(1440)]
+    )
+    last_min_voice = models.CharField(_("last-minute tone"), max_length=128, blank=True)
+    record_flag = models.BooleanField(_("record calls"), default=False)
+    record_hint_tone = models.CharField(_("recording notice tone"), max_length=128, blank=True)
+    caller_hint_tone = models.CharField(_("caller waiting tone"), max_length=128, blank=True)
+    callee_hint_tone = models.CharField(_("callee waiting tone"), max_length=128, blank=True)
+    private_sms = models.BooleanField(_("private SMS"), default=True)
+    user_data = models.CharField(_("user data"), max_length=256, blank=True)
+
+    # AX: the temporary callee A reaches when dialling X.
+    temporary_callee = models.CharField(_("temporary callee"), max_length=32, blank=True)
+    temporary_callee_expires_at = models.DateTimeField(
+        _("temporary callee until"), null=True, blank=True
+    )
+    # AXE: what A reaches when no callback record exists, and record lifetimes.
+    display_num_mode = models.CharField(_("display to A"), max_length=1, blank=True)
+    callback_num = models.CharField(_("callback number"), max_length=32, blank=True)
+    callback_tone = models.CharField(_("callback tone"), max_length=128, blank=True)
+    callback_expired_time = models.PositiveIntegerField(
+        _("callback record lifetime"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+    # The platform's last word on this binding.
+    last_result_code = models.CharField(_("last result code"), max_length=32, blank=True)
+    last_result_desc = models.CharField(_("last result"), max_length=256, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    bound_at = models.DateTimeField(_("bound"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("binding")
+        verbose_name_plural = _("bindings")
+        ordering = ["-created_at"]
+        permissions = [
+            ("end_binding", _("Can end bindings")),
+            ("reveal_number", _("Can reveal a full real number")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "subscription_id"],
+                condition=Q(subscription_id__isnull=False),
+                name="binding_unique_subscription",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["a_number"], name="binding_a"),
+            models.Index(fields=["b_number"], name="binding_b"),
+            models.Index(fields=["x_number"], name="binding_x"),
+            models.Index(fields=["y_number"], name="binding_y"),
+            models.Index(fields=["order_ref"], name="binding_order"),
+            models.Index(fields=["subscription_id"], name="binding_subscription"),
+            models.Index(
+                fields=["expires_at"],
+                name="binding_due",
+                condition=Q(status="active", expires_at__isnull=False),
+            ),
+            models.Index(fields=["status", "-created_at"], name="binding_status_recent"),
+        ]
+
+    def __str__(self) -> str:
+        parties = " ↔ ".join(mask(n) for n in (self.a_number, self.b_number) if n)
+        via = f" via {self.x_number}" if self.x_number else ""
+        return f"{self.mode} #{self.pk} {parties}{via}"
+
+
+class PlatformCall(models.Model):
+    """One request to the platform: what, when, its answer and how long it took.
+
+    Written for every call the client makes (``privatenumber.client.CallLog``), success or not,
+    so an administrator can read and filter the console's conversation with the platform.
+    """
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="platform_calls",
+    )
+    binding = models.ForeignKey(
+        Binding,
+        verbose_name=_("binding"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="platform_calls",
+    )
+    interface = models.CharField(_("interface"), max_length=48, db_index=True)
+    method = models.CharField(_("method"), max_length=8)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    result_code = models.CharField(_("result code"), max_length=32, blank=True, db_index=True)
+    result_desc = models.CharField(_("result"), max_length=256, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("platform call")
+        verbose_name_plural = _("platform calls")
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["application", "-at"], name="platformcall_app_recent"),
+            models.Index(fields=["binding", "-at"], name="platformcall_binding"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interface} {self.result_code or self.http_status} {self.latency_ms} ms"
