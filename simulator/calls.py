@@ -430,13 +430,10 @@ class CallEngine:
         """Queue the events of ``stages`` and (when the call is over) its CDR."""
         pushed = []
         if events:
-            step = 0.01 / max(1.0, len(stages))
-            for i, event in enumerate(
-                self._events(route, outcome, session_id, times, stages=stages)
-            ):
-                # Spread a call's events a little so the workers deliver them in order.
-                at = time.time() + i * step
-                pushed.append(self.sim.pushes.enqueue(db, route.app, "event", event, at=at))
+            for event in self._events(route, outcome, session_id, times, stages=stages):
+                pushed.append(
+                    self.sim.pushes.enqueue(db, route.app, "event", event, order_key=session_id)
+                )
         cdr = None
         if "disconnect" in stages:
             cdr = self._cdr(db, route, outcome, session_id, times)
