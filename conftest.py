@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from django.contrib.auth.models import Group
 
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s: {condition}")
+from console.testing import KNOWN_PASSWORD
 
 
 @pytest.fixture
@@ -35,9 +23,6 @@ def celery_worker(transactional_db):
         app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15
     ) as worker:
         yield worker
-
-
-KNOWN_PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from conftest import wait_until
+from console.testing import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 

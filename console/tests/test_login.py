@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from conftest import KNOWN_PASSWORD
 from console.roles import CUSTOMER_SERVICE
+from console.testing import KNOWN_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
