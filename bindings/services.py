@@ -1100,7 +1100,7 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
         limit=batch,
     )
     for binding_id in ending:
-        unbind_binding_task.delay(binding_id)
+        unbind_binding_task.delay_on_commit(binding_id)
     result["ending"] = len(ending)
     result["cooled"] = pool.finish_cooling(now)
     if any(result.values()):
