@@ -250,11 +250,11 @@ def _where(city_code: str, loose: bool) -> str:
 
 
 def _no_number(
-    application: Application, mode: str, role: pool.Role, city: str, loose: bool, now, avoid
+    application: Application, mode: str, role: pool.Role, city: str, loose: bool, now, parties
 ) -> BindingRefused:
     """The refusal when no number could be taken, naming the rule that left none."""
     where = _where(city, loose)
-    free_without_avoid = avoid is not None and any(
+    free_without_avoid = parties is not None and any(
         pool.candidates(application, role, tier, now=now).exists()
         for tier in pool.city_tiers(city, loose)
     )
@@ -365,44 +365,14 @@ def create_binding(
                     field="a_number",
                 )
         role = pool.role_for(mode, application)
-        avoid = conflict = None
+        parties = None
         if mode == Mode.AXB:
-            parties = [a, b]
-            avoid = (
-                Binding.objects.filter(application=application, status__in=pool.LIVE)
-                .filter(Q(a_number__in=parties) | Q(b_number__in=parties))
-                .filter(x__isnull=False)
-                .values("x_id")
-            )
-
-            def conflict(number: XNumber) -> bool:
-                return (
-                    Binding.objects.filter(x=number, status__in=pool.LIVE)
-                    .filter(Q(a_number__in=parties) | Q(b_number__in=parties))
-                    .exists()
-                )
-
+            parties = pool.Parties((a, b), as_a_or_b=True)  # a user number once per X
         elif mode == Mode.AXE:
-            avoid = (
-                Binding.objects.filter(application=application, status__in=pool.LIVE, a_number=a)
-                .filter(x__isnull=False)
-                .values("x_id")
-            )
-
-            def conflict(number: XNumber) -> bool:
-                return Binding.objects.filter(x=number, status__in=pool.LIVE, a_number=a).exists()
-
-        x = pool.take(
-            application,
-            role,
-            city_code=city,
-            loose=loose,
-            now=now,
-            avoid=avoid,
-            conflict=conflict,
-        )
+            parties = pool.Parties((a,), as_a_or_b=False)  # one extension per A per X
+        x = pool.take(application, role, city_code=city, loose=loose, now=now, parties=parties)
         if x is None:
-            raise _no_number(application, mode, role, city, loose, now, avoid)
+            raise _no_number(application, mode, role, city, loose, now, parties)
         binding.x, binding.x_number = x, x.number
         if mode == Mode.AXE:
             binding.extension = pool.free_extension(x, application)
@@ -411,7 +381,13 @@ def create_binding(
         if mode == Mode.AXYB:
             y_role = pool.role_for(mode, application, as_y=True)
             y = pool.take(
-                application, y_role, city_code=city, loose=loose, now=now, exclude_ids=[x.pk]
+                application,
+                y_role,
+                city_code=city,
+                loose=loose,
+                now=now,
+                exclude_ids=[x.pk],
+                wait_if_locked=False,  # this transaction holds X's lock already
             )
             if y is None:
                 raise _no_number(application, mode, y_role, city, loose, now, None)

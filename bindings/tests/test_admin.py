@@ -155,10 +155,23 @@ def test_the_list_renders_sorted_by_every_column(boss, column):
 
 def test_the_platform_call_list_renders_for_administrators_filtered_and_searched(boss, binding):
     PlatformCallFactory(application=binding.application, binding=binding, result_code="1012010")
+    PlatformCallFactory(application=binding.application, interface="ax_query", result_code="0")
+    PlatformCallFactory(application=binding.application, result_code="TIMEOUT", http_status=None)
     url = reverse("admin:bindings_platformcall_changelist")
-    page = boss.get(url, {"result_code": "1012010"}).content.decode()
-    assert "1012010" in page
-    assert boss.get(url, {"q": str(binding.pk)}).status_code == 200
+
+    def listed(**params) -> list[str]:
+        response = boss.get(url, params)
+        assert response.status_code == 200
+        return sorted(call.result_code for call in response.context["cl"].result_list)
+
+    assert listed(outcome="refused") == ["1012010"]
+    assert listed(outcome="no_answer") == ["TIMEOUT"]
+    assert listed(outcome="ok", interface="ax_query") == ["0"]
+    assert listed(q="1012010") == ["1012010"]
+    assert listed(q=str(binding.pk)) == ["1012010"]
+    with CaptureQueriesContext(connection) as captured:
+        boss.get(url)
+    assert not [q for q in captured if "DISTINCT" in q["sql"].upper()]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
+from bindings import pool as choosing
 from bindings import services
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
@@ -15,6 +16,16 @@ from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumber
 from console.models import AuditLog
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True, params=["sql", "orm"])
+def choice_path(request, monkeypatch):
+    """Every rule is checked on both ways of choosing: PostgreSQL's precompiled statements and
+    the ORM path the SQLite demo uses (run here on PostgreSQL, with its row locks)."""
+    if request.param == "orm":
+        monkeypatch.setattr(choosing, "_take_postgresql", choosing._take_orm)
+    return request.param
+
 
 A = "+8613800000001"
 B = "+8613900000002"
