@@ -66,17 +66,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         logger.error("%s", exc)
         return 2
-    sim = Simulator(
-        apps,
-        state=None if args.memory else args.state,
-        time_scale=args.time_scale,
-        push_scheme=args.push_scheme,
-        max_skew=args.max_skew,
-        reject_replayed_nonce=args.reject_replayed_nonce,
-        push_workers=args.push_workers,
-        push_timeout=args.push_timeout,
-        cdr_window=args.cdr_window,
-    )
+    try:
+        sim = Simulator(
+            apps,
+            state=None if args.memory else args.state,
+            time_scale=args.time_scale,
+            push_scheme=args.push_scheme,
+            max_skew=args.max_skew,
+            reject_replayed_nonce=args.reject_replayed_nonce,
+            push_workers=args.push_workers,
+            push_timeout=args.push_timeout,
+            cdr_window=args.cdr_window,
+        )
+    except (RuntimeError, OSError) as exc:  # e.g. a state file of another schema
+        logger.error("%s", exc)
+        return 2
     server = sim.start(args.host, args.port)
 
     def shut_down(signum: int, frame: object) -> None:

@@ -116,9 +116,13 @@ class PushQueue:
         *,
         block: bool = False,
         context: dict[str, Any] | None = None,
-        at: float | None = None,
+        order_key: str | None = None,
     ) -> int | None:
-        """Queue one push; None when the app has no URL for this kind (nothing is sent)."""
+        """Queue one push; None when the app has no URL for this kind (nothing is sent).
+
+        Pushes sharing an ``order_key`` (the events of one call) are sent one after another: one
+        waits while an earlier one is being sent or has not had its first attempt yet.
+        """
         url = self.url_for(app, kind, block=block)
         if not url:
             logger.debug("app %s has no URL for %s pushes; not sent", app.app_key, kind)
@@ -129,7 +133,7 @@ class PushQueue:
         )
         cursor = db.execute(
             "INSERT INTO pushes (app_key, kind, url, body, scheme, created, max_retries, state, "
-            "next_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "next_at, context, order_key) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             (
                 app.app_key,
                 kind,
@@ -138,8 +142,9 @@ class PushQueue:
                 app.push_scheme or self.default_scheme,
                 now,
                 max_retries,
-                at or now,
+                now,
                 json.dumps(context) if context is not None else None,
+                order_key,
             ),
         )
         self._wake.set()
@@ -205,8 +210,10 @@ class PushQueue:
             rows = []
             if free > 0:
                 rows = db.execute(
-                    "SELECT * FROM pushes WHERE state='pending' AND next_at<=? ORDER BY next_at "
-                    "LIMIT ?",
+                    "SELECT * FROM pushes p WHERE state='pending' AND next_at<=? AND NOT EXISTS "
+                    "(SELECT 1 FROM pushes q WHERE q.order_key=p.order_key AND q.id<p.id AND "
+                    "(q.state='sending' OR (q.state='pending' AND q.retries=0))) "
+                    "ORDER BY next_at LIMIT ?",
                     (now, free),
                 ).fetchall()
                 if rows:

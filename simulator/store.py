@@ -77,9 +77,11 @@ CREATE TABLE IF NOT EXISTS pushes (
     max_retries INTEGER NOT NULL,
     state TEXT NOT NULL,                       -- pending, sending, delivered, failed
     next_at REAL NOT NULL,
-    context TEXT                               -- what to do with the answer (Block flows)
+    context TEXT,                              -- what to do with the answer (Block flows)
+    order_key TEXT                             -- pushes of one call go out one after another
 );
 CREATE INDEX IF NOT EXISTS pushes_due ON pushes (state, next_at);
+CREATE INDEX IF NOT EXISTS pushes_order ON pushes (order_key, id) WHERE order_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS push_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     push_id INTEGER NOT NULL,
@@ -118,6 +120,9 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+# Bump when SCHEMA changes incompatibly; a state file of another version is refused, not misread.
+SCHEMA_VERSION = "1"
+
 DYNAMIC_TABLES = (
     "bindings",
     "callbacks",
@@ -143,12 +148,25 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._check_version()
         # A push caught mid-send by a stop is sent again: the platform retries, never drops.
         self._db.execute("UPDATE pushes SET state='pending' WHERE state='sending'")
         self._depth = 0
         row = self._db.execute("SELECT MAX(seq) FROM bindings").fetchone()
         self._seq = row[0] or 0
         logger.info("state in %s", self.path)
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+        elif row["value"] != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"state file {self.path} has schema {row['value']}, this simulator needs "
+                f"{SCHEMA_VERSION}: delete the file (or use --state elsewhere)"
+            )
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
