@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HOST_NAME = "callenabler.simulator.local"
+BULK_CHUNK = 500
 SERVICE_TYPES = {"AX": "003", "AXB": "004", "X": "004", "AXE": "005", "AXYB": "007"}
 
 
@@ -694,18 +695,21 @@ class CallEngine:
                 "SELECT * FROM bindings WHERE app_key=? AND kind=? ORDER BY seq",
                 (app.app_key, kinds[app.mode]),
             ).fetchall()
-            if not rows:
-                raise ValueError(f"app {app.app_key} has no active bindings to call through")
-            names, chances = list(weights), list(weights.values())
-            for i in range(count):
-                row = rows[i % len(rows)]
-                caller, dialled, ext = self._bulk_parties(row, i)
-                route = self.route(db, caller, dialled, ext=ext)
-                outcome = self._outcome(random.choices(names, chances)[0])
-                outcome, talk = self._apply_route(route, outcome, random.randint(low, high))
-                session_id = self.new_session_id()
-                self._finish_now(db, route, outcome, session_id, talk, 5, events=with_events)
-                sessions.append(session_id)
+        if not rows:
+            raise ValueError(f"app {app.app_key} has no active bindings to call through")
+        names, chances = list(weights), list(weights.values())
+        # Transactions of BULK_CHUNK calls, so binds keep being served during a big batch.
+        for first in range(0, count, BULK_CHUNK):
+            with self.sim.store.tx() as db:
+                for i in range(first, min(count, first + BULK_CHUNK)):
+                    row = rows[i % len(rows)]
+                    caller, dialled, ext = self._bulk_parties(row, i)
+                    route = self.route(db, caller, dialled, ext=ext)
+                    outcome = self._outcome(random.choices(names, chances)[0])
+                    outcome, talk = self._apply_route(route, outcome, random.randint(low, high))
+                    session_id = self.new_session_id()
+                    self._finish_now(db, route, outcome, session_id, talk, 5, events=with_events)
+                    sessions.append(session_id)
         return {"placed": count, "bindings": len(rows), "sessionIds": sessions[:1000]}
 
     @staticmethod
