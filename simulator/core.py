@@ -835,7 +835,8 @@ class Platform:
                 if row is None:
                     raise PlatformError("1016001")
                 return {unconfirmed.AXE_V2_LIST_FIELD: [self._axe_item(row)]}
-            after = int(CURSOR_RE.match(cursor).group(2)) if cursor else 0  # type: ignore[union-attr]
+            # The cursor is "<created ms>_<seq>" of the last binding already listed.
+            after = int(cursor.rpartition("_")[2]) if cursor else 0
             where, args = "kind='AXE' AND app_key=? AND seq>?", [app.app_key, after]
             if x is not None:
                 where, args = where + " AND x=?", [*args, x]
@@ -938,7 +939,7 @@ class Platform:
                 area,
                 loose,
                 yb_duration,
-                user_data,  # type: ignore[arg-type]
+                user_data,
             )
         return {"subscriptionId": binding_id, "relationNumber": y}
 
