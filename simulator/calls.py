@@ -383,6 +383,7 @@ class CallEngine:
     ) -> dict[str, Any]:
         app = route.app
         answered = "answer" in outcome.stages
+        forwarded = "callout" in outcome.stages
         cdr: dict[str, Any] = {
             "direction": route.direction if route.failure is None else 2,
             "spId": app.sp_id,
@@ -393,8 +394,8 @@ class CallEngine:
             "subscriptionId": route.binding_id or "",
             "callerNum": route.caller,
             "calleeNum": route.dialled,
-            "fwdDisplayNum": route.display if route.callee else None,
-            "fwdDstNum": route.callee,
+            "fwdDisplayNum": route.display if forwarded else None,
+            "fwdDstNum": route.callee if forwarded else None,
             "callInTime": fmt_time(times["callin"]),
             "fwdStartTime": fmt_time(times["callout"]) if "callout" in times else None,
             "fwdAlertingTime": fmt_time(times["alerting"]) if "alerting" in times else None,

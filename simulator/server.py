@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from privatenumber.auth import AuthError, verify_headers
+from simulator import unconfirmed
 from simulator.config import AppConfig
 from simulator.results import PlatformError, invalid, missing
 from simulator.validate import Fields
@@ -44,8 +45,6 @@ class Route:
 
 
 def _routes() -> dict[tuple[str, str], Route]:
-    from simulator import unconfirmed
-
     axb = frozenset({"AXB"})
     ax = frozenset({"AX"})
     axe = frozenset({"AXE"})
@@ -248,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         if sim.nonces is not None and not sim.nonces.first_use(
             self.headers.get(verified.scheme.token_header, "")
         ):
-            raise PlatformError("1010013", "Time out limit.")
+            raise PlatformError(unconfirmed.REPLAYED_NONCE_CODE)
         app = sim.platform.app(verified.app_key)
         assert app is not None
         if app.status == "unavailable":

@@ -12,6 +12,8 @@ from __future__ import annotations
 DEFAULT_MAX_SKEW_SECONDS = 300
 # Nonce replay detection is not documented; off unless ``--reject-replayed-nonce`` is given.
 REJECT_REPLAYED_NONCE = False
+# ... and a replayed header is refused as a stale one.
+REPLAYED_NONCE_CODE = "1010013"
 
 # --- Result codes of refusals the documentation does not name ------------------------------------
 # Desc of 1010002: the platform "usually names the bad parameter"; the exact wording is unknown.

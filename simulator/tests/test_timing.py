@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from privatenumber.auth import build_headers
 from simulator.testing import run_simulator
 from simulator.tests.conftest import AX_CALLEE_URI, AX_URI, AXB_URI, AXE_URI, Api, app_config
 
@@ -113,3 +114,14 @@ def test_state_and_pending_pushes_survive_a_restart(receiver: Any) -> None:
             code="1012010",
         )
     receiver.clear()
+
+
+def test_a_replayed_token_is_refused_when_asked_for(receiver: Any) -> None:
+    app = app_config("AXB", receiver.url)
+    with run_simulator({"apps": [app]}, extra_args=["--reject-replayed-nonce"]) as sim:
+        api = Api(sim.base_url, app)
+        headers = build_headers(app["app_key"], app["app_secret"])
+        body = {"callerNum": A, "calleeNum": B}
+        assert api("POST", AXB_URI, body, headers=headers).json()["resultcode"] == "0"
+        again = api("POST", AXB_URI, body, headers=headers)
+        assert (again.status_code, again.json()["resultcode"]) == (400, "1010013")
