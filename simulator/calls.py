@@ -685,6 +685,8 @@ class CallEngine:
             self._outcome(name)
         duration = spec.get("duration", 30)
         low, high = (duration, duration) if isinstance(duration, int) else tuple(duration)
+        if not all(isinstance(v, int) and 0 <= v <= 86400 for v in (low, high)) or low > high:
+            raise ValueError("duration must be seconds (0-86400) or [min, max]")
         with_events = bool(spec.get("events", True))
         kinds = {"AXB": "AXB", "AX": "AX", "AXE": "AXE", "AXYB": "YB"}
         if app.mode not in kinds:
