@@ -152,10 +152,6 @@ class Platform:
             )
             return row["app_key"]
 
-    def number_info(self, number: str) -> sqlite3.Row | None:
-        with self.store.tx() as db:
-            return db.execute("SELECT * FROM numbers WHERE number=?", (number,)).fetchone()
-
     # --- shared binding machinery -----------------------------------------------------------------
 
     def sweep(self, db: sqlite3.Connection | None = None) -> int:

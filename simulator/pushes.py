@@ -90,9 +90,6 @@ class PushQueue:
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def wake(self) -> None:
-        self._wake.set()
-
     # --- enqueueing (inside the caller's transaction) ---------------------------------------------
 
     @staticmethod
