@@ -269,6 +269,8 @@ class Platform:
         capacity_sql: str,
     ) -> str:
         """Pick a free X at random: strict = only the city; loose = city, province, then any."""
+        if area_code is None and not unconfirmed.NO_AREA_PICKS_ANY:
+            raise missing("areaCode")
         if area_code is None:
             tiers: list[tuple[str, tuple[Any, ...]]] = [("", ())]
         elif not loose:
@@ -832,7 +834,10 @@ class Platform:
                     raise PlatformError("1016001")
                 return {unconfirmed.AXE_V2_LIST_FIELD: [self._axe_item(row)]}
             # The cursor is "<created ms>_<seq>" of the last binding already listed.
-            after = int(cursor.rpartition("_")[2]) if cursor else 0
+            if cursor is None or cursor == unconfirmed.AXE_V2_FIRST_CURSOR:
+                after = 0
+            else:
+                after = int(cursor.rpartition("_")[2])
             where, args = "kind='AXE' AND app_key=? AND seq>?", [app.app_key, after]
             if x is not None:
                 where, args = where + " AND x=?", [*args, x]
