@@ -39,7 +39,7 @@ class Route:
 
     name: str
     modes: frozenset[str] | None  # None: every mode
-    handler: str  # method name on Simulator.platform (or Simulator for call/record)
+    handler: str  # method name on the simulator part named by ``target``
     target: str = "platform"
     app_key_param: bool = False  # AXYB URIs carry app_key in the query string
 
@@ -216,15 +216,13 @@ class Handler(BaseHTTPRequestHandler):
             if fired == "error_rate" and fault is not None:
                 raise PlatformError(fault.error_code)
             fields = self._fields(route, query, raw, app)
-            target = (
-                self.sim.platform if route.target == "platform" else getattr(self.sim, route.target)
-            )
-            if route.target == "recordings":
-                result = target.download_url(app, fields, self.base_url())
-            else:
-                result = getattr(target, route.handler)(app, fields)
+            result = getattr(getattr(self.sim, route.target), route.handler)(app, fields)
         except Redirect as redirect:
-            self.send_empty(301, {"Location": redirect.location})
+            # A path under this server becomes an absolute URL on the host the client used.
+            location = redirect.location
+            if location.startswith("/"):
+                location = self.base_url() + location
+            self.send_empty(301, {"Location": location})
             self.sim.metrics.record(route.name, "301", time.perf_counter() - started)
             return
         except PlatformError as error:
