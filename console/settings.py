@@ -271,3 +271,17 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- Push receivers and billing (issue #5: console/hooks.py, console/inbox.py, billing/) ---------
+# Bodies larger than this are refused with 413 before they are read (a CDR push of 50 is ~60 KB).
+HOOKS_MAX_BODY_BYTES = env.int("HOOKS_MAX_BODY_BYTES", default=1024 * 1024)
+# How far a push's `Created` may be from our clock (spec §2.1; the platform's own is unpublished).
+HOOKS_MAX_CLOCK_SKEW = timedelta(seconds=env.int("HOOKS_MAX_CLOCK_SKEW_SECONDS", default=300))
+# Refuse a push whose auth header (nonce + Created) was seen before: the signature does not cover
+# the body, so a replayed header could carry another body. Uses the cache (Redis).
+HOOKS_REJECT_REPLAYED_NONCE = env.bool("HOOKS_REJECT_REPLAYED_NONCE", default=True)
+# A month's statements close this long after the month ends (the platform retries a CDR push for
+# five hours, spec §6.0).
+BILLING_STATEMENT_CLOSE_AFTER = timedelta(
+    hours=env.int("BILLING_STATEMENT_CLOSE_AFTER_HOURS", default=6)
+)
