@@ -236,3 +236,38 @@ ADMIN_SITE_TITLE = _("Privacy number console")
 
 # Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+# --- Bindings and X-number pools (bindings/, docs/bindings.md) ----------------------------------
+# Seconds an X number rests after its last binding ended before it is chosen again, so that people
+# who still dial it do not reach the next user.
+X_COOLDOWN_SECONDS = env.int("X_COOLDOWN_SECONDS", default=1800)
+# Timeouts of one platform request, in seconds (connect, read). A read timeout may hide a bind
+# that landed: the next attempt asks the platform first.
+BINDINGS_PLATFORM_CONNECT_TIMEOUT = env.float("BINDINGS_PLATFORM_CONNECT_TIMEOUT", default=3.05)
+BINDINGS_PLATFORM_READ_TIMEOUT = env.float("BINDINGS_PLATFORM_READ_TIMEOUT", default=10.0)
+# Retries of bind/modify/unbind/sync tasks after a transient failure: first delay (seconds, doubled
+# each time, with jitter), the longest delay, and how many retries before giving up.
+BINDINGS_RETRY_BACKOFF = env.int("BINDINGS_RETRY_BACKOFF", default=2)
+BINDINGS_RETRY_BACKOFF_MAX = env.int("BINDINGS_RETRY_BACKOFF_MAX", default=600)
+BINDINGS_TASK_MAX_RETRIES = env.int("BINDINGS_TASK_MAX_RETRIES", default=8)
+# AXE: A numbers per X. The platform allows up to 10^length - 1 extensions and recommends 200.
+BINDINGS_AXE_MAX_PER_X = env.int("BINDINGS_AXE_MAX_PER_X", default=200)
+# Expiry job: how often it runs and how many bindings one statement ends.
+BINDINGS_EXPIRE_EVERY_SECONDS = env.int("BINDINGS_EXPIRE_EVERY_SECONDS", default=60)
+BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
+# Reconciliation with the platform (every X number of every application is queried).
+BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
+# Largest CSV accepted by the bulk binding upload, in rows.
+BINDINGS_BULK_MAX_ROWS = env.int("BINDINGS_BULK_MAX_ROWS", default=10000)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "expire-bindings": {
+            "task": "bindings.tasks.expire_bindings_task",
+            "schedule": float(BINDINGS_EXPIRE_EVERY_SECONDS),
+        },
+        "reconcile-bindings": {
+            "task": "bindings.tasks.reconcile_applications_task",
+            "schedule": float(BINDINGS_RECONCILE_EVERY_SECONDS),
+        },
+    }
+)

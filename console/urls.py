@@ -17,5 +17,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("bindings/", include("bindings.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
 ]
