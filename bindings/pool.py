@@ -86,6 +86,8 @@ class Role:
     capacity: Q
     order_by: str
     count_field: str
+    # Looked for first: Y numbers already serving as Y, so that Y use does not eat the X pool.
+    prefer: Q | None = None
 
 
 def axe_capacity(application) -> int:
@@ -108,6 +110,7 @@ def role_for(mode: str, application, *, as_y: bool = False) -> Role:
             Q(binding_count=0, y_binding_count__lt=AXYB_RELATIONS_PER_Y),
             "y_binding_count",
             "y_binding_count",
+            prefer=Q(y_binding_count__gt=0),
         )
     # AX and the X of AXYB: one A per X at a time (and an AXYB X is nobody's Y).
     return Role("x", Q(binding_count=0, y_binding_count=0), "binding_count", "binding_count")
@@ -174,7 +177,10 @@ def take(
     again once the row is locked; a number that fails it is passed over. Must run in a transaction.
     """
     passed_over = list(exclude_ids)
-    for tier in city_tiers(city_code, loose):
+    tiers = city_tiers(city_code, loose)
+    if role.prefer is not None:
+        tiers = [narrowed for tier in tiers for narrowed in (tier & role.prefer, tier)]
+    for tier in tiers:
         for _attempt in range(20):
             number = (
                 candidates(application, role, tier, now=now, avoid=avoid, exclude_ids=passed_over)

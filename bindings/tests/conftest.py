@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -18,7 +18,7 @@ POOLS: dict[str, list[tuple[str, str]]] = {
     "AXB": [(f"+86170000{i:05d}", "0755") for i in range(1, 31)]
     + [(f"+86170001{i:05d}", "020") for i in range(1, 4)]
     + [(f"+86170002{i:05d}", "010") for i in range(1, 3)],
-    "AX": [(f"+86171000{i:05d}", "0755") for i in range(1, 11)]
+    "AX": [(f"+86171000{i:05d}", "0755") for i in range(1, 26)]
     + [(f"+86171001{i:05d}", "020") for i in range(1, 3)],
     "AXE": [(f"+86167000{i:05d}", "0571") for i in range(1, 4)],
     "AXYB": [(f"+86165000{i:05d}", "028") for i in range(1, 9)],
@@ -56,10 +56,21 @@ class Platform:
 
     sim: SimulatorHandle
     application: Callable[[str], Application]
+    changed_numbers: set[str] = field(default_factory=set)
 
     @property
     def control(self):
         return self.sim.control
+
+    def set_number_status(self, number: str, status: str, cause: str | None = None) -> None:
+        """Change an X's status on the platform (put back to normal after the test)."""
+        self.changed_numbers.add(number)
+        self.control.set_number_status(number, status, cause)
+
+    def restore(self) -> None:
+        for number in self.changed_numbers:
+            self.control.set_number_status(number, "5")
+        self.changed_numbers.clear()
 
 
 @pytest.fixture
@@ -85,5 +96,7 @@ def platform(simulator, db) -> Platform:
         )
         return app
 
-    yield Platform(simulator, application)
+    handle = Platform(simulator, application)
+    yield handle
     simulator.control.clear_faults()
+    handle.restore()
