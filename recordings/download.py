@@ -130,8 +130,7 @@ class Downloader:
                 if refreshed:
                     raise DownloadFailed(
                         "GONE",
-                        "the file server does not have the file (a fresh address was refused "
-                        "too)",
+                        "the file server does not have the file (a fresh address was refused too)",
                         transient=False,
                         gone=True,
                     )

@@ -37,8 +37,7 @@ def file_name(application_id: int, recording_id: int, when: datetime) -> str:
     mistaken for the file of another, and the names cannot be guessed.
     """
     return (
-        f"recordings/{application_id}/{when:%Y}/{when:%m}/"
-        f"{recording_id}-{secrets.token_hex(8)}.wav"
+        f"recordings/{application_id}/{when:%Y}/{when:%m}/{recording_id}-{secrets.token_hex(8)}.wav"
     )
 
 

@@ -107,7 +107,8 @@ def check_length(info: WavInfo, expected_seconds: float | None, tolerance: float
     if abs(info.seconds - expected_seconds) > tolerance:
         raise InvalidRecording(
             "WRONG_LENGTH",
-            f"the recording lasts {info.seconds:.1f} s but the call lasted {expected_seconds:.0f} s",
+            f"the recording lasts {info.seconds:.1f} s "
+            f"but the call lasted {expected_seconds:.0f} s",
         )
 
 
