@@ -290,6 +290,12 @@ CELERY_BEAT_SCHEDULE.update(
 # The platform deletes a recording this many seconds after it pushed the call's CDR (7 days);
 # the console must have stored it by then. Lowered only to run time-scaled tests and demos.
 RECORDING_RETENTION_SECONDS = env.int("RECORDING_RETENTION_SECONDS", default=7 * 24 * 3600)
+# A CDR that reached us late may have been pushed (and retried) up to this long before (the
+# platform retries for 300 minutes, spec §6.0): the deadline counts from the earliest possible
+# push, never before the call ended.
+RECORDING_PUSH_RETRY_WINDOW_SECONDS = env.int(
+    "RECORDING_PUSH_RETRY_WINDOW_SECONDS", default=301 * 60
+)
 # An alert is raised (once per recording) for every recording not stored this many seconds
 # before its deadline: a banner for administrators, a log line, and optionally e-mail / webhook.
 RECORDING_ALERT_BEFORE_SECONDS = env.int("RECORDING_ALERT_BEFORE_SECONDS", default=24 * 3600)

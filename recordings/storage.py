@@ -6,7 +6,7 @@ module is the only place that knows the difference:
 
 * :func:`save` stores a checked download from the spool directory. On the file system it is a
   rename when the spool is on the same disk; S3 uploads it in bounded multipart chunks.
-* :func:`iter_range` streams bytes of a stored file for the player, in chunks, never the whole
+* :func:`open_range` streams bytes of a stored file for the player, in chunks, never the whole
   file in memory. (django-storages' ``S3File`` would first copy the whole object into a temporary
   file, so S3 is read with ranged ``GetObject`` requests instead.)
 """
@@ -65,36 +65,54 @@ def exists(name: str) -> bool:
     return bool(name) and recordings_storage().exists(name)
 
 
-def iter_range(name: str, start: int, end: int) -> Iterator[bytes]:
-    """Bytes ``start`` to ``end`` (inclusive) of a stored file, in chunks of 64 KiB."""
+def open_range(name: str, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start`` to ``end`` (inclusive) of a stored file, in chunks of 64 KiB.
+
+    The file is opened before this returns (a missing file raises FileNotFoundError here, not
+    halfway through a response); the iterator closes it when exhausted or closed.
+    """
     storage = recordings_storage()
     if _is_s3(storage):
-        yield from _iter_s3(storage, name, start, end)
-        return
-    with storage.open(name, "rb") as handle:
-        handle.seek(start)
-        remaining = end - start + 1
+        return _s3_range(storage, name, start, end)
+    handle = storage.open(name, "rb")
+    handle.seek(start)
+    return _file_chunks(handle, end - start + 1)
+
+
+def _file_chunks(handle, remaining: int) -> Iterator[bytes]:
+    try:
         while remaining > 0:
             chunk = handle.read(min(CHUNK_SIZE, remaining))
             if not chunk:
                 break
             remaining -= len(chunk)
             yield chunk
+    finally:
+        handle.close()
 
 
 def _is_s3(storage: Storage) -> bool:
     return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
 
-def _iter_s3(storage, name: str, start: int, end: int) -> Iterator[bytes]:
+def _s3_range(storage, name: str, start: int, end: int) -> Iterator[bytes]:
+    from botocore.exceptions import ClientError
     from storages.utils import clean_name
 
     # The same key django-storages computes for the name (its location prefix included).
     key = storage._normalize_name(clean_name(name))
-    answer = storage.connection.meta.client.get_object(
-        Bucket=storage.bucket_name, Key=key, Range=f"bytes={start}-{end}"
-    )
-    body = answer["Body"]
+    try:
+        answer = storage.connection.meta.client.get_object(
+            Bucket=storage.bucket_name, Key=key, Range=f"bytes={start}-{end}"
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise FileNotFoundError(name) from None
+        raise
+    return _s3_chunks(answer["Body"])
+
+
+def _s3_chunks(body) -> Iterator[bytes]:
     try:
         yield from body.iter_chunks(CHUNK_SIZE)
     finally:
