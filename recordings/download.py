@@ -4,7 +4,8 @@ The file is written in chunks of 64 KiB as it arrives, and its sha256 is compute
 memory does not grow with the file. A connection that drops mid-file, a read timeout or a 5xx is
 retried from the byte where it stopped (``Range: bytes=N-``); a server that ignores the range and
 answers 200 makes the download start over. An address that has expired (403/404/410) is replaced
-once by a fresh one from ``address(refresh=True)``; a second refusal means the file is gone.
+by a fresh one from ``address(refresh=True)``; a refusal of the fresh address means the file is
+gone.
 
 Every failure is a :class:`DownloadFailed` that says whether a later attempt may succeed.
 """
@@ -144,9 +145,10 @@ class Downloader:
                         gone=True,
                     )
                 continue
+            # Any other answer: the address worked, so a later refusal may be its expiry again.
+            refreshed = False
             if state.written > before:
                 failures = 0
-                refreshed = False
             failures += 1
             if failures > self.attempts:
                 raise DownloadFailed("INCOMPLETE", outcome, transient=True)

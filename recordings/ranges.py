@@ -50,9 +50,9 @@ def parse(header: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(0, size - suffix), size - 1, size)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None  # syntactically invalid: ignored, like an unknown unit
     if start >= size:
         raise RangeNotSatisfiable(header)
+    end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1), size)
