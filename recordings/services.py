@@ -28,6 +28,7 @@ from typing import IO, Any
 import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
@@ -609,6 +610,9 @@ def raise_alerts(*, now: datetime | None = None, limit: int = 1000) -> list[int]
             Recording.objects.filter(pk__in=ids).update(alerted_at=now)
     if not ids:
         return []
+    from recordings.templatetags.recordings_tags import BANNER_CACHE_KEY
+
+    cache.delete(BANNER_CACHE_KEY)  # the banner shows them at once
     recordings = list(
         Recording.objects.filter(pk__in=ids).select_related("application").order_by("deadline")
     )
@@ -723,8 +727,6 @@ def record_playback(recording: Recording, request, *, download: bool) -> bool:
     """Audit a play (at most once per user and recording within the audit window: seeking
     sends many range requests) or a download (every time); True when a row was written."""
     if not download:
-        from django.core.cache import cache
-
         key = f"recordings:played:{request.user.pk}:{recording.pk}"
         if not cache.add(key, 1, settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS):
             return False

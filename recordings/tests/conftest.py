@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
 from billing import services as billing_services
@@ -42,7 +43,8 @@ def simulator_config() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
-    """Stored recordings and the spool in a temporary directory of each test."""
+    """Stored recordings and the spool in a temporary directory of each test; an empty cache."""
+    cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.RECORDINGS_SPOOL_DIR = tmp_path / "spool"
     settings.RECORDINGS_STORAGE_BACKEND = "django.core.files.storage.FileSystemStorage"
