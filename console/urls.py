@@ -21,5 +21,6 @@ urlpatterns = [
     # Push receivers (issue #5), calls, statements and dashboard pages of billing.
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),
+    path("recordings/", include("recordings.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
 ]
