@@ -30,16 +30,27 @@ CHROMIUM_ARGS = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install chromium")
+@pytest.fixture
+def playwright_driver(transactional_db):
+    """Playwright for one test, started after the database is set up and stopped before it is
+    flushed. While Playwright's event loop runs in this thread, Django's connection handler (an
+    asgiref ``Local``) hands out different connection objects, and the test case's own set-up and
+    tear-down would not see the serialized data it must restore.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture
+def browser(playwright_driver):
+    """Headless Debian chromium for one test."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install chromium")
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 class Journey:
