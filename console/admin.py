@@ -1,16 +1,23 @@
-"""Admin of applications (secrets never rendered back) and the read-only audit log."""
+"""Admin of applications (secrets never rendered back), the read-only audit log, and the inbox of
+pushes (failed ones listed, re-processed after a fix, raw bodies for administrators only)."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from console import audit
-from console.choices import AuditAction
-from console.models import Application, AuditLog
+from console import audit, inbox
+from console.choices import AuditAction, DeliveryState
+from console.models import Application, AuditLog, Delivery
+from console.paginators import CappedCountPaginator
 
 
 def https_url_fields(field, **kwargs):
@@ -161,3 +168,155 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class DeliveryStateFilter(admin.SimpleListFilter):
+    """State, failed by default: the page an administrator comes for is what failed."""
+
+    title = _("state")
+    parameter_name = "state"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*DeliveryState.choices, (self.ALL, _("All"))]
+
+    def choices(self, changelist):
+        current = self.value() or DeliveryState.FAILED
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or DeliveryState.FAILED
+        if value == self.ALL:
+            return queryset
+        return queryset.filter(state=value)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The push inbox. Opens on the failed deliveries; re-processing is an audited action.
+
+    Read-only: a delivery is what the platform sent. The raw body (real numbers) is never shown
+    on the page; administrators holding ``download_delivery_body`` can download it.
+    """
+
+    list_display = [
+        "received_at",
+        "application",
+        "endpoint",
+        "kind",
+        "state",
+        "items",
+        "size",
+        "attempts",
+        "short_error",
+    ]
+    list_filter = [DeliveryStateFilter, "kind", "endpoint", "application"]
+    search_fields = ["=digest"]
+    list_select_related = ["application"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    actions = ["reprocess_selected"]
+    fields = [
+        "received_at",
+        "application",
+        "endpoint",
+        "kind",
+        "state",
+        "error_field",
+        "error",
+        "items",
+        "size",
+        "scheme",
+        "digest",
+        "attempts",
+        "processed_at",
+        "answer",
+        "body_link",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_reprocess_permission(self, request) -> bool:
+        return request.user.has_perm("console.reprocess_delivery")
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: Delivery) -> str:
+        return (obj.error[:120] + "…") if len(obj.error) > 120 else obj.error
+
+    @admin.display(description=_("raw body"))
+    def body_link(self, obj: Delivery):
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:console_delivery_body", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            url,
+            _("download (administrators only)"),
+            _("%(size)s bytes") % {"size": obj.size},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/body/",
+                self.admin_site.admin_view(self.download_body),
+                name="console_delivery_body",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_body(self, request, pk: int):
+        """The raw body as received; audited, since it carries real numbers."""
+        if not request.user.has_perm("console.download_delivery_body"):
+            raise PermissionDenied
+        delivery = get_object_or_404(Delivery, pk=pk)
+        audit.record(
+            AuditAction.DOWNLOAD, delivery, request=request, details={"what": "raw push body"}
+        )
+        response = HttpResponse(bytes(delivery.body), content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="delivery-{delivery.pk}.json"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @admin.action(
+        description=_("Re-process the selected failed deliveries"), permissions=["reprocess"]
+    )
+    def reprocess_selected(self, request, queryset):
+        ids = list(queryset.filter(state=DeliveryState.FAILED).values_list("pk", flat=True))
+        results = [inbox.reprocess(pk, request=request) for pk in ids]
+        done = sum(1 for result in results if result.ok)
+        failed = [result for result in results if not result.ok]
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d delivery re-processed.", "%(n)d deliveries re-processed.", done)
+                % {"n": done},
+                messages.SUCCESS,
+            )
+        for result in failed:
+            self.message_user(
+                request,
+                _("Delivery %(id)s failed again: %(error)s")
+                % {"id": result.delivery_id, "error": result.error},
+                messages.ERROR,
+            )
+        if not ids:
+            self.message_user(
+                request, _("None of the selected deliveries has failed."), messages.WARNING
+            )

@@ -46,3 +46,30 @@ class AuditAction(models.TextChoices):
     SET_CALLEE = "set_callee", _("Set temporary callee")
     STOP_CALL = "stop_call", _("Stop call")
     SECRET_REPLACED = "secret_replaced", _("Replace secret")
+
+
+class HookEndpoint(models.TextChoices):
+    """The receiver URL a push arrived on (``/hooks/<endpoint>``)."""
+
+    STATUS = "status", _("Call status")
+    FEE = "fee", _("CDRs")
+    SMS = "sms", _("SMS")
+    XSTATUS = "xstatus", _("X-number status")
+
+
+class DeliveryKind(models.TextChoices):
+    """What a pushed body turned out to be (empty until it could be parsed)."""
+
+    UNKNOWN = "", _("Unreadable")
+    CALL_EVENT = "event", _("Call event")
+    FEE = "fee", _("CDRs")
+    NUM_STATUS = "numStatus", _("X-number status")
+    SMS = "sms", _("SMS notice")
+
+
+class DeliveryState(models.TextChoices):
+    """Where a push stands: applied, kept for a fix, or kept but deliberately not applied."""
+
+    PROCESSED = "processed", _("Processed")
+    FAILED = "failed", _("Failed")
+    IGNORED = "ignored", _("Ignored")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bindings import pool as choosing
 from bindings import services
@@ -75,7 +75,8 @@ def test_it_stores_the_numbers_in_e164_whatever_form_they_were_typed_in():
 def test_it_refuses_a_number_that_is_not_a_valid_mainland_number_and_says_so(typed, says):
     axb = ApplicationFactory(mode="AXB")
     pool(axb, 1)
-    refused = refusal(axb, a_number=typed)
+    with translation.override("en"):
+        refused = refusal(axb, a_number=typed)
     assert refused.field == "a_number"
     assert says in refused.message
     assert not Binding.objects.exists()

@@ -49,6 +49,9 @@ EXPECTED_ADMINISTRATOR = {
     "console.change_application",
     "console.view_application",
     "console.view_auditlog",
+    "console.view_delivery",
+    "console.reprocess_delivery",
+    "console.download_delivery_body",
 }
 
 

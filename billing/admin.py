@@ -1,0 +1,223 @@
+"""Admin of billing: tariffs (administrators), statements (read-only, with audited actions), SMS
+records (read-only, real numbers masked), and entries that lead to the console pages of calls."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from billing import services
+from billing.choices import StatementState
+from billing.models import CallRecord, SmsRecord, Statement, Tariff
+from billing.tables import shown
+from console import audit
+from console.choices import AuditAction
+from console.numbers import search_form
+from console.paginators import CappedCountPaginator
+
+REVEAL_PERMISSION = "bindings.reveal_number"
+
+
+@admin.register(Tariff)
+class TariffAdmin(admin.ModelAdmin):
+    list_display = [
+        "application",
+        "valid_from",
+        "price_to_a",
+        "price_from_a",
+        "price_abnormal",
+        "monthly_rent_per_number",
+    ]
+    list_filter = ["application"]
+    list_select_related = ["application"]
+    ordering = ["application", "-valid_from"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"fields": form.changed_data},
+        )
+
+    def delete_model(self, request, obj):
+        audit.record(AuditAction.DELETE, obj, request=request)
+        super().delete_model(request, obj)
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    """Statements are computed, never typed: read-only, with recompute / check / close actions."""
+
+    list_display = [
+        "month",
+        "application",
+        "state",
+        "calls",
+        "minutes",
+        "call_charges",
+        "x_numbers",
+        "number_rent",
+        "total",
+        "closed_at",
+    ]
+    list_filter = ["state", "application"]
+    list_select_related = ["application"]
+    actions = ["recompute_open", "check_against_cdrs", "close_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_close_permission(self, request) -> bool:
+        return request.user.has_perm("billing.close_statement")
+
+    @admin.action(description=_("Recompute the selected open statements"), permissions=["close"])
+    def recompute_open(self, request, queryset):
+        done = 0
+        for statement in queryset.filter(state=StatementState.OPEN).select_related("application"):
+            services.refresh_statement(statement.application, statement.month)
+            audit.record(AuditAction.SYNC, statement, request=request, details={"recomputed": 1})
+            done += 1
+        self.message_user(
+            request,
+            ngettext("%(n)d statement recomputed.", "%(n)d statements recomputed.", done)
+            % {"n": done},
+        )
+
+    @admin.action(description=_("Check the selected statements against their CDRs"))
+    def check_against_cdrs(self, request, queryset):
+        for statement in queryset.select_related("application", "tariff"):
+            differences = services.recompute_differences(statement)
+            if differences:
+                text = "; ".join(f"{k}: {a} → {b}" for k, (a, b) in differences.items())
+                self.message_user(
+                    request,
+                    _("%(statement)s differs from its CDRs: %(diff)s")
+                    % {"statement": statement, "diff": text},
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request, _("%(statement)s matches its CDRs.") % {"statement": statement}
+                )
+
+    @admin.action(description=_("Close the selected statements now"), permissions=["close"])
+    def close_now(self, request, queryset):
+        done = 0
+        for statement in queryset.filter(state=StatementState.OPEN).select_related("application"):
+            services.refresh_statement(statement.application, statement.month, close=True)
+            audit.record(AuditAction.END, statement, request=request, details={"closed": 1})
+            done += 1
+        self.message_user(
+            request,
+            ngettext("%(n)d statement closed.", "%(n)d statements closed.", done) % {"n": done},
+        )
+
+
+def _number_column(field: str, label, reveal: bool):
+    """A list column showing a real number masked unless the viewer may reveal it."""
+
+    def column(obj) -> str:
+        return shown(getattr(obj, field), reveal)
+
+    column.short_description = label  # type: ignore[attr-defined]
+    return column
+
+
+@admin.register(SmsRecord)
+class SmsRecordAdmin(admin.ModelAdmin):
+    """SMS notices, read-only, on the list page alone. Real numbers are masked and the text
+    hidden unless the viewer may reveal numbers (decided per request: admins are shared)."""
+
+    list_filter = ["notification_mode", "decision", "application"]
+    list_select_related = ["application"]
+    list_display_links = None
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    search_fields = ["sms_identifier"]  # shows the search box; get_search_results decides
+
+    def get_list_display(self, request):
+        reveal = request.user.has_perm(REVEAL_PERMISSION)
+        columns = [
+            "time_stamp",
+            "application",
+            "notification_mode",
+            _number_column("calling", _("sender"), reveal),
+            "virtual_number",
+            _number_column("called", _("receiver"), reveal),
+            "decision",
+            _number_column("forwarded_to", _("forwarded to"), reveal),
+            "subscription_id",
+        ]
+        if reveal:
+            columns.append("content")
+        return columns
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:billing_smsrecord_changelist"))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Search by a number typed any way (exact, indexed) or by the SMS id."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        number = search_form(term)
+        if number:
+            return (
+                queryset.filter(Q(calling=number) | Q(called=number) | Q(virtual_number=number)),
+                False,
+            )
+        return queryset.filter(sms_identifier=term), False
+
+
+@admin.register(CallRecord)
+class CallRecordAdmin(admin.ModelAdmin):
+    """Calls are read in the console's calls pages; the admin only leads there."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("billing:calls"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        record = CallRecord.objects.filter(pk=object_id).only("application_id", "session_id")
+        record = record.first()
+        if record is None:
+            return HttpResponseRedirect(reverse("billing:calls"))
+        return HttpResponseRedirect(
+            reverse("billing:call", args=[record.application_id, record.session_id])
+        )

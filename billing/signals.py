@@ -1,0 +1,16 @@
+"""Signals billing sends, for the apps that depend on it (dependencies point one way).
+
+``cdrs_ingested(sender=CallRecord, application=<Application>, call_records=[CallRecord, ...])``
+    Sent by :func:`billing.services.ingest_cdrs` *inside* the ingest transaction, once per batch,
+    with the CallRecords that batch created (never the duplicates it skipped; an empty batch sends
+    nothing). Receivers run in the same transaction: what they write commits or rolls back with
+    the CDRs, and an exception a receiver raises fails the whole push (the platform retries it).
+    The recordings app listens to create its rows for the recorded calls (``record_flag == 1``).
+    Receivers must not make network calls; queue a task with ``delay_on_commit`` instead.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+cdrs_ingested = Signal()

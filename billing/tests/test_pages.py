@@ -1,0 +1,316 @@
+"""The console pages staff live in: calls, a call's story, calls in progress, statements,
+dashboard. Query counts are pinned; numbers are masked for customer service."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import services
+from billing.models import CallEvent, CallRecord
+from billing.tests.factories import (
+    ApplicationFactory,
+    TariffFactory,
+    fee,
+    load_fixture,
+    make_record,
+    post_push,
+    unanswered,
+    utc,
+)
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from privatenumber.schemas import FeeInfo
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+CALLS = "/calls/"
+
+
+def ingest(application, *bodies):
+    services.ingest_cdrs(application, [FeeInfo.model_validate(b) for b in bodies])
+
+
+@pytest.fixture
+def staff(client, make_user):
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    return client
+
+
+@pytest.fixture
+def boss(client, make_user):
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    return client
+
+
+@pytest.fixture
+def application():
+    return ApplicationFactory(name="Ride hailing", mode="AXB")
+
+
+def rows(response) -> list[str]:
+    return [str(row.record.session_id) for row in response.context["table"].page.object_list]
+
+
+# --- calls list -----------------------------------------------------------------------------------
+
+
+def test_customer_service_sees_calls_newest_first_with_real_numbers_masked(staff, application):
+    # given
+    older = make_record(application, started=utc(2026, 3, 1, 1, 0, 0))
+    newer = make_record(application, started=utc(2026, 3, 2, 1, 0, 0))
+    # when
+    response = staff.get(CALLS)
+    # then
+    assert response.status_code == 200
+    assert rows(response) == [newer.session_id, older.session_id]
+    page = response.content.decode()
+    assert "+86139****7021" in page
+    assert "+8613900007021" not in page
+    assert "+8617012340022" in page  # X is not a real number
+    assert "通话" in page  # Chinese by default
+
+
+def test_number_administrators_see_full_numbers(boss, application):
+    make_record(application)
+    assert "+8613900007021" in boss.get(CALLS).content.decode()
+
+
+def test_the_calls_list_costs_the_same_queries_for_one_or_fifty_rows(staff, application):
+    # given
+    make_record(application)
+    with CaptureQueriesContext(connection) as one:
+        staff.get(CALLS)
+    ingest(application, *[fee(application) for _ in range(60)])
+    # when
+    with CaptureQueriesContext(connection) as full:
+        response = staff.get(CALLS)
+    # then: session, user, user and group permissions, the page of calls, the applications of
+    # the filter form
+    assert len(rows(response)) == 50
+    assert len(full.captured_queries) == len(one.captured_queries) == 6
+    assert not [q for q in full.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_the_list_pages_without_counting(staff, application):
+    ingest(application, *[fee(application) for _ in range(51)])
+    first = staff.get(CALLS)
+    assert "?page=2" in first.content.decode()
+    second = staff.get(CALLS, {"page": 2})
+    assert len(rows(second)) == 1
+    assert "?page=3" not in second.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["+8613800000021", "13800000021", "138 0000 0021", "+86-138-0000-0021", "008613800000021"],
+)
+def test_a_number_typed_any_way_finds_its_calls_by_exact_match(staff, application, typed):
+    # given
+    mine = make_record(application, fwdDstNum="+8613800000021")
+    make_record(application, fwdDstNum="+8613800000022", callerNum="+8613900000001")
+    # when
+    response = staff.get(CALLS, {"q": typed})
+    # then
+    assert rows(response) == [mine.session_id]
+
+
+def test_a_search_finds_every_column_a_number_can_be_in(staff, application):
+    as_caller = make_record(application, callerNum="+8613512345678")
+    as_callee = make_record(application, fwdDstNum="+8613512345678", callerNum="+8613900000009")
+    make_record(application, callerNum="+8613900000008")
+    found = rows(staff.get(CALLS, {"q": "135 1234 5678"}))
+    assert sorted(found) == sorted([as_caller.session_id, as_callee.session_id])
+
+
+def test_a_session_id_finds_its_call(staff, application):
+    record = make_record(application)
+    make_record(application)
+    assert rows(staff.get(CALLS, {"q": record.session_id})) == [record.session_id]
+
+
+def test_filters_by_local_dates_application_x_and_outcome(staff, application):
+    # given
+    other = ApplicationFactory(name="Delivery")
+    late_evening = make_record(application, started=utc(2026, 3, 1, 15, 59, 0))  # 23:59 Beijing
+    next_day = make_record(application, started=utc(2026, 3, 1, 16, 0, 0))  # 00:00 Beijing
+    elsewhere = make_record(other, started=utc(2026, 3, 1, 10, 0, 0))
+    via_y = make_record(application, bindNum="+8617099990001")
+    busy = CallRecord.objects.get(pk=make_record(application, **unanswered(fee(application))).pk)
+    # when / then
+    assert rows(staff.get(CALLS, {"since": "2026-03-01", "until": "2026-03-01"})) == [
+        late_evening.session_id,
+        elsewhere.session_id,
+    ]
+    assert rows(staff.get(CALLS, {"since": "2026-03-02", "until": "2026-03-02"})) == [
+        next_day.session_id
+    ]
+    assert rows(staff.get(CALLS, {"application": other.pk})) == [elsewhere.session_id]
+    assert rows(staff.get(CALLS, {"x": "170 9999 0001"})) == [via_y.session_id]
+    assert rows(staff.get(CALLS, {"outcome": "callee"})) == [busy.session_id]
+
+
+def test_only_the_start_time_can_be_sorted(staff, application):
+    first = make_record(application, started=utc(2026, 3, 1, 1, 0, 0))
+    second = make_record(application, started=utc(2026, 3, 2, 1, 0, 0))
+    assert rows(staff.get(CALLS, {"sort": "started_at"})) == [first.session_id, second.session_id]
+    # an unorderable column is ignored instead of sorting millions of rows
+    response = staff.get(CALLS, {"sort": "caller_num"})
+    assert response.status_code == 200
+    assert rows(response) == [second.session_id, first.session_id]
+
+
+# --- a call's page --------------------------------------------------------------------------------
+
+
+def test_a_failed_calls_page_says_why_in_chinese_with_what_to_do(staff, application):
+    # given the events and the CDR of a call to a busy callee
+    for name in ("axb_callin.json", "axb_callout.json", "axb_disconnect_busy.json"):
+        body = load_fixture(name, application.app_key)
+        body["statusInfo"]["sessionId"] = "session-busy"
+        post_push(staff, "status", body, application)
+    record = make_record(
+        application, **unanswered(fee(application, sessionId="session-busy"), 8102, 17)
+    )
+    # when
+    response = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "被叫忙" in page  # hang-up cause 8102 and release point 8102
+    assert "用户忙" in page  # Q.850 17
+    assert "可以稍后再试" in page  # what to do about a busy callee
+    assert "+86139****7021" in page
+    assert "+8613900007021" not in page
+    assert page.count("<tr>") >= 3  # the events
+
+
+def test_a_calls_page_speaks_english_on_request(staff, application):
+    record = make_record(application, **unanswered(fee(application), 8102, 17))
+    staff.cookies["django_language"] = "en"
+    page = staff.get(reverse("billing:call", args=[application.pk, record.session_id])).content
+    assert b"Callee busy" in page
+    assert b"User busy" in page
+
+
+def test_a_call_without_binding_is_explained_as_such(staff, application):
+    body = unanswered(fee(application, subscriptionId="", direction=2), 8014, 0)
+    record = make_record(application, **body)
+    page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
+    text = page.content.decode()
+    assert "8014" in text
+    assert "创建" in text or "绑定" in text
+
+
+def test_a_calls_page_has_a_place_for_its_recording(staff, application):
+    record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
+    page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
+    assert 'id="recording"' in page.content.decode()
+    assert "call-1.wav" in page.content.decode()
+    assert page.context["recording_template"] == "billing/call_recording.html"
+
+
+def test_an_unknown_call_is_404(staff, application):
+    assert staff.get(reverse("billing:call", args=[application.pk, "nope"])).status_code == 404
+
+
+# --- calls in progress ----------------------------------------------------------------------------
+
+
+def test_a_call_in_progress_is_listed_until_it_ends(staff, application):
+    # given a call-in a minute ago
+    body = load_fixture("axb_callin.json", application.app_key)
+    now = timezone.now().astimezone(utc(2000, 1, 1).tzinfo)
+    body["statusInfo"]["timestamp"] = (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
+    post_push(staff, "status", body, application)
+    session = body["statusInfo"]["sessionId"]
+    # when / then
+    assert session in staff.get("/calls/live/").content.decode()
+    page = staff.get(reverse("billing:call", args=[application.pk, session])).content.decode()
+    assert "进行中" in page  # in progress
+    assert "stop-call" not in page  # not AXYB, and customer service may not stop calls
+    # when it ends
+    CallEvent.objects.create(
+        application=application,
+        session_id=session,
+        event_type="disconnect",
+        timestamp=now,
+        state_code=0,
+    )
+    assert session not in staff.get("/calls/live/").content.decode()
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def march_statement(application):
+    TariffFactory(application=application, valid_from=date(2026, 1, 1), price_from_a="0.12")
+    ingest(application, fee(application, direction=1, talk=61, started=utc(2026, 3, 5, 1, 0, 0)))
+    return services.refresh_statement(application, date(2026, 3, 1), close=True)
+
+
+def test_statements_export_to_csv_with_the_shown_figures(boss, march_statement):
+    response = boss.get("/statements/", {"_export": "csv"})
+    assert response.status_code == 200
+    assert "csv" in response["Content-Type"]
+    table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, line = table[0], table[1]
+    assert line[header.index("月份")] == "2026-03" if "月份" in header else line[0] == "2026-03"
+    assert "0.24" in line  # 2 minutes at 0.12
+    assert "Ride hailing" in line
+
+
+def test_statements_export_to_xlsx(boss, march_statement):
+    response = boss.get("/statements/", {"_export": "xlsx"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    values = [cell.value for cell in sheet[2]]
+    assert "2026-03" in values
+    assert "0.24" in [str(v) for v in values]
+
+
+def test_customer_service_may_not_see_statements(staff, march_statement):
+    assert staff.get("/statements/").status_code == 403
+    assert staff.get("/statements/", {"_export": "csv"}).status_code == 403
+
+
+# --- dashboard ------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_draws_the_last_day_and_month_and_the_failures_by_cause(boss, application):
+    # given
+    TariffFactory(application=application, valid_from=date(2020, 1, 1), price_from_a="0.12")
+    now = timezone.now()
+    ingest(
+        application,
+        fee(application, direction=1, talk=61, started=now - timedelta(hours=2)),
+        unanswered(fee(application, started=now - timedelta(hours=3)), 8102, 17),
+        unanswered(fee(application, started=now - timedelta(days=3)), 8101, 19),
+    )
+    services.refresh_call_stats(now=now + timedelta(minutes=2))
+    # when
+    response = boss.get("/dashboard/")
+    # then
+    day, month = response.context["periods"]
+    assert (day.calls, day.answered, day.minutes, day.failed) == (2, 1, 2, 1)
+    assert (month.calls, month.answered) == (3, 1)
+    assert str(day.charges) == str(month.charges) == "0.24"
+    assert [c.code for c in month.failures] == [8101, 8102]
+    page = response.content.decode()
+    assert page.count('class="answered"') >= 54  # 24 + 30 bars
+    assert "被叫忙" in page
+    assert "<script" not in page.split("<svg", 1)[1]
+
+
+def test_customer_service_sees_the_dashboard_without_money(staff, application):
+    response = staff.get("/dashboard/")
+    assert response.status_code == 200
+    assert response.context["periods"][0].charges is None

@@ -1,0 +1,308 @@
+"""Console pages of billing: calls, a call's story, calls in progress, statements, dashboard.
+
+Every page requires a permission (anonymous visitors go to the sign-in page, signed-in users
+without it get 403) and renders inside the admin's frame so staff move between the admin and
+these pages without noticing. Views parse, call one service or query and render.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export.views import ExportMixin
+from django_tables2.paginators import LazyPaginator
+
+from billing import dashboard, explain
+from billing.choices import CallEventType
+from billing.filters import CallRecordFilterSet, StatementFilterSet
+from billing.models import CallEvent, CallRecord, Statement
+from billing.tables import CallRecordTable, StatementTable, call_rows, shown
+from console import audit
+from console.choices import AuditAction, Mode
+from console.models import Application
+
+logger = logging.getLogger(__name__)
+
+REVEAL_PERMISSION = "bindings.reveal_number"
+# Calls in progress: a callin this recent without a disconnect (the platform's longest call is
+# 1440 minutes, but real calls in progress are minutes old; older ones lost their disconnect).
+LIVE_WINDOW = timedelta(hours=6)
+CALL_LIST_COLUMNS = (
+    "id",
+    "application__name",
+    "application_id",
+    "session_id",
+    "started_at",
+    "bind_num",
+    "caller_num",
+    "fwd_dst_num",
+    "direction",
+    "outcome",
+    "talk_seconds",
+    "billable_minutes",
+    "redial_duplicate",
+    "no_binding",
+    "malformed_number",
+)
+
+
+class ConsolePage(PermissionRequiredMixin):
+    """Permission check and the admin frame's context."""
+
+    title = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # What the admin's frame needs, without admin.site.each_context(): that builds the whole
+        # app list (every model, its permissions and URLs), a tenth of a list page's time.
+        context.update(
+            site_title=admin.site.site_title,
+            site_header=admin.site.site_header,
+            site_url=admin.site.site_url,
+            has_permission=True,
+            is_popup=False,
+            is_nav_sidebar_enabled=False,
+            available_apps=[],
+            title=self.title,
+            reveal=self.request.user.has_perm(REVEAL_PERMISSION),
+        )
+        return context
+
+
+class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
+    """``/calls/``: every CDR, newest first, filtered and searched without counting them all."""
+
+    permission_required = "billing.view_callrecord"
+    title = _("Calls")
+    template_name = "billing/call_list.html"
+    table_class = CallRecordTable
+    filterset_class = CallRecordFilterSet
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
+
+    def get_queryset(self):
+        return CallRecord.objects.select_related("application").only(*CALL_LIST_COLUMNS)
+
+    def get_table_kwargs(self):
+        return {"reveal": self.request.user.has_perm(REVEAL_PERMISSION)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        table = context["table"]
+        records = [row.record for row in table.page.object_list]
+        context["rows"] = call_rows(records, reveal=table.reveal)
+        return context
+
+
+def stop_call_service():
+    """``bindings.services.stop_call`` once the bindings app provides it, else None."""
+    try:
+        from bindings.services import stop_call
+    except ImportError:
+        return None
+    return stop_call
+
+
+class CallView(ConsolePage, TemplateView):
+    """``/calls/<application>/<session>/``: one call's events, CDR and what its codes mean."""
+
+    permission_required = "billing.view_callrecord"
+    template_name = "billing/call_detail.html"
+    title = _("Call")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        application = get_object_or_404(Application, pk=self.kwargs["application_id"])
+        session_id = self.kwargs["session_id"]
+        events = list(CallEvent.objects.filter(application=application, session_id=session_id))
+        records = list(
+            CallRecord.objects.filter(application=application, session_id=session_id)
+            .select_related("binding")
+            .order_by("started_at", "id")[:10]
+        )
+        if not events and not records:
+            raise Http404("no such call")
+        record = records[0] if records else None
+        reveal = context["reveal"]
+        x_numbers = {n for r in records for n in (r.bind_num, r.fwd_display_num, r.callee_num) if n}
+        x_numbers |= {e.called for e in events if e.event_type == CallEventType.CALLIN}
+        disconnect = next((e for e in events if e.event_type == CallEventType.DISCONNECT), None)
+        in_progress = record is None and disconnect is None
+        context.update(
+            application=application,
+            session_id=session_id,
+            record=record,
+            other_records=records[1:],
+            events=[
+                {
+                    "event": event,
+                    "caller": _show(event.caller, reveal, x_numbers),
+                    "called": _show(event.called, reveal, x_numbers),
+                }
+                for event in events
+            ],
+            numbers=_record_numbers(record, reveal) if record else [],
+            reasons=_reasons(record, disconnect),
+            in_progress=in_progress,
+            can_stop=(
+                in_progress
+                and application.mode == Mode.AXYB
+                and self.request.user.has_perm("billing.stop_call")
+                and stop_call_service() is not None
+            ),
+            recording_template=select_template(
+                ["recordings/call_panel.html", "billing/call_recording.html"]
+            ).template.name,
+        )
+        context["title"] = _("Call %(session)s") % {"session": session_id[:40]}
+        return context
+
+
+def _show(number: str, reveal: bool, x_numbers: set[str]) -> str:
+    return number if number in x_numbers else shown(number, reveal)
+
+
+def _record_numbers(record: CallRecord, reveal: bool) -> list[tuple[str, str]]:
+    return [
+        (_("Caller"), shown(record.caller_num, reveal)),
+        (_("Number dialled"), record.callee_num),
+        (_("X number"), record.bind_num),
+        (_("Displayed number"), record.fwd_display_num),
+        (_("Forwarded to"), shown(record.fwd_dst_num, reveal)),
+    ]
+
+
+def _reasons(record: CallRecord | None, disconnect: CallEvent | None) -> list[explain.Explained]:
+    """Each code of the call that says why it ended as it did, explained."""
+    reasons = []
+    if disconnect is not None and disconnect.state_code is not None:
+        reasons.append(explain.hangup_cause(disconnect.state_code))
+    elif record is not None and record.no_binding:
+        reasons.append(explain.hangup_cause(8014))
+    if record is not None:
+        if record.ul_fail_reason is not None:
+            reasons.append(explain.release_point(record.ul_fail_reason))
+        if record.fwd_unasw_rsn:
+            reasons.append(explain.q850(record.fwd_unasw_rsn))
+        if record.call_out_unasw_rsn:
+            reasons.append(
+                explain.q850(record.call_out_unasw_rsn, str(_("Q.850 cause of call-out")))
+            )
+    return reasons
+
+
+class LiveCallsView(ConsolePage, TemplateView):
+    """``/calls/live/``: calls that started recently and have not ended."""
+
+    permission_required = "billing.view_callevent"
+    template_name = "billing/live_calls.html"
+    title = _("Calls in progress")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        since = timezone.now() - LIVE_WINDOW
+        ended = CallEvent.objects.filter(
+            application=OuterRef("application"),
+            session_id=OuterRef("session_id"),
+            event_type=CallEventType.DISCONNECT,
+        )
+        calls = (
+            CallEvent.objects.filter(timestamp__gte=since, event_type=CallEventType.CALLIN)
+            .exclude(Exists(ended))
+            .select_related("application")
+            .order_by("-timestamp")[:200]
+        )
+        reveal = context["reveal"]
+        context["calls"] = [
+            {"event": event, "caller": shown(event.caller, reveal), "x": event.called}
+            for event in calls
+        ]
+        return context
+
+
+class StopCallView(PermissionRequiredMixin, View):
+    """POST ``/calls/<application>/<session>/stop``: hang up an AXYB call in progress."""
+
+    permission_required = "billing.stop_call"
+    http_method_names = ["post"]
+
+    def post(self, request, application_id: int, session_id: str):
+        application = get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
+        url = reverse("billing:call", args=[application_id, session_id])
+        stop_call = stop_call_service()
+        if stop_call is None:
+            messages.error(request, _("Stopping calls is not available yet."))
+            return HttpResponseRedirect(url)
+        try:
+            stop_call(application, session_id, request.user)
+        except Exception as exc:
+            logger.warning("stop call %s failed: %s", session_id, exc)
+            messages.error(request, _("The call could not be stopped: %(error)s") % {"error": exc})
+        else:
+            messages.success(request, _("The platform was asked to end the call."))
+        return HttpResponseRedirect(url)
+
+
+class StatementListView(ConsolePage, ExportMixin, SingleTableMixin, FilterView):
+    """``/statements/``: monthly statements, exported to CSV or XLSX as filtered."""
+
+    permission_required = "billing.view_statement"
+    title = _("Statements")
+    template_name = "billing/statement_list.html"
+    table_class = StatementTable
+    filterset_class = StatementFilterSet
+    table_pagination = {"per_page": 50}
+    export_formats = ("csv", "xlsx")
+    export_name = "statements"
+
+    def get_queryset(self):
+        return Statement.objects.select_related("application")
+
+    def create_export(self, export_format):
+        response = super().create_export(export_format)
+        audit.record(
+            AuditAction.DOWNLOAD,
+            None,
+            request=self.request,
+            details={"export": "statements", "format": export_format},
+        )
+        return response
+
+
+class DashboardView(ConsolePage, TemplateView):
+    """``/dashboard/``: the last 24 hours and 30 days, drawn as server-side SVG."""
+
+    permission_required = "billing.view_callrecord"
+    template_name = "billing/dashboard.html"
+    title = _("Dashboard")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        applications = Application.objects.order_by("name")
+        chosen = self.request.GET.get("application") or ""
+        application = applications.filter(pk=chosen).first() if chosen.isdigit() else None
+        with_money = self.request.user.has_perm("billing.view_statement")
+        context.update(
+            applications=applications,
+            application=application,
+            with_money=with_money,
+            as_of=dashboard.as_of(),
+            periods=[
+                dashboard.last_24_hours(application=application, with_money=with_money),
+                dashboard.last_30_days(application=application, with_money=with_money),
+            ],
+        )
+        return context
