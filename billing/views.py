@@ -8,10 +8,13 @@ these pages without noticing. Views parse, call one service or query and render.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -60,6 +63,15 @@ CALL_LIST_COLUMNS = (
 )
 
 
+@contextmanager
+def statement_timeout(milliseconds: int):
+    """``SET LOCAL statement_timeout`` for the current transaction (PostgreSQL only)."""
+    if connection.vendor == "postgresql" and milliseconds:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [int(milliseconds)])
+    yield
+
+
 class ConsolePage(PermissionRequiredMixin):
     """Permission check and the admin frame's context."""
 
@@ -93,8 +105,33 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
     filterset_class = CallRecordFilterSet
     table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
 
+    timed_out = False
+
     def get_queryset(self):
+        if self.timed_out:
+            return CallRecord.objects.none()
         return CallRecord.objects.select_related("application").only(*CALL_LIST_COLUMNS)
+
+    def get(self, request, *args, **kwargs):
+        """Render within a statement timeout: no filter combination may hold a worker for long.
+
+        A query cut short leaves the page with its filters and no rows, and asks for a narrower
+        search.
+        """
+        try:
+            with transaction.atomic(), statement_timeout(settings.BILLING_LIST_TIMEOUT_MS):
+                response = super().get(request, *args, **kwargs)
+                response.render()
+                return response
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "57014":  # query_canceled
+                raise
+        logger.warning("calls list timed out: %s", request.GET.urlencode())
+        messages.error(
+            request, _("That search took too long. Narrow it with a date range or an application.")
+        )
+        self.timed_out = True
+        return super().get(request, *args, **kwargs)
 
     def get_table_kwargs(self):
         return {"reveal": self.request.user.has_perm(REVEAL_PERMISSION)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -92,10 +93,10 @@ def test_the_calls_list_costs_the_same_queries_for_one_or_fifty_rows(staff, appl
     # when
     with CaptureQueriesContext(connection) as full:
         response = staff.get(CALLS)
-    # then: session, user, user and group permissions, the page of calls, the applications of
-    # the filter form
+    # then: session, user, user and group permissions; the page of calls in a transaction with
+    # a statement timeout (savepoint, SET LOCAL, query, release); the filter form's applications
     assert len(rows(response)) == 50
-    assert len(full.captured_queries) == len(one.captured_queries) == 6
+    assert len(full.captured_queries) == len(one.captured_queries) == 9
     assert not [q for q in full.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
@@ -314,3 +315,26 @@ def test_customer_service_sees_the_dashboard_without_money(staff, application):
     response = staff.get("/dashboard/")
     assert response.status_code == 200
     assert response.context["periods"][0].charges is None
+
+
+def test_a_search_that_takes_too_long_is_cut_short_with_advice(staff, application, settings):
+    # given a list that may spend one millisecond on its queries, and a slow database
+    settings.BILLING_LIST_TIMEOUT_MS = 1
+    make_record(application)
+    from django.db.backends.utils import CursorWrapper
+
+    real_execute = CursorWrapper.execute
+
+    def slow(self, sql, params=None):
+        if "billing_callrecord" in sql:
+            sql = sql.replace("FROM", "FROM (SELECT pg_sleep(0.05)) AS slow,", 1)
+        return real_execute(self, sql, params)
+
+    # when
+    with mock.patch.object(CursorWrapper, "execute", slow):
+        response = staff.get(CALLS, {"q": "138 0000 0021"})
+    # then: the worker is free again, the filters stay, and the agent knows what to do
+    assert response.status_code == 200
+    assert rows(response) == []
+    assert "138 0000 0021" in response.content.decode()
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
