@@ -51,3 +51,28 @@ class CallDirection(models.IntegerChoices):
     BOTH = 0, _("Both directions")
     A_TO_B = 1, _("Only A calls B")
     B_TO_A = 2, _("Only B calls A")
+
+
+class EndReason(models.TextChoices):
+    """Why a binding ended (or is ending); ``expired`` ends as status ``expired``."""
+
+    REQUESTED = "requested", _("Ended by a person")
+    BULK = "bulk", _("Ended in bulk")
+    EXPIRED = "expired", _("Its time was up")
+    LOST = "lost", _("The platform no longer has it")
+    REFUSED = "refused", _("The platform refused the bind")
+
+
+class BulkJobStatus(models.TextChoices):
+    """Life of a bulk upload."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+# Modes in which the platform removes a binding itself when its lifetime is over (spec §4): the
+# console only mirrors the expiry. In AX the console ends bindings by unbinding them.
+PLATFORM_EXPIRES = ("AXB", "AXE", "AXYB")
+CONSOLE_EXPIRES = ("AX",)

@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from bindings.choices import (
     AreaMatchMode,
     BindingStatus,
+    BulkJobStatus,
     CallDirection,
+    EndReason,
     NumberState,
     PlatformNumberStatus,
 )
@@ -49,6 +51,8 @@ class XNumber(models.Model):
     )
     cooling_until = models.DateTimeField(_("cooling down until"), null=True, blank=True)
     binding_count = models.PositiveIntegerField(_("live bindings"), default=0)
+    # AXYB: relations in which this number is Y (at most 1000, spec §4); kept like binding_count.
+    y_binding_count = models.PositiveIntegerField(_("live relations as Y"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -61,6 +65,17 @@ class XNumber(models.Model):
             models.Index(
                 fields=["application", "city_code", "binding_count"],
                 name="xnumber_choice",
+                condition=Q(platform_status="5") & ~Q(state__in=["retired"]),
+            ),
+            # Loose matching: the same province, then any number of the application.
+            models.Index(
+                fields=["application", "province", "binding_count"],
+                name="xnumber_choice_province",
+                condition=Q(platform_status="5") & ~Q(state__in=["retired"]),
+            ),
+            models.Index(
+                fields=["application", "binding_count"],
+                name="xnumber_choice_any",
                 condition=Q(platform_status="5") & ~Q(state__in=["retired"]),
             ),
         ]
@@ -82,6 +97,9 @@ class Binding(models.Model):
         verbose_name=_("application"),
         on_delete=models.PROTECT,
         related_name="bindings",
+        # Led by the (application, subscription_id) constraint's index; a separate index would
+        # only slow down every write of this large table.
+        db_index=False,
     )
     mode = models.CharField(_("mode"), max_length=4, choices=Mode.choices)
     status = models.CharField(
@@ -114,6 +132,7 @@ class Binding(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="bindings_as_y",
+        db_index=False,  # partial index binding_y_id: only AXYB rows have a Y
     )
     area_code = models.CharField(_("city code wanted"), max_length=8, blank=True)
     area_match_mode = models.CharField(
@@ -162,9 +181,35 @@ class Binding(models.Model):
         _("callback record lifetime"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
 
+    # AXYB: the second bind step (Y–B) has its own id; YB may end before AX (ybDuration).
+    yb_subscription_id = models.CharField(  # noqa: DJ001
+        _("YB subscriptionId"), max_length=64, null=True, blank=True
+    )
+    yb_expires_at = models.DateTimeField(_("YB expires"), null=True, blank=True)
+    yb_ended_at = models.DateTimeField(_("YB ended"), null=True, blank=True)
+
     # The platform's last word on this binding.
     last_result_code = models.CharField(_("last result code"), max_length=32, blank=True)
     last_result_desc = models.CharField(_("last result"), max_length=256, blank=True)
+    # Bind requests sent so far: from the second on, the platform is asked first whether an
+    # earlier one landed (its answer may have been lost), so a binding is never made twice.
+    bind_attempts = models.PositiveSmallIntegerField(_("bind attempts"), default=0)
+    # Modifications accepted from a person and not yet confirmed by the platform.
+    pending_changes = models.JSONField(_("changes waiting for the platform"), default=dict)
+    end_reason = models.CharField(
+        _("end reason"), max_length=16, choices=EndReason.choices, blank=True
+    )
+    note = models.CharField(_("note"), max_length=256, blank=True)
+    bulk_job = models.ForeignKey(
+        "bindings.BulkJob",
+        verbose_name=_("bulk upload"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bindings",
+        db_index=False,  # led by the (bulk_job, bulk_row) constraint's index
+    )
+    bulk_row = models.PositiveIntegerField(_("row of the upload"), null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -173,6 +218,7 @@ class Binding(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # nobody searches by it; users are deactivated, not deleted
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -193,20 +239,36 @@ class Binding(models.Model):
                 condition=Q(subscription_id__isnull=False),
                 name="binding_unique_subscription",
             ),
+            # A bulk upload that runs twice (a redelivered task) never creates a row twice.
+            models.UniqueConstraint(
+                fields=["bulk_job", "bulk_row"],
+                condition=Q(bulk_job__isnull=False),
+                name="binding_unique_bulk_row",
+            ),
         ]
         indexes = [
             models.Index(fields=["a_number"], name="binding_a"),
             models.Index(fields=["b_number"], name="binding_b"),
             models.Index(fields=["x_number"], name="binding_x"),
-            models.Index(fields=["y_number"], name="binding_y"),
-            models.Index(fields=["order_ref"], name="binding_order"),
+            # Partial: most rows have no Y and no order reference, and need no entry.
+            models.Index(fields=["y_number"], name="binding_y_number", condition=~Q(y_number="")),
+            models.Index(fields=["y"], name="binding_y_id", condition=Q(y__isnull=False)),
+            models.Index(
+                fields=["order_ref"], name="binding_order_ref", condition=~Q(order_ref="")
+            ),
             models.Index(fields=["subscription_id"], name="binding_subscription"),
             models.Index(
                 fields=["expires_at"],
                 name="binding_due",
                 condition=Q(status="active", expires_at__isnull=False),
             ),
-            models.Index(fields=["status", "-created_at"], name="binding_status_recent"),
+            # The lists are ordered by -id (newest first), per status when filtered.
+            models.Index(fields=["status", "-id"], name="binding_status_newest"),
+            models.Index(
+                fields=["yb_expires_at"],
+                name="binding_yb_due",
+                condition=Q(status="active", yb_expires_at__isnull=False, yb_ended_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +290,7 @@ class PlatformCall(models.Model):
         verbose_name=_("application"),
         on_delete=models.PROTECT,
         related_name="platform_calls",
+        db_index=False,  # led by platformcall_app_recent
     )
     binding = models.ForeignKey(
         Binding,
@@ -236,6 +299,7 @@ class PlatformCall(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="platform_calls",
+        db_index=False,  # led by platformcall_binding
     )
     interface = models.CharField(_("interface"), max_length=48, db_index=True)
     method = models.CharField(_("method"), max_length=8)
@@ -256,3 +320,86 @@ class PlatformCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.interface} {self.result_code or self.http_status} {self.latency_ms} ms"
+
+
+class BulkJob(models.Model):
+    """A CSV of bindings to create, worked through by a Celery task that reports its progress.
+
+    The rows are kept in ``source`` so that the task can resume where it stopped; each binding
+    it creates carries ``bulk_job`` and ``bulk_row``, unique together, so no row is created twice.
+    """
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED
+    )
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    source = models.TextField(_("rows (CSV)"))
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    created = models.PositiveIntegerField(_("bindings created"), default=0)
+    failed = models.PositiveIntegerField(_("rows refused"), default=0)
+    errors = models.JSONField(_("refusals"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk upload")
+        verbose_name_plural = _("bulk uploads")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name} ({self.processed}/{self.total})"
+
+
+class Reconciliation(models.Model):
+    """One comparison of the console's bindings with the platform's, and what it repaired.
+
+    ``lost`` bindings (active here, unknown there) were ended with a note; ``unknown`` ones (on the
+    platform, not here) are only reported, in ``details`` with masked numbers.
+    """
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    numbers_checked = models.PositiveIntegerField(_("numbers checked"), default=0)
+    platform_bindings = models.PositiveIntegerField(_("bindings on the platform"), default=0)
+    matched = models.PositiveIntegerField(_("matched"), default=0)
+    lost = models.PositiveIntegerField(_("lost (ended here)"), default=0)
+    unknown = models.PositiveIntegerField(_("unknown (only on the platform)"), default=0)
+    failures = models.PositiveIntegerField(_("numbers that could not be queried"), default=0)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation")
+        verbose_name_plural = _("reconciliations")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application} {self.started_at:%Y-%m-%d %H:%M}"

@@ -237,6 +237,41 @@ ADMIN_SITE_TITLE = _("Privacy number console")
 # Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
+# --- Bindings and X-number pools (bindings/, docs/bindings.md) ----------------------------------
+# Seconds an X number rests after its last binding ended before it is chosen again, so that people
+# who still dial it do not reach the next user.
+X_COOLDOWN_SECONDS = env.int("X_COOLDOWN_SECONDS", default=1800)
+# Timeouts of one platform request, in seconds (connect, read). A read timeout may hide a bind
+# that landed: the next attempt asks the platform first.
+BINDINGS_PLATFORM_CONNECT_TIMEOUT = env.float("BINDINGS_PLATFORM_CONNECT_TIMEOUT", default=3.05)
+BINDINGS_PLATFORM_READ_TIMEOUT = env.float("BINDINGS_PLATFORM_READ_TIMEOUT", default=10.0)
+# Retries of bind/modify/unbind/sync tasks after a transient failure: first delay (seconds, doubled
+# each time, with jitter), the longest delay, and how many retries before giving up.
+BINDINGS_RETRY_BACKOFF = env.int("BINDINGS_RETRY_BACKOFF", default=2)
+BINDINGS_RETRY_BACKOFF_MAX = env.int("BINDINGS_RETRY_BACKOFF_MAX", default=600)
+BINDINGS_TASK_MAX_RETRIES = env.int("BINDINGS_TASK_MAX_RETRIES", default=8)
+# AXE: A numbers per X. The platform allows up to 10^length - 1 extensions and recommends 200.
+BINDINGS_AXE_MAX_PER_X = env.int("BINDINGS_AXE_MAX_PER_X", default=200)
+# Expiry job: how often it runs and how many bindings one statement ends.
+BINDINGS_EXPIRE_EVERY_SECONDS = env.int("BINDINGS_EXPIRE_EVERY_SECONDS", default=60)
+BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
+# Reconciliation with the platform (every X number of every application is queried).
+BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
+# Largest CSV accepted by the bulk binding upload, in rows.
+BINDINGS_BULK_MAX_ROWS = env.int("BINDINGS_BULK_MAX_ROWS", default=10000)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "expire-bindings": {
+            "task": "bindings.tasks.expire_bindings_task",
+            "schedule": float(BINDINGS_EXPIRE_EVERY_SECONDS),
+        },
+        "reconcile-bindings": {
+            "task": "bindings.tasks.reconcile_applications_task",
+            "schedule": float(BINDINGS_RECONCILE_EVERY_SECONDS),
+        },
+    }
+)
+
 # --- Push receivers and billing (issue #5: console/hooks.py, console/inbox.py, billing/) ---------
 # Bodies larger than this are refused with 413 before they are read (a CDR push of 50 is ~60 KB).
 HOOKS_MAX_BODY_BYTES = env.int("HOOKS_MAX_BODY_BYTES", default=1024 * 1024)
@@ -252,3 +287,122 @@ BILLING_STATEMENT_CLOSE_AFTER = timedelta(
 )
 # The calls list gives up (and asks for a narrower search) after this many milliseconds.
 BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
+
+# --- Recordings (recordings/, docs/recordings.md) ----------------------------------------------
+# The platform deletes a recording this many seconds after it pushed the call's CDR (7 days);
+# the console must have stored it by then. Lowered only to run time-scaled tests and demos.
+RECORDING_RETENTION_SECONDS = env.int("RECORDING_RETENTION_SECONDS", default=7 * 24 * 3600)
+# A CDR that reached us late may have been pushed (and retried) up to this long before (the
+# platform retries for 300 minutes, spec §6.0): the deadline counts from the earliest possible
+# push, never before the call ended.
+RECORDING_PUSH_RETRY_WINDOW_SECONDS = env.int(
+    "RECORDING_PUSH_RETRY_WINDOW_SECONDS", default=301 * 60
+)
+# An alert is raised (once per recording) for every recording not stored this many seconds
+# before its deadline: a banner for administrators, a log line, and optionally e-mail / webhook.
+RECORDING_ALERT_BEFORE_SECONDS = env.int("RECORDING_ALERT_BEFORE_SECONDS", default=24 * 3600)
+RECORDING_ALERT_EMAILS = env.list("RECORDING_ALERT_EMAILS", default=[])
+RECORDING_ALERT_WEBHOOK = env.str("RECORDING_ALERT_WEBHOOK", default="")
+RECORDING_ALERT_WEBHOOK_TIMEOUT = env.float("RECORDING_ALERT_WEBHOOK_TIMEOUT", default=10.0)
+# Where stored recordings go: the "recordings" alias of STORAGES (below). The default keeps them
+# under MEDIA_ROOT/recordings/ (never served directly: only the permission-checked player view
+# reads them). storages.backends.s3.S3Storage stores them in any S3-compatible bucket, Huawei OBS
+# included, configured by the AWS_* variables read below.
+RECORDINGS_STORAGE_BACKEND = env.str(
+    "RECORDINGS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
+# Delete the console's stored copy this many days after it was stored (0: keep for ever).
+RECORDINGS_LOCAL_RETENTION_DAYS = env.int("RECORDINGS_LOCAL_RETENTION_DAYS", default=0)
+# Downloads are written here first (checked, then moved or uploaded to storage); keep it on the
+# same file system as MEDIA_ROOT so that storing a local recording is a rename.
+RECORDINGS_SPOOL_DIR = Path(
+    env.str("RECORDINGS_SPOOL_DIR", default=str(VAR_DIR / "spool" / "recordings"))
+)
+# A worker's claim on a recording lasts this long and is renewed while the file streams in; the
+# claim of a worker that died runs out and another worker takes the recording over.
+RECORDINGS_LEASE_SECONDS = env.int("RECORDINGS_LEASE_SECONDS", default=300)
+# Timeouts of the file download (connect, and the wait for each chunk), in seconds.
+RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT", default=5.0)
+RECORDINGS_DOWNLOAD_READ_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_READ_TIMEOUT", default=30.0)
+# Within one attempt: consecutive requests without progress before the attempt is given up
+# (every broken connection is resumed with an HTTP Range from the byte where it stopped).
+RECORDINGS_RESUME_ATTEMPTS = env.int("RECORDINGS_RESUME_ATTEMPTS", default=5)
+# Task retries after a transient failure: first delay (s, doubled each time, jittered), longest
+# delay, and how many retries before the recording is marked failed (beat tries again later).
+RECORDINGS_RETRY_BACKOFF = env.int("RECORDINGS_RETRY_BACKOFF", default=5)
+RECORDINGS_RETRY_BACKOFF_MAX = env.int("RECORDINGS_RETRY_BACKOFF_MAX", default=600)
+RECORDINGS_TASK_MAX_RETRIES = env.int("RECORDINGS_TASK_MAX_RETRIES", default=6)
+# A failed recording is queued again by beat this many seconds after its last attempt.
+RECORDINGS_FAILED_RETRY_SECONDS = env.int("RECORDINGS_FAILED_RETRY_SECONDS", default=900)
+# Beat: how often recordings are re-queued, expired and checked for alerts; how many are queued
+# per run (earliest deadline first); how long a queued recording is left to its task before beat
+# queues it again.
+RECORDINGS_REQUEUE_EVERY_SECONDS = env.int("RECORDINGS_REQUEUE_EVERY_SECONDS", default=60)
+RECORDINGS_REQUEUE_BATCH = env.int("RECORDINGS_REQUEUE_BATCH", default=500)
+RECORDINGS_REQUEUE_GRACE_SECONDS = env.int("RECORDINGS_REQUEUE_GRACE_SECONDS", default=900)
+# Calls shorter than this have no recording on the platform (spec §11).
+RECORDINGS_MIN_SECONDS = env.int("RECORDINGS_MIN_SECONDS", default=3)
+# A stored file must last as long as the call: within this many seconds or this share of the call,
+# whichever is larger.
+RECORDINGS_LENGTH_TOLERANCE_SECONDS = env.float("RECORDINGS_LENGTH_TOLERANCE_SECONDS", default=5.0)
+RECORDINGS_LENGTH_TOLERANCE_RATIO = env.float("RECORDINGS_LENGTH_TOLERANCE_RATIO", default=0.05)
+# Playing the same recording again within this many seconds writes no second audit row (seeking
+# makes the browser send many range requests).
+RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS = env.int("RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS", default=600)
+if RECORDINGS_STORAGE_BACKEND.endswith("FileSystemStorage"):
+    # No location: FileSystemStorage follows MEDIA_ROOT. No base_url: never a public URL.
+    _recordings_storage_options: dict = {
+        "file_permissions_mode": 0o640,
+        "directory_permissions_mode": 0o750,
+    }
+else:
+    # django-storages' S3Storage (AWS S3, Huawei OBS, MinIO …). The AWS_* names are the ones
+    # django-storages documents; only the recordings alias uses them.
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config as BotocoreConfig
+
+    _recordings_storage_options = {
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "location": env.str("AWS_LOCATION", default=""),
+        "default_acl": env.str("AWS_DEFAULT_ACL", default="private"),
+        "querystring_auth": True,
+        "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+        "file_overwrite": False,
+        "client_config": BotocoreConfig(
+            s3={"addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="virtual")},
+            signature_version=env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
+            # S3-compatible services (OBS among them) may refuse the CRC checksums newer boto3
+            # adds by default; send them only where the API requires them.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+        # Bounded memory per upload: 8 MiB parts, two at a time.
+        "transfer_config": TransferConfig(
+            multipart_threshold=8 * 1024 * 1024,
+            multipart_chunksize=8 * 1024 * 1024,
+            max_concurrency=2,
+        ),
+    }
+STORAGES["recordings"] = {
+    "BACKEND": RECORDINGS_STORAGE_BACKEND,
+    "OPTIONS": _recordings_storage_options,
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "requeue-recordings": {
+            "task": "recordings.tasks.requeue_recordings_task",
+            "schedule": float(RECORDINGS_REQUEUE_EVERY_SECONDS),
+        },
+        "alert-recordings-at-risk": {
+            "task": "recordings.tasks.alert_recordings_at_risk_task",
+            "schedule": float(RECORDINGS_REQUEUE_EVERY_SECONDS),
+        },
+        "purge-stored-recordings": {
+            "task": "recordings.tasks.purge_stored_recordings_task",
+            "schedule": 3600.0,
+        },
+    }
+)

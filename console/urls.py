@@ -17,8 +17,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("bindings/", include("bindings.urls")),
     # Push receivers (issue #5), calls, statements and dashboard pages of billing.
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),
+    path("recordings/", include("recordings.urls")),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
 ]

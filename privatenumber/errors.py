@@ -11,6 +11,8 @@ Nothing here ever carries a secret: the message is built from the result code, t
 
 from __future__ import annotations
 
+from typing import Any
+
 from privatenumber.codes import describe_result
 
 
@@ -76,6 +78,10 @@ class PlatformError(Exception):
         if self.may_have_landed:
             text += " The request may have reached the platform; query before retrying."
         return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep every attribute through pickling (Celery moves exceptions between processes).
+        return (type(self), (self.code, self.description), self.__dict__)
 
     def __repr__(self) -> str:
         return (

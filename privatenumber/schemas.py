@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -70,7 +70,8 @@ STOP_CALL_SIGNAL = "call_stop"
 
 # Global number format (spec §1.2): +86 and an 11-digit mobile starting with 1, or +86, an area
 # code without its leading 0 (10, 2x, or three digits from 3xx to 9xx) and a 7- or 8-digit number.
-GLOBAL_NUMBER_RE = re.compile(r"^\+86(?:1\d{10}|(?:10|2\d|[3-9]\d{2})\d{7,8})$")
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+GLOBAL_NUMBER_RE = re.compile(r"^\+86(?:1[0-9]{10}|(?:10|2[0-9]|[3-9][0-9]{2})[0-9]{7,8})$")
 
 
 def is_global_number(value: str) -> bool:
@@ -131,8 +132,8 @@ UserData = Annotated[
 SubscriptionId = Text1to64
 TrueFalse = Literal["true", "false"]
 ZeroOne = Literal["0", "1"]
-AreaCode = Annotated[str, StringConstraints(pattern=r"^0\d{2,3}$")]
-ExtendNum = Annotated[str, StringConstraints(pattern=r"^\d{1,4}$")]
+AreaCode = Annotated[str, StringConstraints(pattern=r"^0[0-9]{2,3}$")]
+ExtendNum = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
 
 
 def _check_axyb(value: int) -> int:
@@ -146,9 +147,11 @@ AxybDuration = Annotated[int, Field(strict=True), AfterValidator(_check_axyb)]
 
 
 PLATFORM_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_PLATFORM_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_PLATFORM_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
 SMS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_SMS_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$")
+_SMS_TIME_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z$"
+)
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -735,7 +738,7 @@ class AxeQueryV2Params(QueryParams):
     virtual_num: GlobalNumber | None = None
     extend_num: ExtendNum | None = None
     subscription_id: Text0to64 | None = None
-    cursor: Annotated[str, StringConstraints(pattern=r"^\d{13}_\d{1,20}$")] | None = None
+    cursor: Annotated[str, StringConstraints(pattern=r"^[0-9]{13}_[0-9]{1,20}$")] | None = None
     limit: AxeV2Limit | None = None
 
 
@@ -879,7 +882,7 @@ class RecordingUrlParams(QueryParams):
 # ---------------------------------------------------------------------------------------------
 
 CallEventType = Literal["callin", "callout", "alerting", "answer", "disconnect"]
-CALL_EVENT_TYPES: tuple[str, ...] = CallEventType.__args__  # type: ignore[attr-defined]
+CALL_EVENT_TYPES: tuple[str, ...] = get_args(CallEventType)
 
 
 class CallStatusInfo(Received):

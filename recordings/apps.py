@@ -9,3 +9,9 @@ class RecordingsConfig(AppConfig):
 
     name = "recordings"
     verbose_name = _("Recordings")
+
+    def ready(self) -> None:
+        from billing.signals import cdrs_ingested
+        from recordings.receivers import create_recordings
+
+        cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HOST_NAME = "callenabler.simulator.local"
+BULK_CHUNK = 500
 SERVICE_TYPES = {"AX": "003", "AXB": "004", "X": "004", "AXE": "005", "AXYB": "007"}
 
 
@@ -382,6 +383,7 @@ class CallEngine:
     ) -> dict[str, Any]:
         app = route.app
         answered = "answer" in outcome.stages
+        forwarded = "callout" in outcome.stages
         cdr: dict[str, Any] = {
             "direction": route.direction if route.failure is None else 2,
             "spId": app.sp_id,
@@ -392,8 +394,8 @@ class CallEngine:
             "subscriptionId": route.binding_id or "",
             "callerNum": route.caller,
             "calleeNum": route.dialled,
-            "fwdDisplayNum": route.display if route.callee else None,
-            "fwdDstNum": route.callee,
+            "fwdDisplayNum": route.display if forwarded else None,
+            "fwdDstNum": route.callee if forwarded else None,
             "callInTime": fmt_time(times["callin"]),
             "fwdStartTime": fmt_time(times["callout"]) if "callout" in times else None,
             "fwdAlertingTime": fmt_time(times["alerting"]) if "alerting" in times else None,
@@ -683,6 +685,8 @@ class CallEngine:
             self._outcome(name)
         duration = spec.get("duration", 30)
         low, high = (duration, duration) if isinstance(duration, int) else tuple(duration)
+        if not all(isinstance(v, int) and 0 <= v <= 86400 for v in (low, high)) or low > high:
+            raise ValueError("duration must be seconds (0-86400) or [min, max]")
         with_events = bool(spec.get("events", True))
         kinds = {"AXB": "AXB", "AX": "AX", "AXE": "AXE", "AXYB": "YB"}
         if app.mode not in kinds:
@@ -694,18 +698,21 @@ class CallEngine:
                 "SELECT * FROM bindings WHERE app_key=? AND kind=? ORDER BY seq",
                 (app.app_key, kinds[app.mode]),
             ).fetchall()
-            if not rows:
-                raise ValueError(f"app {app.app_key} has no active bindings to call through")
-            names, chances = list(weights), list(weights.values())
-            for i in range(count):
-                row = rows[i % len(rows)]
-                caller, dialled, ext = self._bulk_parties(row, i)
-                route = self.route(db, caller, dialled, ext=ext)
-                outcome = self._outcome(random.choices(names, chances)[0])
-                outcome, talk = self._apply_route(route, outcome, random.randint(low, high))
-                session_id = self.new_session_id()
-                self._finish_now(db, route, outcome, session_id, talk, 5, events=with_events)
-                sessions.append(session_id)
+        if not rows:
+            raise ValueError(f"app {app.app_key} has no active bindings to call through")
+        names, chances = list(weights), list(weights.values())
+        # Transactions of BULK_CHUNK calls, so binds keep being served during a big batch.
+        for first in range(0, count, BULK_CHUNK):
+            with self.sim.store.tx() as db:
+                for i in range(first, min(count, first + BULK_CHUNK)):
+                    row = rows[i % len(rows)]
+                    caller, dialled, ext = self._bulk_parties(row, i)
+                    route = self.route(db, caller, dialled, ext=ext)
+                    outcome = self._outcome(random.choices(names, chances)[0])
+                    outcome, talk = self._apply_route(route, outcome, random.randint(low, high))
+                    session_id = self.new_session_id()
+                    self._finish_now(db, route, outcome, session_id, talk, 5, events=with_events)
+                    sessions.append(session_id)
         return {"placed": count, "bindings": len(rows), "sessionIds": sessions[:1000]}
 
     @staticmethod

@@ -107,7 +107,22 @@ class Control:
         }
 
     def list_apps(self, params: dict[str, str], body: Any, match: re.Match[str]) -> Any:
-        return {"apps": [app.to_dict() for app in self.sim.platform.apps()]}
+        # Numbers come from the store: they change at run time (status, additions).
+        with self.sim.store.tx() as db:
+            rows = db.execute(
+                "SELECT app_key, number, city, province, status FROM numbers ORDER BY number"
+            ).fetchall()
+        numbers: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            numbers.setdefault(row["app_key"], []).append(
+                {k: row[k] for k in ("number", "city", "province", "status")}
+            )
+        return {
+            "apps": [
+                {**app.to_dict(with_numbers=False), "numbers": numbers.get(app.app_key, [])}
+                for app in self.sim.platform.apps()
+            ]
+        }
 
     def put_apps(self, params: dict[str, str], body: Any, match: re.Match[str]) -> Any:
         apps = parse_apps(body)

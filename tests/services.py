@@ -62,7 +62,10 @@ _skipped_service_tests: list[str] = []
 
 
 def pytest_report_header(config) -> list[str]:
-    database = urlparse(POSTGRES_URL)._replace(password=None).geturl() if POSTGRES_OK else "SQLite"
+    parsed = urlparse(POSTGRES_URL)
+    database = f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}{parsed.path}"
+    if not POSTGRES_OK:
+        database = "SQLite (PostgreSQL not reachable)"
     return [
         f"database: {database}",
         f"redis: {os.environ['REDIS_URL'] if REDIS_OK else 'not reachable'}",

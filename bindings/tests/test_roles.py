@@ -31,4 +31,5 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.delete_xnumber",
         "bindings.view_xnumber",
         "bindings.view_platformcall",
+        "bindings.view_reconciliation",
     }

@@ -39,8 +39,14 @@ def test_it_refuses_what_is_not_a_mainland_subscriber_number(typed, code, words)
     with pytest.raises(InvalidNumber) as caught:
         normalize(typed)
     assert caught.value.code == code
-    with translation.override("en"):  # the messages are translated; read them in English
+    with translation.override("en"):
         assert words in str(caught.value.messages[0])
+
+
+def test_the_refusal_speaks_chinese_by_default():
+    with pytest.raises(InvalidNumber) as caught:
+        normalize("400 800 1234")
+    assert "服务号码" in str(caught.value.messages[0])
 
 
 def test_masking_keeps_the_prefix_and_the_last_four_digits():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from privatenumber.errors import PlatformError, PlatformTransientError
 
 
@@ -49,4 +51,18 @@ def test_its_repr_shows_no_description() -> None:
     assert repr(error) == (
         "PlatformError(code='1010002', http_status=None, interface='axb_bind', "
         "may_have_landed=False)"
+    )
+
+
+def test_it_survives_pickling_with_every_attribute() -> None:
+    error = PlatformTransientError(
+        "TIMEOUT", "read timed out", http_status=None, interface="axb_bind", may_have_landed=True
+    )
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(again) is PlatformTransientError
+    assert (again.code, again.interface, again.may_have_landed, again.permanent) == (
+        "TIMEOUT",
+        "axb_bind",
+        True,
+        False,
     )

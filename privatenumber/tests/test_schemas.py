@@ -439,3 +439,15 @@ def test_an_axyb_query_answer_keeps_durations_as_documented_strings() -> None:
         },
     )
     assert response.xy_relation_num_list[0].yb_duration == "3600"
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "field"),
+    [
+        (schemas.AxbBindRequest, {"callerNum": "+86１３８00000001", "calleeNum": B}, "callerNum"),
+        (schemas.AxbBindRequest, {"callerNum": A, "calleeNum": B, "areaCode": "０755"}, "areaCode"),
+        (schemas.AxeBindRequest, {"bindNum": A, "extendNum": "１２"}, "extendNum"),
+    ],
+)
+def test_full_width_digits_are_not_digits(model: type, data: dict, field: str) -> None:
+    assert _refused(model, data).field == field

@@ -226,3 +226,31 @@ def test_axyb_stop_call_ends_a_live_call(
     # B calling X reaches A with Y displayed.
     back = sim.control.place_call(B, "+8616500000001")
     assert back["callee"] == A
+
+
+def test_x_mode_sms_is_always_a_block_notice(sim: Any, receiver: Any) -> None:
+    receiver.answers["/sms-control"] = lambda body: {"operation": "DiscardMessage"}
+    result = sim.control.send_sms(A, "+8616200000001", "hello")
+    assert result["result"] == "waiting"
+    [block] = receiver.wait("/sms-control", 1)
+    assert block.body["smsEvent"]["notificationMode"] == "Block"
+    sim.control.wait_pushes(1, kind="sms", state="delivered")
+    assert receiver.of("/sms") == []
+
+
+def test_number_status_goes_to_the_status_url_without_an_xstatus_url(
+    sim: Any, receiver: Any
+) -> None:
+    app = app_config(
+        "AX",
+        receiver.url,
+        app_key="noXstatus",
+        xstatus_url="",
+        numbers=[{"number": "+8617100000077", "city": "010"}],
+    )
+    sim.control.add_app(app)
+    sim.control.set_number_status("+8617100000077", "10", "2")
+    [push] = receiver.wait("/status", 1)
+    assert push.body["numInfo"] == [{"number": "+8617100000077", "status": "10", "cause": "2"}]
+    listed = {a["app_key"]: a for a in sim.control.request("GET", "apps")["apps"]}
+    assert listed["noXstatus"]["numbers"][0]["status"] == "10"

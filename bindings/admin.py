@@ -1,0 +1,973 @@
+"""Admin of bindings, X-number pools, platform calls and reconciliations.
+
+Customer service works in the binding pages only: find a binding by any of its numbers in any
+typed form, create one (one form per mode), end it, read its timeline. Real numbers are masked
+everywhere; people allowed to see them reveal one at a time, and each reveal is audited. Pools,
+platform calls and reconciliations are for administrators.
+
+Big tables never run ``COUNT(*)``: :class:`LargeTablePaginator` reads PostgreSQL's estimate for an
+unfiltered list and counts at most a few thousand rows of a filtered one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from bindings import services, timeline
+from bindings.choices import BindingStatus
+from bindings.forms import (
+    ApplicationChoiceForm,
+    BindingModifyForm,
+    BulkCreateForm,
+    PhoneNumberField,
+    TemporaryCalleeForm,
+    bulk_columns,
+    form_for_mode,
+)
+from bindings.models import Binding, BulkJob, PlatformCall, Reconciliation, XNumber
+from bindings.platform import MODIFIABLE
+from bindings.resources import XNumberResource
+from console import audit
+from console.choices import AuditAction, Mode
+from console.models import Application
+from console.numbers import mask, search_form
+from privatenumber.errors import PlatformError
+
+
+class LargeTablePaginator(Paginator):
+    """Never a ``COUNT(*)`` over a whole big table (the healthchecks idiom, bounded).
+
+    Unfiltered on PostgreSQL: the planner's row estimate. Otherwise: an exact count of at most
+    ``cap`` + 1 rows (``SELECT COUNT(*) FROM (… LIMIT cap + 1)``), so a list filtered down to
+    millions still answers at once; its last pages are then reached by narrowing the filter.
+    """
+
+    cap = 5000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            estimate = int(row[0]) if row and row[0] is not None else -1
+            if estimate > self.cap:
+                return estimate
+        return queryset.order_by()[: self.cap + 1].count()
+
+
+def _number_search(queryset, term: str, fields: tuple[str, ...]):
+    """Exact, indexed match of a typed number on ``fields``; None when ``term`` is no number."""
+    number = search_form(term)
+    if number is None:
+        return None
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{field: number})
+    return queryset.filter(condition)
+
+
+def _meaning(code: str) -> str:
+    from django.utils.translation import get_language
+
+    return services.result_meaning(code, get_language() or "zh-hans")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bindings
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(Binding)
+class BindingAdmin(admin.ModelAdmin):
+    """Bindings for customer service and administrators; real numbers always masked here."""
+
+    list_display = [
+        "id",
+        "mode",
+        "status_label",
+        "party_a",
+        "party_b",
+        "x_number",
+        "extension_or_y",
+        "order_ref",
+        "application",
+        "created_at",
+        "expires_at",
+    ]
+    list_display_links = ["id", "status_label"]
+    list_filter = ["status", "mode", "application"]
+    list_select_related = ["application"]
+    # Searched by get_search_results below; listed so that the search box is shown.
+    search_fields = ["order_ref"]
+    search_help_text = _(
+        "A, B, X or Y number in any form (138 0000 0001, +86-138…, 0755-2800 0001), "
+        "an order reference or a subscriptionId."
+    )
+    ordering = ["-id"]
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    actions = ["end_selected"]
+    form = BindingModifyForm
+    change_form_template = "admin/bindings/binding/change_form.html"
+    change_list_template = "admin/bindings/binding/change_list.html"
+
+    # --- list columns ---------------------------------------------------------------------------
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, obj: Binding) -> str:
+        return format_html(
+            '<span class="binding-status binding-status-{}">{}</span>',
+            obj.status,
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=_("A number"))
+    def party_a(self, obj: Binding) -> str:
+        return mask(obj.a_number)
+
+    @admin.display(description=_("B number"))
+    def party_b(self, obj: Binding) -> str:
+        return mask(obj.b_number)
+
+    @admin.display(description=_("E / Y"))
+    def extension_or_y(self, obj: Binding) -> str:
+        return obj.extension or obj.y_number
+
+    @admin.display(description=_("temporary callee"))
+    def temporary_callee_masked(self, obj: Binding) -> str:
+        if not obj.temporary_callee:
+            return "–"
+        until = obj.temporary_callee_expires_at
+        when = f" ({gettext('until')} {until:%Y-%m-%d %H:%M})" if until else ""
+        return mask(obj.temporary_callee) + when
+
+    @admin.display(description=_("callback number"))
+    def callback_num_masked(self, obj: Binding) -> str:
+        return mask(obj.callback_num) or "–"
+
+    @admin.display(description=_("last result"))
+    def last_result(self, obj: Binding) -> str:
+        if not obj.last_result_code:
+            return "–"
+        desc = f" – {obj.last_result_desc}" if obj.last_result_desc else ""
+        return f"{obj.last_result_code}: {_meaning(obj.last_result_code)}{desc}"
+
+    # --- search ---------------------------------------------------------------------------------
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        found = _number_search(queryset, term, ("a_number", "b_number", "x_number", "y_number"))
+        if found is None:
+            found = queryset.filter(Q(order_ref=term) | Q(subscription_id=term))
+        return found, False
+
+    # --- pages ----------------------------------------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Bindings are history (and hold pool counts): they end, they are never deleted.
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("bindings.end_binding"):
+            actions.pop("end_selected", None)
+        return actions
+
+    def _fieldsets(self, obj: Binding) -> list[tuple[Any, dict[str, Any]]]:
+        parties = ["party_a", "party_b", "x_number", "y_number", "extension"]
+        if obj.mode == Mode.AX:
+            parties.append("temporary_callee_masked")
+        if obj.mode == Mode.AXE:
+            parties.append("callback_num_masked")
+        settings_fields = [
+            "duration",
+            "expires_at",
+            "call_direction",
+            "max_duration",
+            "last_min_voice",
+            "record_flag",
+            "record_hint_tone",
+            "private_sms",
+            "caller_hint_tone",
+            "callee_hint_tone",
+            "user_data",
+        ]
+        if obj.mode == Mode.AXYB:
+            settings_fields[1:1] = ["yb_duration", "yb_expires_at"]
+        if obj.mode == Mode.AXE:
+            settings_fields += ["display_num_mode", "callback_tone", "callback_expired_time"]
+        return [
+            (
+                None,
+                {
+                    "fields": [
+                        "mode",
+                        "status_label",
+                        "application",
+                        "order_ref",
+                        "created_by",
+                        "created_at",
+                        "bound_at",
+                        "ended_at",
+                        "end_reason",
+                        "note",
+                    ]
+                },
+            ),
+            (_("Parties"), {"fields": parties}),
+            (_("Settings"), {"fields": settings_fields}),
+            (
+                _("Platform"),
+                {
+                    "fields": [
+                        "subscription_id",
+                        "yb_subscription_id",
+                        "last_result",
+                        "pending_changes",
+                        "bind_attempts",
+                        "area_code",
+                        "area_match_mode",
+                    ]
+                },
+            ),
+        ]
+
+    def _editable(self, request, obj: Binding | None) -> list[str]:
+        if obj is None or obj.status != BindingStatus.ACTIVE:
+            return []
+        if not self.has_change_permission(request, obj):
+            return []
+        return [
+            *services.LOCAL_FIELDS.get(obj.mode, ()),
+            *MODIFIABLE.get(obj.mode, ()),
+        ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": []})]
+        editable = self._editable(request, obj)
+        fieldsets = []
+        for name, options in self._fieldsets(obj):
+            fields = [f for f in options["fields"] if f not in editable]
+            fieldsets.append((name, {**options, "fields": fields}))
+        if editable:
+            fieldsets.insert(
+                1,
+                (
+                    _("Change (sent to the platform)"),
+                    {
+                        "fields": editable,
+                        "description": _(
+                            "Changes are sent to the platform by a background task; the page "
+                            "shows them under “changes waiting for the platform” until it answers."
+                        ),
+                    },
+                ),
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        editable = set(self._editable(request, obj))
+        return [
+            f
+            for _name, options in self._fieldsets(obj)
+            for f in options["fields"]
+            if f not in editable
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = self._editable(request, obj) if obj is not None else []
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "callback_num":
+            return PhoneNumberField(label=db_field.verbose_name, required=False)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """A change goes through the service (audited, sent to the platform), never a plain save."""
+        if not change:
+            raise PermissionDenied
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.modify_binding(
+                Binding.objects.get(pk=obj.pk), changes, user=request.user, request=request
+            )
+        except services.BindingRefused as refusal:
+            messages.error(request, refusal.message)
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def log_change(self, request, obj, message):
+        pass  # the audit log has the change (console.audit), with the address it came from
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._page_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _page_context(self, request, obj: Binding) -> dict[str, Any]:
+        user = request.user
+        parties = [
+            (party, label)
+            for party, label in (
+                ("a_number", _("A number")),
+                ("b_number", _("B number")),
+                ("temporary_callee", _("temporary callee")),
+                ("callback_num", _("callback number")),
+            )
+            if getattr(obj, party)
+        ]
+        return {
+            "timeline": timeline.timeline(obj),
+            "can_end": user.has_perm("bindings.end_binding") and obj.status == BindingStatus.ACTIVE,
+            "can_sync": user.has_perm("bindings.end_binding")
+            and obj.status == BindingStatus.ACTIVE,
+            "can_reveal": services.can_reveal(user),
+            "reveal_parties": parties,
+            "callee_form": (
+                TemporaryCalleeForm(prefix="callee")
+                if obj.mode == Mode.AX
+                and obj.status == BindingStatus.ACTIVE
+                and user.has_perm("bindings.change_binding")
+                else None
+            ),
+            "binding": obj,
+        }
+
+    # --- extra URLs -----------------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path("bulk/", wrap(self.bulk_create_view), name="bindings_binding_bulk"),
+            path(
+                "bulk/<int:job_id>/",
+                wrap(self.bulk_progress_view),
+                name="bindings_binding_bulk_progress",
+            ),
+            path("<int:pk>/end/", wrap(self.end_view), name="bindings_binding_end"),
+            path("<int:pk>/sync/", wrap(self.sync_view), name="bindings_binding_sync"),
+            path("<int:pk>/reveal/", wrap(self.reveal_view), name="bindings_binding_reveal"),
+            path("<int:pk>/callee/", wrap(self.callee_view), name="bindings_binding_callee"),
+        ]
+        return own + super().get_urls()
+
+    def _binding(self, request, pk: int) -> Binding:
+        binding = get_object_or_404(Binding.objects.select_related("application"), pk=pk)
+        if not self.has_view_permission(request, binding):
+            raise PermissionDenied
+        return binding
+
+    def _back(self, binding: Binding) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:bindings_binding_change", args=[binding.pk]))
+
+    @method_decorator(require_POST)
+    def end_view(self, request, pk: int):
+        binding = self._binding(request, pk)
+        if not request.user.has_perm("bindings.end_binding"):
+            raise PermissionDenied
+        try:
+            services.end_binding(binding, user=request.user, request=request)
+        except services.BindingRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, gettext("The binding is being ended on the platform."))
+        return self._back(binding)
+
+    @method_decorator(require_POST)
+    def sync_view(self, request, pk: int):
+        binding = self._binding(request, pk)
+        if not request.user.has_perm("bindings.end_binding"):
+            raise PermissionDenied
+        services.request_sync(binding, user=request.user, request=request)
+        messages.success(request, gettext("The platform is being asked about this binding."))
+        return self._back(binding)
+
+    @method_decorator(require_POST)
+    @method_decorator(never_cache)
+    def reveal_view(self, request, pk: int):
+        binding = self._binding(request, pk)
+        party = request.POST.get("party", "")
+        try:
+            number = services.reveal_number(binding, party, user=request.user, request=request)
+        except services.BindingRefused as refusal:
+            raise Http404(refusal.message) from None
+        labels = {
+            "a_number": _("A number"),
+            "b_number": _("B number"),
+            "temporary_callee": _("temporary callee"),
+            "callback_num": _("callback number"),
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Full number"),
+            "binding": binding,
+            "label": labels[party],
+            "number": number,
+        }
+        response = TemplateResponse(request, "admin/bindings/binding/reveal.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @method_decorator(require_POST)
+    def callee_view(self, request, pk: int):
+        binding = self._binding(request, pk)
+        if not request.user.has_perm("bindings.change_binding"):
+            raise PermissionDenied
+        form = TemporaryCalleeForm(request.POST, prefix="callee")
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return self._back(binding)
+        try:
+            services.set_temporary_callee(
+                binding,
+                form.cleaned_data["callee"],
+                duration=form.cleaned_data.get("duration"),
+                user=request.user,
+                request=request,
+            )
+        except services.BindingRefused as refusal:
+            messages.error(request, refusal.message)
+        except PlatformError as error:
+            messages.error(
+                request,
+                gettext("The platform refused: %(code)s %(meaning)s")
+                % {"code": error.code, "meaning": _meaning(error.code)},
+            )
+        else:
+            messages.success(request, gettext("The temporary callee is set."))
+        return self._back(binding)
+
+    # --- create ---------------------------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        chooser = ApplicationChoiceForm(request.GET or None)
+        application = chooser.cleaned_data["application"] if chooser.is_valid() else None
+        if application is None:
+            choices = list(chooser.fields["application"].queryset)
+            if len(choices) == 1:
+                application = choices[0]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Add binding"),
+            "chooser": chooser,
+            "application": application,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        if application is None:
+            return TemplateResponse(request, "admin/bindings/binding/add.html", context)
+        form_class = form_for_mode(application.mode)
+        form = form_class(request.POST or None, application=application)
+        if request.method == "POST" and form.is_valid():
+            try:
+                binding = services.create_binding(
+                    application, form.cleaned_data, user=request.user, request=request
+                )
+            except services.BindingRefused as refusal:
+                field = refusal.field if refusal.field in form.fields else None
+                form.add_error(field, refusal.message)
+            else:
+                messages.success(
+                    request,
+                    gettext("Binding %(binding)s created; X is %(x)s. Waiting for the platform.")
+                    % {"binding": binding.pk, "x": binding.x_number},
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:bindings_binding_change", args=[binding.pk])
+                )
+        context.update(
+            form=form,
+            adminform=helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            mode=application.mode,
+        )
+        return TemplateResponse(request, "admin/bindings/binding/add.html", context)
+
+    # --- bulk -----------------------------------------------------------------------------------
+
+    def bulk_create_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BulkCreateForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = request.FILES["file"]
+            try:
+                job = services.start_bulk_create(
+                    form.cleaned_data["application"],
+                    upload.name,
+                    form.cleaned_data["file"],
+                    user=request.user,
+                    request=request,
+                )
+            except services.BindingRefused as refusal:
+                form.add_error("file", refusal.message)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:bindings_binding_bulk_progress", args=[job.pk])
+                )
+        modes = [
+            (mode, ", ".join(bulk_columns(mode)))
+            for mode in (Mode.AXB, Mode.AX, Mode.AXE, Mode.AXYB)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Create bindings from a CSV file"),
+            "form": form,
+            "modes": modes,
+            "jobs": BulkJob.objects.filter(created_by=request.user).select_related("application")[
+                :10
+            ],
+        }
+        return TemplateResponse(request, "admin/bindings/binding/bulk_create.html", context)
+
+    def bulk_progress_view(self, request, job_id: int):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(BulkJob.objects.select_related("application"), pk=job_id)
+        progress = services.bulk_progress(job)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Bulk upload #%(id)s") % {"id": job.pk},
+            "job": job,
+            "progress": progress,
+            "progress_url": reverse("bindings:bulk-progress", args=[job.pk]),
+            "statuses": [
+                (value, label, progress["bindings"].get(value, 0))
+                for value, label in BindingStatus.choices
+            ],
+        }
+        return TemplateResponse(request, "admin/bindings/binding/bulk_progress.html", context)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    @admin.action(description=_("End selected bindings"))
+    def end_selected(self, request, queryset):
+        if not request.user.has_perm("bindings.end_binding"):
+            raise PermissionDenied
+        ending, skipped = services.end_bindings(queryset, user=request.user, request=request)
+        self.message_user(
+            request,
+            gettext("%(ending)s binding(s) are being ended; %(skipped)s were not active.")
+            % {"ending": ending, "skipped": skipped},
+            messages.SUCCESS if ending else messages.WARNING,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# X numbers (administrators)
+# ---------------------------------------------------------------------------------------------
+
+
+class XNumberImportForm(ImportForm):
+    application = forms.ModelChoiceField(
+        label=_("Application"), queryset=Application.objects.exclude(mode=Mode.X)
+    )
+
+
+class XNumberConfirmImportForm(ConfirmImportForm):
+    application = forms.ModelChoiceField(
+        queryset=Application.objects.exclude(mode=Mode.X), widget=forms.HiddenInput
+    )
+
+
+@admin.register(XNumber)
+class XNumberAdmin(ImportMixin, admin.ModelAdmin):
+    """The pool: numbers per application and city, their platform status and live counts."""
+
+    list_display = [
+        "number",
+        "application",
+        "city_code",
+        "province",
+        "state",
+        "platform_status",
+        "platform_cause",
+        "binding_count",
+        "y_binding_count",
+        "cooling_until",
+    ]
+    list_filter = ["application", "state", "platform_status", "city_code"]
+    list_select_related = ["application"]
+    search_fields = ["number"]
+    search_help_text = _("A number in any form, or a city code.")
+    ordering = ["application", "city_code", "number"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    readonly_fields = [
+        "province",
+        "state",
+        "platform_status",
+        "platform_cause",
+        "platform_status_at",
+        "binding_count",
+        "y_binding_count",
+        "cooling_until",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["retire", "reinstate", "reconcile"]
+    resource_classes = [XNumberResource]
+    formats = [CSV, XLSX]
+    import_form_class = XNumberImportForm
+    confirm_form_class = XNumberConfirmImportForm
+    skip_admin_log = True
+
+    def get_fields(self, request, obj=None):
+        editable = ["number", "application", "city_code"] if obj is None else ["city_code"]
+        return [*editable, *[f for f in self.readonly_fields if obj is not None]]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, *(["number", "application"] if obj else [])]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        found = _number_search(queryset, term, ("number",))
+        if found is None:
+            found = queryset.filter(city_code=term)
+        return found, False
+
+    def save_model(self, request, obj, form, change):
+        from bindings.cities import province_of
+
+        obj.province = province_of(obj.city_code)
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"fields": form.changed_data},
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form
+
+    # --- import ---------------------------------------------------------------------------------
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("bindings.add_xnumber")
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["application"] = import_form.cleaned_data["application"].pk
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs):
+        form = kwargs.get("form")
+        result = super().get_import_data_kwargs(**kwargs)
+        if form is not None and hasattr(form, "cleaned_data"):
+            result["application"] = form.cleaned_data.get("application")
+        return result
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        result = super().process_dataset(dataset, form, request, **kwargs)
+        audit.record(
+            AuditAction.IMPORT,
+            form.cleaned_data.get("application"),
+            request=request,
+            details={"new_numbers": result.totals.get("new", 0), "rows": len(dataset)},
+        )
+        return result
+
+    # --- actions --------------------------------------------------------------------------------
+
+    @admin.action(description=_("Retire selected numbers"), permissions=["change"])
+    def retire(self, request, queryset):
+        changed = services.retire_numbers(queryset, user=request.user, request=request)
+        self.message_user(request, gettext("%(n)s number(s) retired.") % {"n": changed})
+
+    @admin.action(description=_("Put selected numbers back into the pool"), permissions=["change"])
+    def reinstate(self, request, queryset):
+        changed = services.reinstate_numbers(queryset, user=request.user, request=request)
+        self.message_user(request, gettext("%(n)s number(s) back in the pool.") % {"n": changed})
+
+    @admin.action(
+        description=_("Reconcile the bindings on selected numbers with the platform"),
+        permissions=["change"],
+    )
+    def reconcile(self, request, queryset):
+        from bindings.tasks import reconcile_bindings_task
+
+        by_application: dict[int, list[int]] = {}
+        for number_id, application_id in queryset.values_list("pk", "application_id"):
+            by_application.setdefault(application_id, []).append(number_id)
+        for application_id, ids in by_application.items():
+            audit.record(
+                AuditAction.SYNC,
+                Application.objects.get(pk=application_id),
+                request=request,
+                details={"numbers": len(ids)},
+            )
+            reconcile_bindings_task.delay(application_id, ids)
+        self.message_user(
+            request,
+            gettext(
+                "Reconciliation queued for %(n)s number(s); the result appears under "
+                "Reconciliations."
+            )
+            % {"n": sum(len(ids) for ids in by_application.values())},
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Platform calls and reconciliations (administrators, read-only)
+# ---------------------------------------------------------------------------------------------
+
+# The client's interface names (privatenumber.client): a fixed list, so that the filter never
+# runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
+INTERFACES = (
+    "axb_bind",
+    "axb_modify",
+    "axb_query",
+    "axb_unbind",
+    "ax_bind",
+    "ax_modify",
+    "ax_query",
+    "ax_unbind",
+    "ax_set_temporary_callee",
+    "axe_bind",
+    "axe_modify",
+    "axe_query",
+    "axe_query_v2",
+    "axe_unbind",
+    "axyb_bind",
+    "axyb_query",
+    "axyb_unbind",
+    "stop_call",
+    "recording_download_url",
+)
+# Codes the client gives failures without a platform result code (privatenumber.errors).
+NO_ANSWER_CODES = ("TIMEOUT", "CONNECTION", "BAD_RESPONSE")
+
+
+class InterfaceFilter(admin.SimpleListFilter):
+    title = _("interface")
+    parameter_name = "interface"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in INTERFACES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(interface=self.value()) if self.value() else queryset
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("ok", _("Success")),
+            ("refused", _("Refused by the platform")),
+            ("no_answer", _("No usable answer (timeout, connection, HTTP error)")),
+        ]
+
+    def queryset(self, request, queryset):
+        no_answer = Q(result_code__in=NO_ANSWER_CODES) | Q(result_code__startswith="HTTP")
+        if self.value() == "ok":
+            return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
+        if self.value() == "refused":
+            return queryset.exclude(result_code__in=["0", ""]).exclude(no_answer)
+        if self.value() == "no_answer":
+            return queryset.filter(no_answer)
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PlatformCall)
+class PlatformCallAdmin(ReadOnlyAdmin):
+    """Every request the console made to the platform: what, when, the answer, how long."""
+
+    list_display = [
+        "at",
+        "application",
+        "interface",
+        "method",
+        "http_status",
+        "result_code",
+        "meaning",
+        "latency_ms",
+        "binding_link",
+    ]
+    list_filter = [OutcomeFilter, InterfaceFilter, "application", "at"]
+    list_select_related = ["application"]
+    search_fields = ["result_code"]
+    search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
+    ordering = ["-at"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    fields = [
+        "at",
+        "application",
+        "binding_link",
+        "interface",
+        "method",
+        "http_status",
+        "result_code",
+        "meaning",
+        "result_desc",
+        "latency_ms",
+        "error",
+    ]
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        condition = Q(result_code=term)
+        if term.isdigit() and len(term) < 7:
+            condition |= Q(binding_id=int(term))
+        return queryset.filter(condition), False
+
+    @admin.display(description=_("meaning"))
+    def meaning(self, obj: PlatformCall) -> str:
+        return _meaning(obj.result_code) if obj.result_code else "–"
+
+    @admin.display(description=_("binding"), ordering="binding")
+    def binding_link(self, obj: PlatformCall) -> str:
+        if obj.binding_id is None:
+            return "–"
+        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    """What each comparison with the platform found and repaired."""
+
+    list_display = [
+        "started_at",
+        "application",
+        "numbers_checked",
+        "platform_bindings",
+        "matched",
+        "lost",
+        "unknown",
+        "failures",
+        "triggered_by",
+        "finished_at",
+    ]
+    list_filter = ["application"]
+    list_select_related = ["application", "triggered_by"]
+    ordering = ["-started_at"]
+    show_full_result_count = False
+    fields = [
+        "application",
+        "started_at",
+        "finished_at",
+        "triggered_by",
+        "numbers_checked",
+        "platform_bindings",
+        "matched",
+        "lost",
+        "unknown",
+        "failures",
+        "unknown_table",
+        "lost_links",
+        "failure_list",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("on the platform only"))
+    def unknown_table(self, obj: Reconciliation) -> str:
+        rows = obj.details.get("unknown", [])
+        if not rows:
+            return "–"
+        from django.utils.html import format_html_join
+
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r.get("subscriptionId"),
+                    r.get("a"),
+                    r.get("b"),
+                    r.get("x"),
+                    r.get("y"),
+                    r.get("e"),
+                    r.get("here", ""),
+                )
+                for r in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>subscriptionId</th><th>A</th><th>B</th><th>X</th><th>Y</th>"
+            "<th>E</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            gettext("status here"),
+            body,
+        )
+
+    @admin.display(description=_("ended here (lost on the platform)"))
+    def lost_links(self, obj: Reconciliation) -> str:
+        from django.utils.html import format_html_join
+
+        ids = obj.details.get("lost", [])
+        if not ids:
+            return "–"
+        return format_html_join(
+            " ",
+            '<a href="{}">#{}</a>',
+            ((reverse("admin:bindings_binding_change", args=[i]), i) for i in ids),
+        )
+
+    @admin.display(description=_("numbers that could not be queried"))
+    def failure_list(self, obj: Reconciliation) -> str:
+        failures = obj.details.get("failures", [])
+        return ", ".join(f"{f['number']} ({f['code']})" for f in failures) or "–"

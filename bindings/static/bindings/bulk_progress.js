@@ -1,0 +1,38 @@
+// Polls the bulk upload's progress and updates the page until the upload is finished.
+(function () {
+  "use strict";
+  const root = document.querySelector(".bulk-progress");
+  if (!root) return;
+  const url = root.dataset.progressUrl;
+  const rowLabel = document.documentElement.lang.startsWith("zh") ? "第" : "Row ";
+
+  function render(data) {
+    root.querySelectorAll("[data-field]").forEach(function (node) {
+      node.textContent = data[node.dataset.field];
+    });
+    root.querySelectorAll("[data-status]").forEach(function (node) {
+      node.textContent = data.bindings[node.dataset.status] || 0;
+    });
+    const bar = document.getElementById("bulk-bar");
+    bar.max = data.total;
+    bar.value = data.processed;
+    const list = document.getElementById("bulk-errors");
+    list.replaceChildren.apply(list, data.errors.map(function (error) {
+      const item = document.createElement("li");
+      item.textContent = rowLabel + error.row + ": " + error.message;
+      return item;
+    }));
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (data) {
+        render(data);
+        // Keep polling while rows are processed or created bindings still wait for the platform.
+        if (!data.finished || data.bindings.pending > 0) window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+  poll();
+})();

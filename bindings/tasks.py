@@ -1,0 +1,91 @@
+"""Thin Celery tasks of bindings: each takes ids, calls one service and is safe to run twice.
+
+Platform tasks retry transient failures (timeouts, connection errors, 5xx, flow control) with
+exponential backoff and jitter; when the retries are used up a bind is adopted if it landed after
+all, else marked failed. ``acks_late``: a worker that dies mid-task leaves the message to another
+one, which is safe because every service checks the binding's status first and asks the platform
+before sending a bind again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from django.conf import settings
+
+from bindings import services
+from bindings.models import XNumber
+from console.models import Application
+from privatenumber.errors import PlatformError, PlatformTransientError
+
+logger = logging.getLogger(__name__)
+
+RETRYING = {
+    "autoretry_for": (PlatformTransientError,),
+    "retry_backoff": settings.BINDINGS_RETRY_BACKOFF,
+    "retry_backoff_max": settings.BINDINGS_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.BINDINGS_TASK_MAX_RETRIES,
+    "acks_late": True,
+    "ignore_result": True,
+}
+
+
+class BindTask(DjangoTask):
+    """Marks the binding failed (or adopts it) once the retries are used up."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, PlatformError) and args:
+            services.abandon_bind(args[0], exc)
+
+
+@shared_task(base=BindTask, **RETRYING)
+def bind_binding_task(binding_id: int) -> None:
+    services.bind(binding_id)
+
+
+@shared_task(**RETRYING)
+def modify_binding_task(binding_id: int) -> None:
+    services.apply_modification(binding_id)
+
+
+@shared_task(**RETRYING)
+def unbind_binding_task(binding_id: int) -> None:
+    services.unbind(binding_id)
+
+
+@shared_task(**RETRYING)
+def sync_binding_task(binding_id: int) -> None:
+    services.sync_binding(binding_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_bindings_task() -> None:
+    """Beat: end what is due (set-based), unbind console-side expiries, end cooldowns."""
+    services.expire_due()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconcile_bindings_task(application_id: int, number_ids: list[int] | None = None) -> None:
+    """Compare one application's bindings (on some numbers, or all) with the platform's."""
+    application = Application.objects.filter(pk=application_id).first()
+    if application is None:
+        return
+    numbers = XNumber.objects.filter(pk__in=number_ids) if number_ids is not None else None
+    services.reconcile(application, numbers=numbers)
+
+
+@shared_task(ignore_result=True)
+def reconcile_applications_task() -> None:
+    """Beat: one reconciliation task per active application that has bindings."""
+    for application_id in (
+        Application.objects.filter(is_active=True).exclude(mode="X").values_list("pk", flat=True)
+    ):
+        reconcile_bindings_task.delay(application_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def create_bindings_bulk_task(job_id: int) -> None:
+    services.run_bulk_create(job_id)

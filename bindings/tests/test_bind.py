@@ -1,0 +1,181 @@
+"""Binding against the simulator: one request, refusals explained, never a binding made twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bindings import services
+from bindings.choices import BindingStatus, EndReason
+from bindings.models import Binding, PlatformCall, XNumber
+from console.testing import wait_until
+from privatenumber.errors import PlatformTransientError
+
+pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]
+
+A, B = "+8613800000001", "+8613900000002"
+
+
+def create(application, **data) -> Binding:
+    data.setdefault("a_number", A)
+    if application.mode in ("AXB", "AXYB"):
+        data.setdefault("b_number", B)
+    return services.create_binding(application, data)
+
+
+def calls(binding, interface=None) -> list[str]:
+    rows = PlatformCall.objects.filter(binding=binding).order_by("at", "pk")
+    if interface:
+        rows = rows.filter(interface=interface)
+    return [f"{row.interface}:{row.result_code}" for row in rows]
+
+
+def test_a_bind_stores_the_subscription_id_and_the_expiry_and_logs_the_call(platform):
+    # given
+    binding = create(platform.application("AXB"), area_code="0755", duration=3600)
+    # when
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE
+    (on_platform,) = platform.control.bindings()
+    assert binding.subscription_id == on_platform["subscriptionId"]
+    assert binding.expires_at - binding.bound_at == timedelta(seconds=3600)
+    call = PlatformCall.objects.get(binding=binding)
+    assert (call.interface, call.method, call.result_code, call.http_status) == (
+        "axb_bind",
+        "POST",
+        "0",
+        200,
+    )
+    assert call.latency_ms is not None
+    assert call.application_id == binding.application_id
+
+
+@pytest.mark.parametrize("mode", ["AXB", "AX", "AXE", "AXYB"])
+def test_the_platform_gets_the_numbers_the_console_chose(platform, mode):
+    # given
+    binding = create(platform.application(mode))
+    # when
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE, binding.last_result_desc
+    held = platform.control.bindings()
+    main = next(b for b in held if b["kind"] != "YB")
+    assert main["x"] == binding.x_number
+    assert main["a"] == binding.a_number
+    if mode == "AXE":
+        assert main["ext"] == binding.extension
+    if mode == "AXYB":
+        (yb,) = [b for b in held if b["kind"] == "YB"]
+        assert (yb["y"], yb["b"]) == (binding.y_number, binding.b_number)
+        assert binding.yb_subscription_id == yb["subscriptionId"]
+
+
+def test_a_permanent_refusal_fails_the_binding_with_its_meaning_and_gives_x_back(platform):
+    # given: the platform paused the X, and the push has not reached the console yet
+    binding = create(platform.application("AXB"))
+    platform.set_number_status(binding.x_number, "9")
+    # when
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.FAILED
+    assert binding.end_reason == EndReason.REFUSED
+    assert binding.last_result_code == "1012001"
+    assert "not to be applied" in binding.last_result_desc
+    assert services.result_meaning("1012001", "en")
+    assert services.result_meaning("1012001", "zh-hans") != services.result_meaning("1012001", "en")
+    x = XNumber.objects.get(pk=binding.x_id)
+    assert x.binding_count == 0
+    assert platform.control.bindings() == []
+
+
+def test_a_transient_failure_is_raised_for_celery_and_the_retry_binds_exactly_once(platform):
+    # given: the connection is cut before the platform handles the request
+    binding = create(platform.application("AXB"))
+    platform.control.set_faults("axb.bind", drop_rate=1, times=1)
+    # when
+    with pytest.raises(PlatformTransientError):
+        services.bind(binding.pk)
+    binding.refresh_from_db()
+    assert (binding.status, binding.bind_attempts) == (BindingStatus.PENDING, 1)
+    services.bind(binding.pk)  # what the retry does
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE
+    assert calls(binding) == ["axb_bind:CONNECTION", "axb_query:1016001", "axb_bind:0"]
+    assert len(platform.control.bindings()) == 1
+
+
+def test_a_bind_whose_answer_was_lost_is_adopted_and_never_sent_again(platform, settings):
+    # given: the platform answers after our read timeout, but it does create the binding
+    settings.BINDINGS_PLATFORM_READ_TIMEOUT = 0.3
+    binding = create(platform.application("AXB"))
+    platform.control.set_faults("axb.bind", latency_ms=1200)
+    with pytest.raises(PlatformTransientError) as lost:
+        services.bind(binding.pk)
+    assert lost.value.may_have_landed
+    wait_until(lambda: platform.control.bindings(), timeout=10)
+    platform.control.clear_faults()
+    # when: the retry runs
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    (on_platform,) = platform.control.bindings()
+    assert binding.status == BindingStatus.ACTIVE
+    assert binding.subscription_id == on_platform["subscriptionId"]
+    assert calls(binding, "axb_bind") == ["axb_bind:TIMEOUT"]
+
+
+def test_binding_again_an_active_binding_sends_nothing(platform):
+    binding = create(platform.application("AX"))
+    services.bind(binding.pk)
+    services.bind(binding.pk)
+    assert calls(binding) == ["ax_bind:0"]
+
+
+def test_axyb_whose_y_step_is_refused_removes_its_a_x_part_and_fails(platform):
+    # given
+    binding = create(platform.application("AXYB"))
+    platform.set_number_status(binding.y_number, "10", "2")
+    # when
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.FAILED
+    assert binding.last_result_code == "1012001"
+    assert platform.control.bindings() == []
+    assert calls(binding) == ["axyb_bind:0", "axyb_bind:1012001", "axyb_unbind:0"]
+    counts = XNumber.objects.filter(pk__in=[binding.x_id, binding.y_id]).values_list(
+        "binding_count", "y_binding_count"
+    )
+    assert set(counts) == {(0, 0)}
+
+
+def test_giving_up_adopts_a_bind_that_landed_after_all(platform, settings):
+    settings.BINDINGS_PLATFORM_READ_TIMEOUT = 0.3
+    binding = create(platform.application("AX"))
+    platform.control.set_faults("ax.bind", latency_ms=1000)
+    with pytest.raises(PlatformTransientError) as lost:
+        services.bind(binding.pk)
+    wait_until(lambda: platform.control.bindings(), timeout=10)
+    platform.control.clear_faults()
+    # when the retries are used up
+    services.abandon_bind(binding.pk, lost.value)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE
+
+
+def test_giving_up_on_a_bind_that_never_landed_fails_it_with_the_last_error(platform):
+    binding = create(platform.application("AX"))
+    platform.control.set_faults("ax.bind", drop_rate=1)
+    with pytest.raises(PlatformTransientError) as lost:
+        services.bind(binding.pk)
+    services.abandon_bind(binding.pk, lost.value)
+    binding.refresh_from_db()
+    assert (binding.status, binding.last_result_code) == (BindingStatus.FAILED, "CONNECTION")
+    assert XNumber.objects.get(pk=binding.x_id).binding_count == 0

@@ -1,0 +1,13 @@
+"""URLs of bindings outside the admin (included under /bindings/)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from bindings import views
+
+app_name = "bindings"
+
+urlpatterns = [
+    path("bulk/<int:pk>/progress", views.bulk_progress, name="bulk-progress"),
+]

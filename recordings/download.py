@@ -1,0 +1,240 @@
+"""Download one recording file to an open local file, resuming with HTTP Range. (No Django.)
+
+The file is written in chunks of 64 KiB as it arrives, and its sha256 is computed on the way, so
+memory does not grow with the file. A connection that drops mid-file, a read timeout or a 5xx is
+retried from the byte where it stopped (``Range: bytes=N-``); a server that ignores the range and
+answers 200 makes the download start over. An address that has expired (403/404/410) is replaced
+by a fresh one from ``address(refresh=True)``; a refusal of the fresh address means the file is
+gone.
+
+Every failure is a :class:`DownloadFailed` that says whether a later attempt may succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 64 * 1024
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_RETRY_STATUSES = {408, 425, 429}
+_EXPIRED_STATUSES = {403, 404, 410}
+# Failures that tell nothing about the file: the connection broke, or the server was busy.
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    Urllib3Error,
+)
+
+
+class DownloadFailed(Exception):
+    """A download that did not complete.
+
+    ``code`` is a :class:`~recordings.choices.FailureCode` value; ``transient`` says a later
+    attempt may succeed (the connection kept breaking, the server was failing); ``gone`` says the
+    file server does not have the file (any more).
+    """
+
+    def __init__(self, code: str, message: str, *, transient: bool, gone: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.transient = transient
+        self.gone = gone
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """The outcome of a complete download."""
+
+    size: int
+    sha256: str
+    requests: int
+    resumed: int
+    restarted: int
+
+
+class Downloader:
+    """Downloads one file over ``session`` (one request at a time, no retries hidden in it).
+
+    ``timeout`` is (connect, read) in seconds: the read timeout bounds the wait for each chunk,
+    not the whole download. ``attempts`` bounds consecutive failed requests that brought no new
+    byte; a request that brought bytes resets the count, and ``max_requests`` bounds them all.
+    ``on_progress(bytes_so_far)`` is called after every chunk (the lease of the claim is renewed
+    there; it may raise to abort).
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        timeout: tuple[float, float],
+        attempts: int = 5,
+        max_requests: int = 100,
+        backoff: float = 0.5,
+        backoff_max: float = 10.0,
+        max_bytes: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.timeout = timeout
+        self.attempts = attempts
+        self.max_requests = max_requests
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.max_bytes = max_bytes
+        self.on_progress = on_progress
+        self.sleep = sleep
+
+    def fetch(self, address: Callable[[bool], str | None], dest: BinaryIO) -> Downloaded:
+        """Write the file at ``address(False)`` into ``dest`` (empty, opened ``w+b``)."""
+        url = address(False)
+        if not url:
+            raise DownloadFailed("GONE", "no download address", transient=False, gone=True)
+        state = _Progress()
+        failures = 0
+        refreshed = False
+        while True:
+            if state.requests >= self.max_requests:
+                raise DownloadFailed(
+                    "INCOMPLETE",
+                    f"gave up after {state.requests} requests at byte {state.written}",
+                    transient=True,
+                )
+            before = state.written
+            try:
+                outcome = self._one_request(url, dest, state)
+            except _TRANSPORT_ERRORS as error:
+                outcome = f"connection broke at byte {state.written} ({type(error).__name__})"
+            if outcome is None:
+                return Downloaded(
+                    size=state.written,
+                    sha256=state.digest.hexdigest(),
+                    requests=state.requests,
+                    resumed=state.resumed,
+                    restarted=state.restarted,
+                )
+            if outcome == _EXPIRED:
+                if refreshed:
+                    raise DownloadFailed(
+                        "GONE",
+                        "the file server does not have the file (a fresh address was refused too)",
+                        transient=False,
+                        gone=True,
+                    )
+                refreshed = True
+                url = address(True)
+                if not url:
+                    raise DownloadFailed(
+                        "GONE",
+                        "the file server does not have the file (the address was refused)",
+                        transient=False,
+                        gone=True,
+                    )
+                continue
+            # Any other answer: the address worked, so a later refusal may be its expiry again.
+            refreshed = False
+            if state.written > before:
+                failures = 0
+            failures += 1
+            if failures > self.attempts:
+                raise DownloadFailed("INCOMPLETE", outcome, transient=True)
+            logger.info("recording download: %s; resuming", outcome)
+            self.sleep(min(self.backoff_max, self.backoff * 2 ** (failures - 1)))
+
+    def _one_request(self, url: str, dest: BinaryIO, state: _Progress) -> str | None:
+        """One GET; None when the file is complete, else why not (or ``_EXPIRED``)."""
+        headers = {"Accept-Encoding": "identity"}
+        if state.written:
+            headers["Range"] = f"bytes={state.written}-"
+        state.requests += 1
+        with self.session.get(
+            url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=True
+        ) as response:
+            status = response.status_code
+            if status == 416 and state.written and state.written == state.total:
+                return None
+            if status in _EXPIRED_STATUSES:
+                return _EXPIRED
+            if status >= 500 or status in _RETRY_STATUSES:
+                return f"HTTP {status} from the file server"
+            if status == 200:
+                if state.written:
+                    state.restart(dest)  # the server ignored the range: start over
+                state.total = _int_or_none(response.headers.get("Content-Length"))
+            elif status == 206:
+                match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+                if match is None or int(match.group(1)) != state.written:
+                    state.restart(dest)
+                    return "the file server answered another range than asked; starting over"
+                state.total = None if match.group(3) == "*" else int(match.group(3))
+                state.resumed += 1
+            else:
+                raise DownloadFailed(
+                    "DOWNLOAD_HTTP", f"HTTP {status} from the file server", transient=False
+                )
+            if self.max_bytes is not None and (state.total or 0) > self.max_bytes:
+                raise DownloadFailed(
+                    "TOO_LARGE",
+                    f"the file has {state.total} bytes, more than the {self.max_bytes} a call of "
+                    "this length could produce",
+                    transient=False,
+                )
+            for chunk in response.iter_content(CHUNK_SIZE):
+                dest.write(chunk)
+                state.digest.update(chunk)
+                state.written += len(chunk)
+                if self.max_bytes is not None and state.written > self.max_bytes:
+                    raise DownloadFailed(
+                        "TOO_LARGE",
+                        f"more than {self.max_bytes} bytes arrived for a call of this length",
+                        transient=False,
+                    )
+                if self.on_progress is not None:
+                    self.on_progress(state.written)
+        if state.total is not None and state.written != state.total:
+            return f"the connection closed at byte {state.written} of {state.total}"
+        return None
+
+
+_EXPIRED = "expired"
+
+
+class _Progress:
+    """Bytes written so far, their running sha256, and counters."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.total: int | None = None
+        self.digest = hashlib.sha256()
+        self.requests = 0
+        self.resumed = 0
+        self.restarted = 0
+
+    def restart(self, dest: BinaryIO) -> None:
+        dest.seek(0)
+        dest.truncate()
+        self.written = 0
+        self.total = None
+        self.digest = hashlib.sha256()
+        self.restarted += 1
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,237 @@
+"""Beat jobs: re-queue earliest deadline first, expire, alert once, purge stored copies."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from console.models import AuditLog
+from recordings import services, storage
+from recordings.choices import RecordingState
+from recordings.models import Recording
+from recordings.tests.factories import make_recording, make_stored_recording
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def at(recording: Recording, **fields) -> Recording:
+    Recording.objects.filter(pk=recording.pk).update(**fields)
+    recording.refresh_from_db()
+    return recording
+
+
+# --- re-queue ------------------------------------------------------------------------------------
+
+
+def test_due_recordings_are_queued_earliest_deadline_first():
+    # given recordings due with different deadlines, and some that are not due
+    now = timezone.now()
+    late = at(make_recording(), next_attempt_at=None, deadline=now + timedelta(days=6))
+    soon = at(make_recording(), next_attempt_at=now, deadline=now + timedelta(hours=3))
+    failed = at(
+        make_recording(),
+        state=RecordingState.FAILED,
+        next_attempt_at=now - timedelta(minutes=1),
+        deadline=now + timedelta(days=1),
+    )
+    at(make_recording(), next_attempt_at=now + timedelta(minutes=5))  # its task is running
+    at(make_recording(), state=RecordingState.NONE_EXPECTED, next_attempt_at=None)
+    # when
+    ids = services.requeue_due(now=now)
+    # then
+    assert ids == [soon.pk, failed.pk, late.pk]
+
+
+def test_a_queued_recording_is_not_queued_again_while_its_task_has_time(settings):
+    now = timezone.now()
+    recording = at(make_recording(), next_attempt_at=None)
+    assert services.requeue_due(now=now) == [recording.pk]
+    assert services.requeue_due(now=now + timedelta(seconds=60)) == []
+    later = now + timedelta(seconds=settings.RECORDINGS_REQUEUE_GRACE_SECONDS + 1)
+    assert services.requeue_due(now=later) == [recording.pk]
+
+
+def test_a_claim_that_ran_out_is_queued_again():
+    now = timezone.now()
+    dead = at(
+        make_recording(),
+        state=RecordingState.FETCHING,
+        claim_token="x",
+        lease_until=now - timedelta(seconds=1),
+    )
+    at(make_recording(), state=RecordingState.FETCHING, lease_until=now + timedelta(minutes=1))
+    assert services.requeue_due(now=now) == [dead.pk]
+
+
+def test_the_batch_is_bounded(settings):
+    settings.RECORDINGS_REQUEUE_BATCH = 2
+    now = timezone.now()
+    for _ in range(3):
+        at(make_recording(), next_attempt_at=None)
+    assert len(services.requeue_due(now=now)) == 2
+
+
+def test_the_beat_task_queues_the_fetches(monkeypatch):
+    from recordings import tasks
+
+    recording = at(make_recording(), next_attempt_at=None)
+    queued = []
+    monkeypatch.setattr(tasks.fetch_recording_task, "delay", queued.append)
+    tasks.requeue_recordings_task()
+    assert queued == [recording.pk]
+
+
+# --- expiry --------------------------------------------------------------------------------------
+
+
+def test_recordings_past_their_deadline_expire_keeping_their_last_error():
+    now = timezone.now()
+    never = at(make_recording(), deadline=now - timedelta(seconds=1))
+    failed = at(
+        make_recording(),
+        state=RecordingState.FAILED,
+        last_error_code="1012007",
+        deadline=now - timedelta(seconds=1),
+    )
+    working = at(
+        make_recording(),
+        state=RecordingState.FETCHING,
+        lease_until=now + timedelta(minutes=1),
+        deadline=now - timedelta(seconds=1),
+    )
+    future = make_recording()
+    # when
+    assert services.expire_overdue(now=now) == 2
+    # then
+    states = dict(Recording.objects.values_list("pk", "state"))
+    assert states[never.pk] == states[failed.pk] == RecordingState.EXPIRED
+    assert states[working.pk] == RecordingState.FETCHING  # a live claim may still finish
+    assert states[future.pk] == RecordingState.PENDING
+    codes = dict(Recording.objects.values_list("pk", "last_error_code"))
+    assert (codes[never.pk], codes[failed.pk]) == ("DEADLINE", "1012007")
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+class _Hook(BaseHTTPRequestHandler):
+    bodies: list[dict] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook(settings):
+    _Hook.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.RECORDING_ALERT_WEBHOOK = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    yield _Hook.bodies
+    server.shutdown()
+
+
+def test_an_alert_is_raised_once_for_each_recording_not_stored_a_day_before_its_deadline(
+    settings, webhook, caplog
+):
+    # given
+    settings.RECORDING_ALERT_EMAILS = ["ops@example.com"]
+    now = timezone.now()
+    risky = at(make_recording(), deadline=now + timedelta(hours=20), attempts=4)
+    failing = at(
+        make_recording(),
+        state=RecordingState.FAILED,
+        last_error_code="1012007",
+        deadline=now + timedelta(hours=2),
+    )
+    at(make_recording(), deadline=now + timedelta(days=3))  # not yet
+    make_stored_recording()  # stored: no alert whatever its deadline
+    # when beat runs twice
+    with caplog.at_level(logging.WARNING, logger="recordings.services"):
+        first = services.raise_alerts(now=now)
+        second = services.raise_alerts(now=now + timedelta(minutes=1))
+    # then each recording was alerted once, earliest deadline first
+    assert first == [failing.pk, risky.pk]
+    assert second == []
+    assert Recording.objects.filter(alerted_at__isnull=False).count() == 2
+    # a log line per recording
+    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
+    assert len(alerts) == 2
+    assert f"recording #{risky.pk}" in alerts[1]
+    # one e-mail
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ops@example.com"]
+    assert f"#{failing.pk}" in mail.outbox[0].body
+    assert "2" in mail.outbox[0].subject
+    # one webhook POST, without any phone number
+    assert len(webhook) == 1
+    assert webhook[0]["count"] == 2
+    assert [r["id"] for r in webhook[0]["recordings"]] == [failing.pk, risky.pk]
+    assert "+86" not in json.dumps(webhook[0])
+    assert "+86" not in mail.outbox[0].body
+
+
+def test_the_alert_window_is_a_setting(settings):
+    settings.RECORDING_ALERT_BEFORE_SECONDS = 60
+    now = timezone.now()
+    at(make_recording(), deadline=now + timedelta(minutes=5))
+    assert services.raise_alerts(now=now) == []
+    assert len(services.raise_alerts(now=now + timedelta(minutes=4, seconds=1))) == 1
+
+
+def test_a_recording_lost_without_an_alert_is_alerted_too():
+    now = timezone.now()
+    lost = at(make_recording(), state=RecordingState.EXPIRED, deadline=now - timedelta(hours=1))
+    assert services.raise_alerts(now=now) == [lost.pk]
+
+
+def test_a_failing_webhook_does_not_stop_the_alert(settings, caplog):
+    settings.RECORDING_ALERT_WEBHOOK = "http://127.0.0.1:9/unreachable"
+    recording = at(make_recording(), deadline=timezone.now() + timedelta(hours=1))
+    with caplog.at_level(logging.ERROR, logger="recordings.services"):
+        assert services.raise_alerts() == [recording.pk]
+    assert "webhook failed" in caplog.text
+
+
+# --- local retention -----------------------------------------------------------------------------
+
+
+def test_stored_copies_older_than_the_retention_are_deleted_and_audited(settings):
+    # given
+    settings.RECORDINGS_LOCAL_RETENTION_DAYS = 30
+    now = timezone.now()
+    old = make_stored_recording(stored_at=now - timedelta(days=31))
+    older = make_stored_recording(stored_at=now - timedelta(days=90))
+    recent = make_stored_recording(stored_at=now - timedelta(days=29))
+    # when
+    purged = services.purge_stored(now=now)
+    # then
+    assert purged == [older.pk, old.pk]
+    assert storage.stored_names() == [recent.file.name]
+    for recording in (old, older):
+        recording.refresh_from_db()
+        assert (recording.state, recording.file.name) == (RecordingState.DELETED, "")
+        assert recording.deleted_at == now
+    entry = AuditLog.objects.get(action="delete")
+    assert entry.details["recordings"] == [older.pk, old.pk]
+    assert (entry.details["reason"], entry.details["retention_days"]) == ("retention", 30)
+
+
+def test_without_a_retention_nothing_is_deleted(settings):
+    settings.RECORDINGS_LOCAL_RETENTION_DAYS = 0
+    make_stored_recording(stored_at=timezone.now() - timedelta(days=3650))
+    assert services.purge_stored() == []
+    assert len(storage.stored_names()) == 1
