@@ -41,6 +41,8 @@ from console.models import Application
 logger = logging.getLogger(__name__)
 
 REVEAL_PERMISSION = "bindings.reveal_number"
+# The call page's recording panel: the recordings app's player when installed, else a placeholder.
+RECORDING_TEMPLATES = ["recordings/_player.html", "billing/call_recording.html"]
 # Calls in progress: a callin this recent without a disconnect (the platform's longest call is
 # 1440 minutes, but real calls in progress are minutes old; older ones lost their disconnect).
 LIVE_WINDOW = timedelta(hours=6)
@@ -200,9 +202,7 @@ class CallView(ConsolePage, TemplateView):
                 and self.request.user.has_perm("billing.stop_call")
                 and stop_call_service() is not None
             ),
-            recording_template=select_template(
-                ["recordings/call_panel.html", "billing/call_recording.html"]
-            ).template.name,
+            recording_template=select_template(RECORDING_TEMPLATES).template.name,
         )
         context["title"] = _("Call %(session)s") % {"session": session_id[:40]}
         return context
@@ -284,7 +284,7 @@ class StopCallView(PermissionRequiredMixin, View):
             messages.error(request, _("Stopping calls is not available yet."))
             return HttpResponseRedirect(url)
         try:
-            stop_call(application, session_id, request.user)
+            stop_call(application, session_id, request.user, request=request)
         except Exception as exc:
             logger.warning("stop call %s failed: %s", session_id, exc)
             messages.error(request, _("The call could not be stopped: %(error)s") % {"error": exc})

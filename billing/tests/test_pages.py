@@ -210,12 +210,22 @@ def test_a_call_without_binding_is_explained_as_such(staff, application):
     assert "创建" in text or "绑定" in text
 
 
-def test_a_calls_page_has_a_place_for_its_recording(staff, application):
+def test_a_calls_page_shows_the_recording_player_of_the_recordings_app(staff, application):
     record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
     page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert 'id="recording"' in page.content.decode()
+    assert page.context["recording_template"] == "recordings/_player.html"
+    assert 'class="recording-player"' in page.content.decode()
+
+
+def test_without_a_recordings_app_the_page_keeps_a_placeholder(staff, application):
+    record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
+    absent = ["recordings/not_installed.html", "billing/call_recording.html"]
+    with mock.patch("billing.views.RECORDING_TEMPLATES", absent):
+        page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert "call-1.wav" in page.content.decode()
     assert page.context["recording_template"] == "billing/call_recording.html"
+    assert 'id="recording"' in page.content.decode()
 
 
 def test_an_unknown_call_is_404(staff, application):
