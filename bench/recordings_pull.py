@@ -339,7 +339,11 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
             f"{options.workers} Celery worker processes (prefork pool), stored on the local "
             "file system"
         ),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        },
         "recordings": len(ids),
         "stored": stored,
         "seconds": round(elapsed, 2),
