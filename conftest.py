@@ -38,3 +38,19 @@ def make_user(django_user_model):
         return user
 
     return make
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every transactional test restores the migrated data (roles, content types) it started with.
+
+    A transactional test ends with a flush. Without serialized rollback that flush re-creates
+    content types with new ids and loses the roles made by data migrations, which breaks the next
+    transactional test that does restore them. So all of them do.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+            name in item.fixturenames for name in ("transactional_db", "live_server")
+        )
+        if transactional and "django_db_serialized_rollback" not in item.fixturenames:
+            item.fixturenames.append("django_db_serialized_rollback")

@@ -8,6 +8,7 @@ here opens a transaction of its own for a push or makes a network call.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -148,6 +149,8 @@ _CDR_COLUMNS: tuple[tuple[str, str], ...] = (
     ("malformed_number", "boolean"),
 )
 CDR_FIELDS = tuple(name for name, _ in _CDR_COLUMNS)
+_KEY = CDR_FIELDS.index("cdr_key")
+_SUBSCRIPTION = CDR_FIELDS.index("subscription_id")
 
 
 def _row(fee: FeeInfo, binding_id: int | None, expects_binding: bool, now: datetime) -> tuple:
@@ -203,9 +206,9 @@ def _row(fee: FeeInfo, binding_id: int | None, expects_binding: bool, now: datet
     )
 
 
-def _bindings_by_subscription(application: Application, fees: Iterable[FeeInfo]) -> dict[str, int]:
+def _bindings_by_subscription(application: Application, ids: Iterable[str]) -> dict[str, int]:
     """subscriptionId → Binding id for one batch: one query."""
-    subscriptions = {fee.subscription_id for fee in fees if fee.subscription_id}
+    subscriptions = {sub for sub in ids if sub}
     if not subscriptions:
         return {}
     return dict(
@@ -215,29 +218,46 @@ def _bindings_by_subscription(application: Application, fees: Iterable[FeeInfo])
     )
 
 
+def _isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
 def _insert_postgresql(
     application: Application, delivery_id: int | None, now: datetime, rows: list[tuple]
-) -> list[tuple[int, str]]:
-    """One ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`` per batch."""
-    names = ", ".join(name for name, _ in _CDR_COLUMNS)
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _CDR_COLUMNS)
+) -> list[tuple[int, str, int | None]]:
+    """One statement per batch: ``INSERT … SELECT FROM jsonb_array_elements(…) LEFT JOIN
+    bindings … ON CONFLICT DO NOTHING RETURNING``; it links each CDR to its binding too.
+
+    The batch travels as one JSON array of row arrays: encoding it is one C call (datetimes go
+    through ``default``), where psycopg adapting forty Python lists to typed arrays took twice as
+    long as PostgreSQL's whole insert.
+    """
+    names = [name for name, _ in _CDR_COLUMNS]
+    values = ", ".join(
+        "b.id" if name == "binding_id" else f"(e->>{index})::{kind}"
+        for index, (name, kind) in enumerate(_CDR_COLUMNS)
+    )
     sql = (
         f"INSERT INTO {CallRecord._meta.db_table} "  # noqa: S608 - names are ours, values bound
-        f"(application_id, delivery_id, received_at, {names}) "
-        f"SELECT %s, %s, %s, u.* FROM unnest({arrays}) AS u "
-        f"ON CONFLICT DO NOTHING RETURNING id, cdr_key"
+        f"(application_id, delivery_id, received_at, {', '.join(names)}) "
+        f"SELECT %s, %s, %s, {values} FROM jsonb_array_elements(%s::jsonb) AS e "
+        f"LEFT JOIN {Binding._meta.db_table} b ON b.application_id = %s "
+        f"AND b.subscription_id = e->>{_SUBSCRIPTION} AND e->>{_SUBSCRIPTION} <> '' "
+        f"ON CONFLICT DO NOTHING RETURNING id, cdr_key, binding_id"
     )
-    columns = [list(values) for values in zip(*rows, strict=True)]
+    batch = json.dumps(rows, default=_isoformat, ensure_ascii=False)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [application.pk, delivery_id, now, *columns])
+        cursor.execute(sql, [application.pk, delivery_id, now, batch, application.pk])
         return cursor.fetchall()
 
 
 def _insert_portable(
     application: Application, delivery_id: int | None, now: datetime, rows: list[tuple]
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, int | None]]:
     """The same through the ORM, for SQLite (the embedded single-machine setup)."""
-    keys = [row[1] for row in rows]
+    by_subscription = _bindings_by_subscription(application, (r[_SUBSCRIPTION] for r in rows))
+    rows = [(by_subscription.get(row[_SUBSCRIPTION]), *row[1:]) for row in rows]
+    keys = [row[_KEY] for row in rows]
     existing = set(
         CallRecord.objects.filter(application=application, cdr_key__in=keys).values_list(
             "cdr_key", flat=True
@@ -251,10 +271,10 @@ def _insert_portable(
             **dict(zip(CDR_FIELDS, row, strict=True)),
         )
         for row in rows
-        if row[1] not in existing
+        if row[_KEY] not in existing
     ]
     CallRecord.objects.bulk_create(objects)
-    return [(obj.pk, obj.cdr_key) for obj in objects]
+    return [(obj.pk, obj.cdr_key, obj.binding_id) for obj in objects]
 
 
 def ingest_cdrs(
@@ -274,26 +294,27 @@ def ingest_cdrs(
     if not fees:
         return 0
     now = now or timezone.now()
-    by_subscription = _bindings_by_subscription(application, fees)
     expects_binding = application.mode != Mode.X  # X mode has no bindings on the platform
     rows: dict[str, tuple] = {}
     for fee in fees:
-        row = _row(fee, by_subscription.get(fee.subscription_id or ""), expects_binding, now)
-        rows.setdefault(row[1], row)  # the same CDR twice in one push counts once
+        row = _row(fee, None, expects_binding, now)  # the insert links the binding
+        rows.setdefault(row[_KEY], row)  # the same CDR twice in one push counts once
     delivery_id = delivery.pk if delivery is not None else None
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
     created = insert(application, delivery_id, now, list(rows.values()))
     if created and signals.cdrs_ingested.has_listeners(CallRecord):
-        records = [
-            CallRecord(
-                pk=pk,
-                application=application,
-                delivery_id=delivery_id,
-                received_at=now,
-                **dict(zip(CDR_FIELDS, rows[key], strict=True)),
+        records = []
+        for pk, key, binding_id in created:
+            fields = dict(zip(CDR_FIELDS, rows[key], strict=True), binding_id=binding_id)
+            records.append(
+                CallRecord(
+                    pk=pk,
+                    application=application,
+                    delivery_id=delivery_id,
+                    received_at=now,
+                    **fields,
+                )
             )
-            for pk, key in created
-        ]
         signals.cdrs_ingested.send(sender=CallRecord, application=application, call_records=records)
     return len(created)
 

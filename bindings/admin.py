@@ -758,6 +758,65 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
 # Platform calls and reconciliations (administrators, read-only)
 # ---------------------------------------------------------------------------------------------
 
+# The client's interface names (privatenumber.client): a fixed list, so that the filter never
+# runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
+INTERFACES = (
+    "axb_bind",
+    "axb_modify",
+    "axb_query",
+    "axb_unbind",
+    "ax_bind",
+    "ax_modify",
+    "ax_query",
+    "ax_unbind",
+    "ax_set_temporary_callee",
+    "axe_bind",
+    "axe_modify",
+    "axe_query",
+    "axe_query_v2",
+    "axe_unbind",
+    "axyb_bind",
+    "axyb_query",
+    "axyb_unbind",
+    "stop_call",
+    "recording_download_url",
+)
+# Codes the client gives failures without a platform result code (privatenumber.errors).
+NO_ANSWER_CODES = ("TIMEOUT", "CONNECTION", "BAD_RESPONSE")
+
+
+class InterfaceFilter(admin.SimpleListFilter):
+    title = _("interface")
+    parameter_name = "interface"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in INTERFACES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(interface=self.value()) if self.value() else queryset
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("ok", _("Success")),
+            ("refused", _("Refused by the platform")),
+            ("no_answer", _("No usable answer (timeout, connection, HTTP error)")),
+        ]
+
+    def queryset(self, request, queryset):
+        no_answer = Q(result_code__in=NO_ANSWER_CODES) | Q(result_code__startswith="HTTP")
+        if self.value() == "ok":
+            return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
+        if self.value() == "refused":
+            return queryset.exclude(result_code__in=["0", ""]).exclude(no_answer)
+        if self.value() == "no_answer":
+            return queryset.filter(no_answer)
+        return queryset
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
@@ -785,10 +844,10 @@ class PlatformCallAdmin(ReadOnlyAdmin):
         "latency_ms",
         "binding_link",
     ]
-    list_filter = ["interface", "application", "http_status", "result_code", "at"]
+    list_filter = [OutcomeFilter, InterfaceFilter, "application", "at"]
     list_select_related = ["application"]
     search_fields = ["result_code"]
-    search_help_text = _("A result code, or a binding's id.")
+    search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
     ordering = ["-at"]
     show_full_result_count = False
     paginator = LargeTablePaginator

@@ -97,6 +97,9 @@ class Binding(models.Model):
         verbose_name=_("application"),
         on_delete=models.PROTECT,
         related_name="bindings",
+        # Led by the (application, subscription_id) constraint's index; a separate index would
+        # only slow down every write of this large table.
+        db_index=False,
     )
     mode = models.CharField(_("mode"), max_length=4, choices=Mode.choices)
     status = models.CharField(
@@ -129,6 +132,7 @@ class Binding(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="bindings_as_y",
+        db_index=False,  # partial index binding_y_id: only AXYB rows have a Y
     )
     area_code = models.CharField(_("city code wanted"), max_length=8, blank=True)
     area_match_mode = models.CharField(
@@ -203,6 +207,7 @@ class Binding(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="bindings",
+        db_index=False,  # led by the (bulk_job, bulk_row) constraint's index
     )
     bulk_row = models.PositiveIntegerField(_("row of the upload"), null=True, blank=True)
 
@@ -213,6 +218,7 @@ class Binding(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # nobody searches by it; users are deactivated, not deleted
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -244,15 +250,20 @@ class Binding(models.Model):
             models.Index(fields=["a_number"], name="binding_a"),
             models.Index(fields=["b_number"], name="binding_b"),
             models.Index(fields=["x_number"], name="binding_x"),
-            models.Index(fields=["y_number"], name="binding_y"),
-            models.Index(fields=["order_ref"], name="binding_order"),
+            # Partial: most rows have no Y and no order reference, and need no entry.
+            models.Index(fields=["y_number"], name="binding_y_number", condition=~Q(y_number="")),
+            models.Index(fields=["y"], name="binding_y_id", condition=Q(y__isnull=False)),
+            models.Index(
+                fields=["order_ref"], name="binding_order_ref", condition=~Q(order_ref="")
+            ),
             models.Index(fields=["subscription_id"], name="binding_subscription"),
             models.Index(
                 fields=["expires_at"],
                 name="binding_due",
                 condition=Q(status="active", expires_at__isnull=False),
             ),
-            models.Index(fields=["status", "-created_at"], name="binding_status_recent"),
+            # The lists are ordered by -id (newest first), per status when filtered.
+            models.Index(fields=["status", "-id"], name="binding_status_newest"),
             models.Index(
                 fields=["yb_expires_at"],
                 name="binding_yb_due",
@@ -279,6 +290,7 @@ class PlatformCall(models.Model):
         verbose_name=_("application"),
         on_delete=models.PROTECT,
         related_name="platform_calls",
+        db_index=False,  # led by platformcall_app_recent
     )
     binding = models.ForeignKey(
         Binding,
@@ -287,6 +299,7 @@ class PlatformCall(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="platform_calls",
+        db_index=False,  # led by platformcall_binding
     )
     interface = models.CharField(_("interface"), max_length=48, db_index=True)
     method = models.CharField(_("method"), max_length=8)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,14 +80,36 @@ def _lock_releases() -> None:
 
 @dataclass(frozen=True)
 class Role:
-    """What a number is chosen for: the capacity condition and the count that orders the pool."""
+    """What a number is chosen for: its capacity rule (as a Q and as SQL) and the count it uses."""
 
     name: str
     capacity: Q
-    order_by: str
+    capacity_sql: str
     count_field: str
     # Looked for first: Y numbers already serving as Y, so that Y use does not eat the X pool.
     prefer: Q | None = None
+    prefer_sql: str = ""
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Real numbers that must not be on the chosen X already (as A, or as A or B)."""
+
+    numbers: tuple[str, ...]
+    as_a_or_b: bool = True
+
+    def q(self) -> Q:
+        numbers = list(self.numbers)
+        condition = Q(a_number__in=numbers)
+        if self.as_a_or_b:
+            condition |= Q(b_number__in=numbers)
+        return condition
+
+    def sql(self) -> tuple[str, list[Any]]:
+        numbers = list(self.numbers)
+        if self.as_a_or_b:
+            return "(b.a_number = ANY(%s) OR b.b_number = ANY(%s))", [numbers, numbers]
+        return "b.a_number = ANY(%s)", [numbers]
 
 
 def axe_capacity(application) -> int:
@@ -98,22 +120,28 @@ def axe_capacity(application) -> int:
 
 def role_for(mode: str, application, *, as_y: bool = False) -> Role:
     """The capacity rule of spec §4 for a number used in ``mode`` (as X, or as Y in AXYB)."""
-    if mode == Mode.AXB:
-        return Role("x", Q(binding_count__lt=AXB_PAIRS_PER_X), "binding_count", "binding_count")
-    if mode == Mode.AXE:
-        capacity = axe_capacity(application)
-        return Role("x", Q(binding_count__lt=capacity), "binding_count", "binding_count")
+    if mode in (Mode.AXB, Mode.AXE):
+        limit = AXB_PAIRS_PER_X if mode == Mode.AXB else axe_capacity(application)
+        return Role(
+            "x", Q(binding_count__lt=limit), f"n.binding_count < {int(limit)}", "binding_count"
+        )
     if mode == Mode.AXYB and as_y:
         # A Y carries up to 1000 relations and is never anybody's X at the same time.
         return Role(
             "y",
             Q(binding_count=0, y_binding_count__lt=AXYB_RELATIONS_PER_Y),
-            "y_binding_count",
+            f"n.binding_count = 0 AND n.y_binding_count < {AXYB_RELATIONS_PER_Y}",
             "y_binding_count",
             prefer=Q(y_binding_count__gt=0),
+            prefer_sql="n.y_binding_count > 0",
         )
     # AX and the X of AXYB: one A per X at a time (and an AXYB X is nobody's Y).
-    return Role("x", Q(binding_count=0, y_binding_count=0), "binding_count", "binding_count")
+    return Role(
+        "x",
+        Q(binding_count=0, y_binding_count=0),
+        "n.binding_count = 0 AND n.y_binding_count = 0",
+        "binding_count",
+    )
 
 
 def usable(application, now: datetime) -> QuerySet[XNumber]:
@@ -131,14 +159,18 @@ def usable(application, now: datetime) -> QuerySet[XNumber]:
 
 def city_tiers(city_code: str, loose: bool) -> list[Q]:
     """Where to look, in order: the city; if loose, then the province, then anywhere."""
+    return [Q(**{column: value}) if column else Q() for column, value in _tiers(city_code, loose)]
+
+
+def _tiers(city_code: str, loose: bool) -> list[tuple[str, str]]:
     if not city_code:
-        return [Q()]
-    tiers = [Q(city_code=city_code)]
+        return [("", "")]
+    tiers = [("city_code", city_code)]
     if loose:
         province = province_of(city_code)
         if province:
-            tiers.append(Q(province=province))
-        tiers.append(Q())
+            tiers.append(("province", province))
+        tiers.append(("", ""))
     return tiers
 
 
@@ -148,15 +180,22 @@ def candidates(
     tier: Q,
     *,
     now: datetime,
-    avoid: QuerySet | Iterable[int] | None = None,
+    parties: Parties | None = None,
     exclude_ids: Sequence[int] = (),
 ) -> QuerySet[XNumber]:
+    """Usable numbers of one tier that fit ``role`` and carry none of ``parties``, least loaded
+    first (the ORM form of the choice; PostgreSQL runs the same as precompiled SQL)."""
     qs = usable(application, now).filter(tier).filter(role.capacity)
-    if avoid is not None:
-        qs = qs.exclude(pk__in=avoid)
+    if parties is not None:
+        qs = qs.exclude(
+            pk__in=Binding.objects.filter(application=application, status__in=LIVE)
+            .filter(parties.q())
+            .filter(x__isnull=False)
+            .values("x_id")
+        )
     if exclude_ids:
         qs = qs.exclude(pk__in=list(exclude_ids))
-    return qs.order_by(role.order_by)
+    return qs.order_by(role.count_field)
 
 
 def take(
@@ -166,34 +205,137 @@ def take(
     city_code: str,
     loose: bool,
     now: datetime,
-    avoid: QuerySet | None = None,
-    conflict: Any = None,
+    parties: Parties | None = None,
     exclude_ids: Sequence[int] = (),
+    wait_if_locked: bool = True,
 ) -> XNumber | None:
-    """Lock the least loaded usable number and count one more binding on it.
+    """Lock the least loaded usable number that carries none of ``parties`` and count one more
+    binding on it; None when the pool has no such number. Must run in a transaction.
 
-    ``avoid`` is a subquery of number ids that must not be chosen (e.g. the X numbers that already
-    carry this A or B). Because it was read before the lock was taken, ``conflict(number)`` is asked
-    again once the row is locked; a number that fails it is passed over. Must run in a transaction.
+    The number is locked with ``FOR UPDATE SKIP LOCKED`` (parallel creates take different
+    numbers instead of queueing) and the parties are checked again by the statement that counts
+    the binding: it runs after the lock, so it sees every binding committed on that number.
+    When every fitting number is locked at that moment (other creates, the expiry job), it waits
+    for one instead of refusing, unless ``wait_if_locked`` is off (a transaction that already
+    holds a number lock must not wait for another: two such could wait for each other).
     """
-    passed_over = list(exclude_ids)
-    tiers = city_tiers(city_code, loose)
-    if role.prefer is not None:
-        tiers = [narrowed for tier in tiers for narrowed in (tier & role.prefer, tier)]
-    for tier in tiers:
+    take_one = _take_postgresql if is_postgresql() else _take_orm
+    passed = list(exclude_ids)
+    for tier in _tiers(city_code, loose):
+        for narrowed in (True, False) if role.prefer is not None else (False,):
+            modes = (True, False) if wait_if_locked else (True,)
+            for skip_locked in modes:
+                number = take_one(
+                    application, role, tier, narrowed, now, parties, passed, skip_locked
+                )
+                if number is not None:
+                    return number
+    return None
+
+
+_LIVE_SQL = ", ".join(f"'{status}'" for status in LIVE)
+# Literal '5' and 'retired' match the partial indexes' condition, so the planner can use them.
+_SELECT_SQL = """
+    SELECT n.id, n.number, n.city_code, n.province, n.binding_count, n.y_binding_count
+    FROM bindings_xnumber n
+    WHERE n.application_id = %s AND n.platform_status = '5' AND NOT (n.state IN ('retired'))
+      AND (n.cooling_until IS NULL OR n.cooling_until <= %s)
+      AND {capacity} AND {tier}{passed}{avoid}
+    ORDER BY n.{order}
+    LIMIT 1
+    {lock}
+"""
+_AVOID_SQL = f"""
+      AND n.id NOT IN (
+        SELECT b.x_id FROM bindings_binding b
+        WHERE b.application_id = %s AND b.status IN ({_LIVE_SQL}) AND b.x_id IS NOT NULL
+          AND {{parties}})"""  # noqa: S608 - our constants; values are parameters
+_CLAIM_SQL = """
+    UPDATE bindings_xnumber SET
+        {count} = {count} + 1,
+        state = CASE WHEN state = 'retired' THEN state ELSE 'in_use' END,
+        cooling_until = CASE WHEN state = 'retired' THEN cooling_until END,
+        updated_at = %s
+    WHERE id = %s{conflict}
+    RETURNING id
+"""
+_CONFLICT_SQL = f"""
+      AND NOT EXISTS (
+        SELECT 1 FROM bindings_binding b
+        WHERE b.x_id = %s AND b.status IN ({_LIVE_SQL}) AND {{parties}})"""  # noqa: S608
+
+
+def _take_postgresql(application, role, tier, narrowed, now, parties, passed, skip_locked):
+    """One tier: lock a candidate, claim it (re-checking the parties), or try the next one."""
+    column, value = tier
+    tier_sql, tier_params = (f"n.{column} = %s", [value]) if column else ("TRUE", [])
+    if narrowed:
+        tier_sql = f"{tier_sql} AND {role.prefer_sql}"
+    parties_sql, parties_params = parties.sql() if parties is not None else ("", [])
+    lock = "FOR UPDATE OF n SKIP LOCKED" if skip_locked else "FOR UPDATE OF n"
+    with connection.cursor() as cursor:
         for _attempt in range(20):
-            number = (
-                candidates(application, role, tier, now=now, avoid=avoid, exclude_ids=passed_over)
-                .select_for_update(skip_locked=True, of=("self",))
-                .first()
+            sql = _SELECT_SQL.format(
+                capacity=role.capacity_sql,
+                tier=tier_sql,
+                passed=" AND NOT (n.id = ANY(%s))" if passed else "",
+                avoid=_AVOID_SQL.format(parties=parties_sql) if parties else "",
+                order=role.count_field,
+                lock=lock,
             )
-            if number is None:
-                break
-            if conflict is not None and conflict(number):
-                passed_over.append(number.pk)
+            params: list[Any] = [application.pk, now, *tier_params]
+            if passed:
+                params.append(passed)
+            if parties:
+                params += [application.pk, *parties_params]
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            claim = _CLAIM_SQL.format(
+                count=role.count_field,
+                conflict=_CONFLICT_SQL.format(parties=parties_sql) if parties else "",
+            )
+            cursor.execute(claim, [now, row[0], *([row[0], *parties_params] if parties else [])])
+            if cursor.fetchone() is None:
+                passed.append(row[0])  # a binding of these parties landed there meanwhile
                 continue
-            count(number, role, +1, now=now)
+            number = XNumber(
+                id=row[0],
+                number=row[1],
+                application=application,
+                city_code=row[2],
+                province=row[3],
+                binding_count=row[4] + (role.count_field == "binding_count"),
+                y_binding_count=row[5] + (role.count_field == "y_binding_count"),
+                state=NumberState.IN_USE,
+            )
+            number._state.adding = False
             return number
+    return None
+
+
+def _take_orm(application, role, tier, narrowed, now, parties, passed, skip_locked):
+    column, value = tier
+    condition = Q(**{column: value}) if column else Q()
+    if narrowed:
+        condition &= role.prefer
+    for _attempt in range(20):
+        number = (
+            candidates(application, role, condition, now=now, parties=parties, exclude_ids=passed)
+            .select_for_update(skip_locked=skip_locked, of=("self",))
+            .first()
+        )
+        if number is None:
+            return None
+        if (
+            parties is not None
+            and Binding.objects.filter(x=number, status__in=LIVE).filter(parties.q()).exists()
+        ):
+            passed.append(number.pk)
+            continue
+        count(number, role, +1, now=now)
+        return number
     return None
 
 
@@ -309,11 +451,13 @@ def _end_postgresql(picked, fields, from_statuses, now, skip_locked) -> int:
     sets, set_params = _assignments(fields)
     statuses = ", ".join(["%s"] * len(from_statuses))
     # Only our own compiled SQL and quoted column names are interpolated; values are parameters.
+    # "= ANY(ARRAY(…))" makes PostgreSQL look the picked rows up by primary key instead of
+    # hashing the whole table (it cannot estimate a CTE's size).
     sql = f"""
         WITH picked AS ({inner_sql}),
         done AS (
             UPDATE bindings_binding b SET {sets}
-            FROM picked WHERE b.id = picked.id AND b.status IN ({statuses})
+            WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status IN ({statuses})
             RETURNING b.x_id, CASE WHEN b.yb_ended_at IS NULL THEN b.y_id END AS y_id
         ),
         counts AS (
@@ -400,7 +544,7 @@ def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
                 WITH picked AS ({inner_sql}),
                 done AS (
                     UPDATE bindings_binding b SET yb_ended_at = %s, updated_at = %s
-                    FROM picked WHERE b.id = picked.id AND b.yb_ended_at IS NULL
+                    WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.yb_ended_at IS NULL
                     RETURNING b.y_id
                 ),
                 counts AS (
@@ -437,7 +581,7 @@ def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> lis
             sql = f"""
                 WITH picked AS ({inner_sql})
                 UPDATE bindings_binding b SET status = %s, end_reason = %s, updated_at = %s
-                FROM picked WHERE b.id = picked.id AND b.status = %s
+                WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status = %s
                 RETURNING b.id
             """  # noqa: S608 - our compiled queryset, values are parameters
             with connection.cursor() as cursor:

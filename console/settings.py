@@ -237,20 +237,6 @@ ADMIN_SITE_TITLE = _("Privacy number console")
 # Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
-# --- Push receivers and billing (issue #5: console/hooks.py, console/inbox.py, billing/) ---------
-# Bodies larger than this are refused with 413 before they are read (a CDR push of 50 is ~60 KB).
-HOOKS_MAX_BODY_BYTES = env.int("HOOKS_MAX_BODY_BYTES", default=1024 * 1024)
-# How far a push's `Created` may be from our clock (spec §2.1; the platform's own is unpublished).
-HOOKS_MAX_CLOCK_SKEW = timedelta(seconds=env.int("HOOKS_MAX_CLOCK_SKEW_SECONDS", default=300))
-# Refuse a push whose auth header (nonce + Created) was seen before: the signature does not cover
-# the body, so a replayed header could carry another body. Uses the cache (Redis).
-HOOKS_REJECT_REPLAYED_NONCE = env.bool("HOOKS_REJECT_REPLAYED_NONCE", default=True)
-# A month's statements close this long after the month ends (the platform retries a CDR push for
-# five hours, spec §6.0).
-BILLING_STATEMENT_CLOSE_AFTER = timedelta(
-    hours=env.int("BILLING_STATEMENT_CLOSE_AFTER_HOURS", default=6)
-)
-
 # --- Bindings and X-number pools (bindings/, docs/bindings.md) ----------------------------------
 # Seconds an X number rests after its last binding ended before it is chosen again, so that people
 # who still dial it do not reach the next user.
@@ -284,6 +270,20 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": float(BINDINGS_RECONCILE_EVERY_SECONDS),
         },
     }
+)
+
+# --- Push receivers and billing (issue #5: console/hooks.py, console/inbox.py, billing/) ---------
+# Bodies larger than this are refused with 413 before they are read (a CDR push of 50 is ~60 KB).
+HOOKS_MAX_BODY_BYTES = env.int("HOOKS_MAX_BODY_BYTES", default=1024 * 1024)
+# How far a push's `Created` may be from our clock (spec §2.1; the platform's own is unpublished).
+HOOKS_MAX_CLOCK_SKEW = timedelta(seconds=env.int("HOOKS_MAX_CLOCK_SKEW_SECONDS", default=300))
+# Refuse a push whose auth header (nonce + Created) was seen before: the signature does not cover
+# the body, so a replayed header could carry another body. Uses the cache (Redis).
+HOOKS_REJECT_REPLAYED_NONCE = env.bool("HOOKS_REJECT_REPLAYED_NONCE", default=True)
+# A month's statements close this long after the month ends (the platform retries a CDR push for
+# five hours, spec §6.0).
+BILLING_STATEMENT_CLOSE_AFTER = timedelta(
+    hours=env.int("BILLING_STATEMENT_CLOSE_AFTER_HOURS", default=6)
 )
 
 # --- Recordings (recordings/, docs/recordings.md) ----------------------------------------------

@@ -8,6 +8,10 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || want+=(python3-venv)
 if [[ "${WITH_BROWSER:-0}" == "1" ]] && ! command -v chromium >/dev/null 2>&1; then
   want+=(chromium)
 fi
+# CJK fonts so that headless screenshots of the Chinese pages show characters, not boxes.
+if [[ "${WITH_BROWSER:-0}" == "1" ]] && ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+  want+=(fonts-noto-cjk)
+fi
 [[ ${#want[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
   echo "Please install these Debian/Ubuntu packages first: ${want[*]}" >&2; exit 1

@@ -151,10 +151,15 @@ class Simulator:
     def reset(self, *, reload_apps: bool = False) -> None:
         self.calls.stop_all()
         self.faults.clear()
-        self.store.reset()
-        if reload_apps:
-            for app in self.config_apps:
-                self.platform.put_app(app)
+        if not self.pushes.quiesce():
+            logger.warning("reset: pushes still in flight after the push timeout")
+        try:
+            self.store.reset()
+            if reload_apps:
+                for app in self.config_apps:
+                    self.platform.put_app(app)
+        finally:
+            self.pushes.resume()
 
     def start(self, host: str, port: int) -> Server:
         self.server = make_server(self, host, port)

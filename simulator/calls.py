@@ -383,6 +383,7 @@ class CallEngine:
     ) -> dict[str, Any]:
         app = route.app
         answered = "answer" in outcome.stages
+        forwarded = "callout" in outcome.stages
         cdr: dict[str, Any] = {
             "direction": route.direction if route.failure is None else 2,
             "spId": app.sp_id,
@@ -393,8 +394,8 @@ class CallEngine:
             "subscriptionId": route.binding_id or "",
             "callerNum": route.caller,
             "calleeNum": route.dialled,
-            "fwdDisplayNum": route.display if route.callee else None,
-            "fwdDstNum": route.callee,
+            "fwdDisplayNum": route.display if forwarded else None,
+            "fwdDstNum": route.callee if forwarded else None,
             "callInTime": fmt_time(times["callin"]),
             "fwdStartTime": fmt_time(times["callout"]) if "callout" in times else None,
             "fwdAlertingTime": fmt_time(times["alerting"]) if "alerting" in times else None,
@@ -684,6 +685,8 @@ class CallEngine:
             self._outcome(name)
         duration = spec.get("duration", 30)
         low, high = (duration, duration) if isinstance(duration, int) else tuple(duration)
+        if not all(isinstance(v, int) and 0 <= v <= 86400 for v in (low, high)) or low > high:
+            raise ValueError("duration must be seconds (0-86400) or [min, max]")
         with_events = bool(spec.get("events", True))
         kinds = {"AXB": "AXB", "AX": "AX", "AXE": "AXE", "AXYB": "YB"}
         if app.mode not in kinds:

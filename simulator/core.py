@@ -152,10 +152,6 @@ class Platform:
             )
             return row["app_key"]
 
-    def number_info(self, number: str) -> sqlite3.Row | None:
-        with self.store.tx() as db:
-            return db.execute("SELECT * FROM numbers WHERE number=?", (number,)).fetchone()
-
     # --- shared binding machinery -----------------------------------------------------------------
 
     def sweep(self, db: sqlite3.Connection | None = None) -> int:
@@ -273,6 +269,8 @@ class Platform:
         capacity_sql: str,
     ) -> str:
         """Pick a free X at random: strict = only the city; loose = city, province, then any."""
+        if area_code is None and not unconfirmed.NO_AREA_PICKS_ANY:
+            raise missing("areaCode")
         if area_code is None:
             tiers: list[tuple[str, tuple[Any, ...]]] = [("", ())]
         elif not loose:
@@ -835,7 +833,11 @@ class Platform:
                 if row is None:
                     raise PlatformError("1016001")
                 return {unconfirmed.AXE_V2_LIST_FIELD: [self._axe_item(row)]}
-            after = int(CURSOR_RE.match(cursor).group(2)) if cursor else 0  # type: ignore[union-attr]
+            # The cursor is "<created ms>_<seq>" of the last binding already listed.
+            if cursor is None or cursor == unconfirmed.AXE_V2_FIRST_CURSOR:
+                after = 0
+            else:
+                after = int(cursor.rpartition("_")[2])
             where, args = "kind='AXE' AND app_key=? AND seq>?", [app.app_key, after]
             if x is not None:
                 where, args = where + " AND x=?", [*args, x]
@@ -938,7 +940,7 @@ class Platform:
                 area,
                 loose,
                 yb_duration,
-                user_data,  # type: ignore[arg-type]
+                user_data,
             )
         return {"subscriptionId": binding_id, "relationNumber": y}
 

@@ -69,6 +69,7 @@ class PushQueue:
         )
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._inflight = 0
         self._inflight_lock = threading.Lock()
         self._local = threading.local()
@@ -90,7 +91,23 @@ class PushQueue:
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def wake(self) -> None:
+    def quiesce(self, timeout: float | None = None) -> bool:
+        """Stop claiming pushes and wait until none is in flight; :meth:`resume` undoes it.
+
+        A reset uses this as a barrier: once it returns, no push queued before is still on its
+        way to the customer (and so cannot land in the next test).
+        """
+        self._paused.set()
+        deadline = time.monotonic() + (self.timeout + 2 if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            with self.store.tx(), self._inflight_lock:
+                if self._inflight == 0:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    def resume(self) -> None:
+        self._paused.clear()
         self._wake.set()
 
     # --- enqueueing (inside the caller's transaction) ---------------------------------------------
@@ -203,10 +220,13 @@ class PushQueue:
 
     def _dispatch_due(self) -> float:
         """Hand due pushes to the workers; returns seconds until the next one is due."""
-        with self._inflight_lock:
-            free = self.workers * 4 - self._inflight
         now = time.time()
         with self.store.tx() as db:
+            # Checked and counted under the store lock, so quiesce() sees every claimed push.
+            if self._paused.is_set():
+                return 0.05
+            with self._inflight_lock:
+                free = self.workers * 4 - self._inflight
             rows = []
             if free > 0:
                 rows = db.execute(
@@ -221,13 +241,13 @@ class PushQueue:
                         f"UPDATE pushes SET state='sending' WHERE id IN ({_marks(rows)})",  # noqa: S608
                         [r["id"] for r in rows],
                     )
+                    with self._inflight_lock:
+                        self._inflight += len(rows)
             following = db.execute(
                 "SELECT MIN(next_at) FROM pushes WHERE state='pending'"
             ).fetchone()[0]
+        assert self._pool is not None
         for row in rows:
-            with self._inflight_lock:
-                self._inflight += 1
-            assert self._pool is not None
             self._pool.submit(self._attempt, row)
         if rows and len(rows) == free:
             return 0.05

@@ -177,7 +177,7 @@ class Recordings:
 
     # --- §5.5: the download address ---------------------------------------------------------------
 
-    def download_url(self, app: AppConfig, f: Fields, base_url: str) -> dict[str, Any]:
+    def download_url(self, app: AppConfig, f: Fields) -> dict[str, Any]:
         from simulator.server import Redirect
 
         name = f.req_string("fileName", max_len=128)
@@ -195,7 +195,7 @@ class Recordings:
                     self.sim.platform.expiry(unconfirmed.RECORDING_LINK_LIFETIME_SECONDS),
                 ),
             )
-        raise Redirect(f"{base_url}/_sim/files/{token}/{quote(row['object_name'])}")
+        raise Redirect(f"/_sim/files/{token}/{quote(row['object_name'])}")
 
     # --- the file itself --------------------------------------------------------------------------
 

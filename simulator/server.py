@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from privatenumber.auth import AuthError, verify_headers
+from simulator import unconfirmed
 from simulator.config import AppConfig
 from simulator.results import PlatformError, invalid, missing
 from simulator.validate import Fields
@@ -38,14 +39,12 @@ class Route:
 
     name: str
     modes: frozenset[str] | None  # None: every mode
-    handler: str  # method name on Simulator.platform (or Simulator for call/record)
+    handler: str  # method name on the simulator part named by ``target``
     target: str = "platform"
     app_key_param: bool = False  # AXYB URIs carry app_key in the query string
 
 
 def _routes() -> dict[tuple[str, str], Route]:
-    from simulator import unconfirmed
-
     axb = frozenset({"AXB"})
     ax = frozenset({"AX"})
     axe = frozenset({"AXE"})
@@ -108,6 +107,12 @@ class Handler(BaseHTTPRequestHandler):
     sim: Simulator  # set on the subclass built by make_server
 
     # --- plumbing ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes; without TCP_NODELAY, Nagle holds the body
+        # back until the client's delayed ACK (~40 ms per request on keep-alive connections).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -211,15 +216,13 @@ class Handler(BaseHTTPRequestHandler):
             if fired == "error_rate" and fault is not None:
                 raise PlatformError(fault.error_code)
             fields = self._fields(route, query, raw, app)
-            target = (
-                self.sim.platform if route.target == "platform" else getattr(self.sim, route.target)
-            )
-            if route.target == "recordings":
-                result = target.download_url(app, fields, self.base_url())
-            else:
-                result = getattr(target, route.handler)(app, fields)
+            result = getattr(getattr(self.sim, route.target), route.handler)(app, fields)
         except Redirect as redirect:
-            self.send_empty(301, {"Location": redirect.location})
+            # A path under this server becomes an absolute URL on the host the client used.
+            location = redirect.location
+            if location.startswith("/"):
+                location = self.base_url() + location
+            self.send_empty(301, {"Location": location})
             self.sim.metrics.record(route.name, "301", time.perf_counter() - started)
             return
         except PlatformError as error:
@@ -242,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
         if sim.nonces is not None and not sim.nonces.first_use(
             self.headers.get(verified.scheme.token_header, "")
         ):
-            raise PlatformError("1010013", "Time out limit.")
+            raise PlatformError(unconfirmed.REPLAYED_NONCE_CODE)
         app = sim.platform.app(verified.app_key)
         assert app is not None
         if app.status == "unavailable":

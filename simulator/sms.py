@@ -90,22 +90,23 @@ class SmsEngine:
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no SMS service"}
             if number["status"] in ("9", "10"):
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "X unavailable"}
-            common = {"sms_id": sms_id, "x": x}
             if app.mode == "X":
-                return self._block(db, app, sender, content, None, common)  # type: ignore[arg-type]
-            kind = "AXB" if app.mode == "AXB" else "AX"
-            row = db.execute(
-                "SELECT * FROM bindings WHERE x=? AND kind=? AND (a=? OR b=? OR ?='AX')",
-                (x, kind, sender, sender, kind),
-            ).fetchone()
+                return self._block(db, app, sender, content, None, sms_id, x)
+            if app.mode == "AXB":
+                row = db.execute(
+                    "SELECT * FROM bindings WHERE x=? AND kind='AXB' AND (a=? OR b=?)",
+                    (x, sender, sender),
+                ).fetchone()
+            else:  # AX: X belongs to one A; anyone may text it
+                row = db.execute("SELECT * FROM bindings WHERE x=? AND kind='AX'", (x,)).fetchone()
             if row is None or json.loads(row["data"]).get("privateSms") == "false":
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no binding"}
-            if kind == "AXB":
+            if app.mode == "AXB":
                 called = row["b"] if sender == row["a"] else row["a"]
             elif sender == row["a"]:
                 match = AT_B_RE.search(content)
                 if match is None:
-                    return self._block(db, app, sender, content, row["id"], common)  # type: ignore[arg-type]
+                    return self._block(db, app, sender, content, row["id"], sms_id, x)
                 called, content = _global(match.group(1)), content[: match.start()]
             else:
                 called, content = row["a"], f"{content}[From{sender}]"
@@ -116,7 +117,8 @@ class SmsEngine:
                 called=called,
                 binding_id=row["id"],
                 content=content,
-                **common,  # type: ignore[arg-type]
+                sms_id=sms_id,
+                x=x,
             )
             push = self.sim.pushes.enqueue(db, app, "sms", body)
         return {
@@ -133,7 +135,8 @@ class SmsEngine:
         sender: str,
         content: str,
         binding_id: str | None,
-        common: dict[str, str],
+        sms_id: str,
+        x: str,
     ) -> dict[str, Any]:
         body = self._notice(
             app,
@@ -142,11 +145,18 @@ class SmsEngine:
             called=None,
             binding_id=binding_id,
             content=content,
-            **common,  # type: ignore[arg-type]
+            sms_id=sms_id,
+            x=x,
         )
-        context = {"content": content, "bindingId": binding_id, **common, "calling": sender}
+        context = {
+            "content": content,
+            "bindingId": binding_id,
+            "sms_id": sms_id,
+            "x": x,
+            "calling": sender,
+        }
         push = self.sim.pushes.enqueue(db, app, "sms", body, block=True, context=context)
-        return {"smsIdentifier": common["sms_id"], "result": "waiting", "blockPush": push}
+        return {"smsIdentifier": sms_id, "result": "waiting", "blockPush": push}
 
     def _block_answer(self, push: sqlite3.Row, status: int | None, answer: bytes) -> None:
         """The customer's decision on a Block notice (Notify notices carry no context)."""

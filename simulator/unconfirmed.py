@@ -12,6 +12,8 @@ from __future__ import annotations
 DEFAULT_MAX_SKEW_SECONDS = 300
 # Nonce replay detection is not documented; off unless ``--reject-replayed-nonce`` is given.
 REJECT_REPLAYED_NONCE = False
+# ... and a replayed header is refused as a stale one.
+REPLAYED_NONCE_CODE = "1010013"
 
 # --- Result codes of refusals the documentation does not name ------------------------------------
 # Desc of 1010002: the platform "usually names the bad parameter"; the exact wording is unknown.
@@ -41,6 +43,11 @@ LOOSE_TRIES_CITY_FIRST = True
 NO_AREA_PICKS_ANY = True
 # AX bind with areaCode: ``privateNumType`` is marked "required when areaCode is used" (N*).
 AX_REQUIRE_PRIVATE_NUM_TYPE = True
+
+# --- AXYB (spec §5.4.1): body names are those of the query answer (numA, numX, numB, numY, ...).
+# The first step binds A-X; the second carries the AX subscriptionId and numB (numY optional) and
+# answers the YB relation's own id as subscriptionId and Y as relationNumber. A numB in the first
+# step is refused (1010002 naming subscriptionId) rather than guessed at (see core.axyb_bind).
 
 # --- Mode rule ------------------------------------------------------------------------------------
 # Stop-call (§5.4.4) is documented under AXYB only; other modes get 1010040.
@@ -80,7 +87,8 @@ STOP_CALL_STATE_CODE = 0
 # X mode: the customer answered a Block callin with ``close``; no documented cause, the call is
 # released as "no service permission".
 X_CLOSE_CAUSE = 8018
-# SMS Block answers: accepted with or without the ``actions`` wrapper.
+# The ``event`` of SMS notices. (Block answers are accepted with or without the ``actions``
+# wrapper: see simulator.sms.)
 SMS_EVENT_TEXT = "Text SMS"
 
 # --- Recordings (spec §5.5, §11) ------------------------------------------------------------------

@@ -51,8 +51,8 @@ class BindingFactory(factory.django.DjangoModelFactory):
     application = factory.SubFactory(ApplicationFactory)
     mode = factory.LazyAttribute(lambda o: o.application.mode)
     status = BindingStatus.ACTIVE
-    a_number = factory.Sequence(lambda n: f"+86138{n:08d}")
-    b_number = factory.Sequence(lambda n: f"+86139{n:08d}")
+    a_number = factory.Sequence(lambda n: f"+86135{n:08d}")
+    b_number = factory.Sequence(lambda n: f"+86136{n:08d}")
     x = factory.SubFactory(XNumberFactory, application=factory.SelfAttribute("..application"))
     x_number = factory.LazyAttribute(lambda o: o.x.number if o.x else "")
     subscription_id = factory.Sequence(lambda n: f"sub{n:010d}")

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from bindings import pool as choosing
 from bindings import services
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
@@ -15,6 +16,16 @@ from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumber
 from console.models import AuditLog
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True, params=["sql", "orm"])
+def choice_path(request, monkeypatch):
+    """Every rule is checked on both ways of choosing: PostgreSQL's precompiled statements and
+    the ORM path the SQLite demo uses (run here on PostgreSQL, with its row locks)."""
+    if request.param == "orm":
+        monkeypatch.setattr(choosing, "_take_postgresql", choosing._take_orm)
+    return request.param
+
 
 A = "+8613800000001"
 B = "+8613900000002"
@@ -64,7 +75,8 @@ def test_it_stores_the_numbers_in_e164_whatever_form_they_were_typed_in():
 def test_it_refuses_a_number_that_is_not_a_valid_mainland_number_and_says_so(typed, says):
     axb = ApplicationFactory(mode="AXB")
     pool(axb, 1)
-    refused = refusal(axb, a_number=typed)
+    with translation.override("en"):
+        refused = refusal(axb, a_number=typed)
     assert refused.field == "a_number"
     assert says in refused.message
     assert not Binding.objects.exists()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from privatenumber.auth import build_headers
 from simulator.testing import run_simulator
 from simulator.tests.conftest import AX_CALLEE_URI, AX_URI, AXB_URI, AXE_URI, Api, app_config
 
@@ -31,7 +32,8 @@ def _config(receiver: Any, **overrides: Any) -> dict[str, Any]:
 
 
 def test_bindings_expire_by_themselves_and_modify_counts_from_now(receiver: Any) -> None:
-    with run_simulator(_config(receiver), time_scale=600) as sim:  # 60 s -> 0.1 s
+    # 60 s -> 0.2 s; margins of a few hundred ms keep this steady on a busy machine.
+    with run_simulator(_config(receiver), time_scale=300) as sim:
         cfg = _config(receiver)["apps"]
         axb, ax, axe = (Api(sim.base_url, app) for app in cfg)
         short = axb.ok("POST", AXB_URI, {"callerNum": A, "calleeNum": B, "duration": 60})
@@ -42,24 +44,24 @@ def test_bindings_expire_by_themselves_and_modify_counts_from_now(receiver: Any)
             "POST", AXB_URI, {"callerNum": "+8613800000005", "calleeNum": "+8613800000006"}
         )
         ext = axe.ok("POST", AXE_URI, {"bindNum": A, "timeUnit": "1", "bindExpiredTime": 1})
-        time.sleep(0.1)
-        axb.ok("PUT", AXB_URI, {"subscriptionId": kept["subscriptionId"], "duration": 300})  # 0.5 s
-        time.sleep(0.2)
+        time.sleep(0.15)
+        axb.ok("PUT", AXB_URI, {"subscriptionId": kept["subscriptionId"], "duration": 300})  # 1 s
+        time.sleep(0.3)
         axb.fails("GET", AXB_URI, subscriptionId=short["subscriptionId"], code="1016001")
         axe.fails("GET", AXE_URI, subscriptionId=ext["subscriptionId"], code="1016001")
         axb.ok("GET", AXB_URI, subscriptionId=kept["subscriptionId"])
-        time.sleep(0.5)
+        time.sleep(1.0)
         axb.fails("GET", AXB_URI, subscriptionId=kept["subscriptionId"], code="1016001")
         axb.ok("GET", AXB_URI, subscriptionId=forever["subscriptionId"])
-        # The sweeper removed them without any request touching them.
+        # Nothing of the expired bindings is left in the store.
         assert {b["subscriptionId"] for b in sim.control.bindings(kind="AXB")} == {
             forever["subscriptionId"]
         }
-        # AX temporary callee: 60 s -> 0.1 s, then A calling X fails with 8013.
+        # AX temporary callee: 60 s -> 0.2 s, then A calling X fails with 8013.
         ax.ok("POST", AX_URI, {"origNum": A, "privateNum": "+8617100000001"})
         ax.ok("PUT", AX_CALLEE_URI, {"origNum": A, "privateNum": "+8617100000001", "calleeNum": B})
         assert sim.control.place_call(A, "+8617100000001")["callee"] == B
-        time.sleep(0.2)
+        time.sleep(0.4)
         assert sim.control.place_call(A, "+8617100000001")["stateCode"] == 8013
 
 
@@ -113,3 +115,14 @@ def test_state_and_pending_pushes_survive_a_restart(receiver: Any) -> None:
             code="1012010",
         )
     receiver.clear()
+
+
+def test_a_replayed_token_is_refused_when_asked_for(receiver: Any) -> None:
+    app = app_config("AXB", receiver.url)
+    with run_simulator({"apps": [app]}, extra_args=["--reject-replayed-nonce"]) as sim:
+        api = Api(sim.base_url, app)
+        headers = build_headers(app["app_key"], app["app_secret"])
+        body = {"callerNum": A, "calleeNum": B}
+        assert api("POST", AXB_URI, body, headers=headers).json()["resultcode"] == "0"
+        again = api("POST", AXB_URI, body, headers=headers)
+        assert (again.status_code, again.json()["resultcode"]) == (400, "1010013")

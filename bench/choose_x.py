@@ -1,0 +1,251 @@
+"""Choosing X in a big pool: 10,000 X numbers and 1,000,000 bindings in PostgreSQL.
+
+A separate database (``bench_bind`` by default) is created, loaded with COPY, analysed, measured
+and dropped. One choice is what ``services.create_binding`` does for an AXB binding: lock the least
+loaded usable X of the city that carries neither A nor B (``SELECT … FOR UPDATE SKIP LOCKED``),
+re-check that under the lock and count the binding; each choice is rolled back so the pool stays
+as loaded. Measured: strict choices in a city, loose choices for a city without numbers (falling
+back to its province), and choices for an A that already holds bindings.
+
+    python -m bench choose_x [--numbers 10000] [--bindings 1000000] [--choices 2000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from datetime import timedelta
+
+from bindings import benchmarking
+
+# 20 cities in 8 provinces; 0756 (Zhuhai, Guangdong) has no numbers: loose choices fall back.
+CITIES = [
+    "0755",
+    "020",
+    "0757",
+    "0769",
+    "010",
+    "021",
+    "0571",
+    "0574",
+    "025",
+    "0512",
+    "028",
+    "023",
+    "027",
+    "0731",
+    "029",
+    "0531",
+    "0532",
+    "024",
+    "0411",
+    "022",
+]
+
+
+def parse(args: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench choose_x")
+    parser.add_argument("--database", default=benchmarking.database_url("bench_bind"))
+    parser.add_argument("--numbers", type=int, default=10_000)
+    parser.add_argument("--bindings", type=int, default=1_000_000)
+    parser.add_argument("--choices", type=int, default=2000)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args(args)
+
+
+def load(options: argparse.Namespace) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from bindings.cities import province_of
+    from bindings.models import Binding, XNumber
+    from console.models import Application
+
+    application = Application(name="bench", mode="AXB", app_key="benchKey", base_url="http://x")
+    application.set_secret("bench-secret")
+    application.save()
+    rng = random.Random(42)
+    started = time.perf_counter()
+    per_city = options.numbers // len(CITIES)
+    numbers = [
+        {
+            "number": f"+86170{i:08d}",
+            "application_id": application.pk,
+            "city_code": CITIES[i % len(CITIES)],
+            "province": province_of(CITIES[i % len(CITIES)]),
+            "state": "in_use",
+        }
+        for i in range(per_city * len(CITIES))
+    ]
+    benchmarking.copy_rows(XNumber, numbers)
+    ids = list(XNumber.objects.order_by("pk").values_list("pk", "number"))
+    now = timezone.now()
+    statuses = ["active"] * 7 + ["pending", "ended", "expired"]
+
+    def bindings():
+        for i in range(options.bindings):
+            x_id, x_number = ids[rng.randrange(len(ids))]
+            status = statuses[i % len(statuses)]
+            yield {
+                "application_id": application.pk,
+                "mode": "AXB",
+                "status": status,
+                "a_number": f"+86138{rng.randrange(10**8):08d}",
+                "b_number": f"+86139{rng.randrange(10**8):08d}",
+                "x_id": x_id,
+                "x_number": x_number,
+                "subscription_id": f"s{i:012d}",
+                "created_at": now,
+                "updated_at": now,
+                "bound_at": now,
+                "expires_at": now + timedelta(days=rng.randrange(1, 90)),
+            }
+
+    benchmarking.copy_rows(Binding, bindings())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE bindings_xnumber n SET binding_count = c.n
+            FROM (SELECT x_id, COUNT(*) AS n FROM bindings_binding
+                  WHERE status IN ('pending', 'active', 'ending') GROUP BY x_id) c
+            WHERE n.id = c.x_id
+            """
+        )
+        cursor.execute("VACUUM ANALYZE bindings_xnumber")
+        cursor.execute("VACUUM ANALYZE bindings_binding")
+    return {"application": application, "load_seconds": round(time.perf_counter() - started, 1)}
+
+
+def choose(application, a: str, b: str, city: str, loose: bool) -> tuple[float, float, object]:
+    """One AXB choice of X, as create_binding makes it, rolled back afterwards.
+
+    Returns the time of the choice itself (its statements, in an open transaction) and the time
+    including the transaction's BEGIN and ROLLBACK.
+    """
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bindings import pool
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # opens the transaction (BEGIN) before the clock starts
+        choosing = time.perf_counter()
+        number = pool.take(
+            application,
+            pool.role_for("AXB", application),
+            city_code=city,
+            loose=loose,
+            now=timezone.now(),
+            parties=pool.Parties((a, b)),
+        )
+        chosen = time.perf_counter()
+        transaction.set_rollback(True)
+    with_transaction = (time.perf_counter() - started) * 1000
+    return (chosen - choosing) * 1000, with_transaction, number
+
+
+def explain(application, city: str) -> str:
+    """EXPLAIN ANALYZE of the choice statement exactly as the PostgreSQL path sends it."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bindings import pool
+
+    sql = pool._SELECT_SQL.format(
+        capacity=pool.role_for("AXB", application).capacity_sql,
+        tier="n.city_code = %s",
+        passed="",
+        avoid=pool._AVOID_SQL.format(parties=pool.Parties(("",)).sql()[0]),
+        order="binding_count",
+        lock="FOR UPDATE OF n SKIP LOCKED",
+    )
+    parties = ["+8613800000000", "+8613900000000"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql,
+            [application.pk, timezone.now(), city, application.pk, parties, parties],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
+def run(args: list[str]) -> dict:
+    options = parse(args)
+    benchmarking.configure(options.database)
+    benchmarking.recreate_database(options.database)
+    try:
+        benchmarking.setup_django()
+        loaded = load(options)
+        application = loaded["application"]
+        from bindings.models import Binding
+
+        rng = random.Random(7)
+        existing = list(
+            Binding.objects.filter(status="active").values_list("a_number", flat=True)[:5000]
+        )
+        for _ in range(50):  # warm the connection and the caches
+            choose(application, "+8613000000000", "+8613100000000", "0755", False)
+
+        def series(count: int, make) -> dict:
+            samples, totals, misses = [], [], 0
+            for i in range(count):
+                a, b, city, loose = make(i)
+                elapsed, total, number = choose(application, a, b, city, loose)
+                samples.append(elapsed)
+                totals.append(total)
+                misses += number is None
+            return {
+                **benchmarking.percentiles(samples),
+                "with_begin_and_rollback": benchmarking.percentiles(totals),
+                "no_x_found": misses,
+            }
+
+        strict = series(
+            options.choices,
+            lambda i: (
+                f"+86150{rng.randrange(10**8):08d}",
+                f"+86151{rng.randrange(10**8):08d}",
+                rng.choice(CITIES),
+                False,
+            ),
+        )
+        busy_a = series(
+            options.choices // 2,
+            lambda i: (
+                rng.choice(existing),
+                f"+86151{rng.randrange(10**8):08d}",
+                rng.choice(CITIES),
+                False,
+            ),
+        )
+        loose = series(
+            options.choices // 2,
+            lambda i: (
+                f"+86150{rng.randrange(10**8):08d}",
+                f"+86151{rng.randrange(10**8):08d}",
+                "0756",
+                True,
+            ),
+        )
+        plan = explain(application, "0755")
+        return {
+            "numbers": options.numbers,
+            "bindings": options.bindings,
+            "load_seconds": loaded["load_seconds"],
+            "load_average": os.getloadavg(),
+            "strict_city": strict,
+            "a_already_bound": busy_a,
+            "loose_province_fallback": loose,
+            "plan": plan.splitlines(),
+        }
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not options.keep:
+            benchmarking.drop_database(options.database)

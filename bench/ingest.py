@@ -1,0 +1,395 @@
+"""CDR intake through the real receiver, beside a raw COPY of the same rows.
+
+``python -m bench ingest [--pushes 600] [--workers 3] [--clients 6]``
+
+1. Creates the database ``bench_ingest`` (dropped first, dropped again at the end) on the
+   PostgreSQL of ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``)
+   and migrates it.
+2. Starts gunicorn (sync workers) serving the console on a free loopback port, with the settings
+   of production (DEBUG off, Redis cache for the nonce check).
+3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK,
+   from ``--clients`` concurrent connections, and times them from the first byte to the last
+   answer; every answer must be 200 and the table must then hold every CDR once.
+4. Empties the table and COPYs the same rows (prepared beforehand, same indexes) into it, timed.
+5. In-process, splits the cost of one push: auth, parse, the SQL insert.
+
+Prints and writes ``bench/results/ingest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+logger = logging.getLogger("bench.ingest")
+
+REPO = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "bench_ingest"
+APP_KEY = "benchIngestKey"
+APP_SECRET = "bench-ingest-secret-value"  # noqa: S105 - a throw-away benchmark application
+PER_PUSH = 50
+
+
+def database_url() -> str:
+    return urlparse(ADMIN_URL)._replace(path=f"/{DB_NAME}").geturl()
+
+
+def bench_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "ENV_FILE": "",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "FIELD_ENCRYPTION_KEY": "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=",
+        "HTTPS": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        "CACHE_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        "LOG_LEVEL": "WARNING",
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "PYTHONPATH": str(REPO),
+    }
+
+
+def admin_sql(*statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def create_database() -> None:
+    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=REPO,
+        env=bench_env(),
+        check=True,
+    )
+
+
+def setup_django(environment: dict[str, str] | None = None) -> None:
+    os.environ.update(environment or bench_env())
+    os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(workers: int, port: int, app: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            app,
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ],
+        cwd=REPO,
+        env=bench_env(),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def cdr(index: int, start: datetime) -> dict[str, Any]:
+    begin = start + timedelta(seconds=index % 86400)
+    answer = begin + timedelta(seconds=6)
+    end = answer + timedelta(seconds=30 + index % 300)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {
+        "direction": index % 2,
+        "spId": "bench_sp",
+        "appKey": APP_KEY,
+        "icid": f"{index:032x}.3757285803.338666679.5",
+        "bindNum": f"+86170{index % 2000:08d}",
+        "sessionId": f"1200_366_0_{index:014d}@callenabler246.huaweicaas.com",
+        "subscriptionId": f"sub-{index % 5000:06d}",
+        "callerNum": f"+86138{index % 400000:08d}",
+        "calleeNum": f"+86170{index % 2000:08d}",
+        "fwdDisplayNum": f"+86170{index % 2000:08d}",
+        "fwdDstNum": f"+86139{(index * 7) % 400000:08d}",
+        "callInTime": begin.strftime(fmt),
+        "fwdStartTime": (begin + timedelta(seconds=1)).strftime(fmt),
+        "fwdAlertingTime": (begin + timedelta(seconds=2)).strftime(fmt),
+        "fwdAnswerTime": answer.strftime(fmt),
+        "callEndTime": end.strftime(fmt),
+        "fwdUnaswRsn": 0,
+        "failTime": "",
+        "ulFailReason": 0,
+        "sipStatusCode": 0,
+        "callOutUnaswRsn": 0,
+        "recordFlag": 0,
+        "recordStartTime": "",
+        "recordObjectName": "",
+        "recordBucketName": "",
+        "recordDomain": "",
+        "ttsPlayTimes": 0,
+        "ttsTransDuration": 0,
+        "mptyId": "",
+        "serviceType": "004",
+        "hostName": "callenabler246.huaweicaas.com",
+    }
+
+
+def build_bodies(pushes: int, offset: int = 0) -> list[bytes]:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    return [
+        json.dumps(
+            {
+                "eventType": "fee",
+                "feeLst": [cdr(offset + p * PER_PUSH + i, start) for i in range(PER_PUSH)],
+            }
+        ).encode()
+        for p in range(pushes)
+    ]
+
+
+def request_bytes(body: bytes, port: int) -> bytes:
+    from privatenumber.auth import build_headers
+
+    headers = build_headers(APP_KEY, APP_SECRET, "AKSK")
+    lines = [
+        "POST /hooks/fee HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Content-Type: application/json;charset=UTF-8",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode() + body
+
+
+def send(port: int, payload: bytes) -> int:
+    """One request on its own connection (gunicorn's sync workers close after each)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(payload)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head = b"".join(chunks).split(b"\r\n", 1)[0]
+    return int(head.split()[1])
+
+
+def blast(port: int, bodies: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
+    """Send every body from ``clients`` threads; returns elapsed seconds, statuses, latencies."""
+    # Sign just before sending (Created must be fresh); signing costs microseconds.
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    statuses: list[int] = []
+    latencies: list[float] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            payload = request_bytes(body, port)
+            began = time.perf_counter()
+            status = send(port, payload)
+            took = time.perf_counter() - began
+            with lock:
+                statuses.append(status)
+                latencies.append(took)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began, statuses, latencies
+
+
+def copy_rows(bodies: list[bytes]) -> tuple[float, int]:
+    """COPY the rows the receiver stored, prepared as COPY text beforehand, into the same table."""
+    from django.db import connection
+
+    from billing import services
+    from billing.models import CallRecord
+    from console.models import Application, Delivery
+    from privatenumber.schemas import FeePush
+
+    application = Application.objects.get(app_key=APP_KEY)
+    now = datetime.now(UTC)
+    columns = ["application_id", "delivery_id", "received_at"] + [
+        c for c, _ in services._CDR_COLUMNS
+    ]
+    delivery_ids = list(Delivery.objects.order_by("id").values_list("id", flat=True))
+    buffer = io.StringIO()
+
+    def text(value) -> str:
+        if value is None:
+            return r"\N"
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+    rows = 0
+    for index, body in enumerate(bodies):
+        push = FeePush.model_validate_json(body)
+        for fee in push.fee_lst:
+            row = services._row(fee, None, True, now)
+            values = [application.pk, delivery_ids[index % len(delivery_ids)], now, *row]
+            buffer.write("\t".join(text(v) for v in values) + "\n")
+            rows += 1
+    data = buffer.getvalue().encode()
+    CallRecord.objects.all().delete()
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        began = time.perf_counter()
+        with cursor.copy(f"COPY billing_callrecord ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(data)
+        raw.commit()
+        took = time.perf_counter() - began
+    assert CallRecord.objects.count() == rows
+    return took, rows
+
+
+def breakdown(bodies: list[bytes]) -> dict[str, float]:
+    """Median microseconds of each step of one push, in this process."""
+    from django.db import connection, transaction
+
+    from billing import services
+    from console import inbox
+    from console.models import Application
+    from privatenumber import auth
+
+    application = Application.objects.get(app_key=APP_KEY)
+    sample = bodies[:60]
+    timings: dict[str, list[float]] = {"verify": [], "parse": [], "insert": []}
+    for body in sample:
+        headers = auth.build_headers(APP_KEY, APP_SECRET, "AKSK")
+        began = time.perf_counter()
+        token = auth.parse_headers(headers)
+        auth.verify_token(token, application.get_secret())
+        timings["verify"].append(time.perf_counter() - began)
+        began = time.perf_counter()
+        push = inbox.parse(application, body).push
+        timings["parse"].append(time.perf_counter() - began)
+        with transaction.atomic():
+            began = time.perf_counter()
+            services.ingest_cdrs(application, push.fee_lst)
+            timings["insert"].append(time.perf_counter() - began)
+            transaction.set_rollback(True)
+    connection.close()
+    return {f"{k}_us": round(statistics.median(v) * 1e6) for k, v in timings.items()}
+
+
+def run(args: list[str]) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench ingest")
+    parser.add_argument("--pushes", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument(
+        "--app",
+        default="console.hooks_wsgi:application",
+        help="WSGI application gunicorn serves (console.wsgi:application: full middleware)",
+    )
+    options = parser.parse_args(args)
+
+    create_database()
+    setup_django()
+    from django.db import connection
+
+    from billing.models import CallRecord
+    from console.models import Application, Delivery
+
+    application = Application(
+        name="bench", mode="AXB", app_key=APP_KEY, base_url="https://127.0.0.1"
+    )
+    application.set_secret(APP_SECRET)
+    application.save()
+    connection.close()
+
+    warmup = build_bodies(options.warmup, offset=10**9)
+    bodies = build_bodies(options.pushes)
+    port = free_port()
+    server = start_gunicorn(options.workers, port, options.app)
+    try:
+        blast(port, warmup, options.clients)
+        CallRecord.objects.all().delete()
+        Delivery.objects.all().delete()
+        connection.close()
+        elapsed, statuses, latencies = blast(port, bodies, options.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    stored = CallRecord.objects.count()
+    distinct = CallRecord.objects.values("cdr_key").distinct().count()
+    cdrs = options.pushes * PER_PUSH
+    bad = [s for s in statuses if s != 200]
+    copy_seconds, copied = copy_rows(bodies)
+    steps = breakdown(bodies)
+    connection.close()
+    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+    latencies.sort()
+    http_rate = cdrs / elapsed
+    copy_rate = copied / copy_seconds
+    return {
+        "command": "python -m bench ingest " + " ".join(args),
+        "machine": f"{os.cpu_count()} cores",
+        "pushes": options.pushes,
+        "cdrs_per_push": PER_PUSH,
+        "wsgi_application": options.app,
+        "gunicorn_workers": options.workers,
+        "clients": options.clients,
+        "non_200_answers": len(bad),
+        "cdrs_sent": cdrs,
+        "cdrs_stored": stored,
+        "cdrs_distinct": distinct,
+        "http_seconds": round(elapsed, 3),
+        "http_cdrs_per_second": round(http_rate),
+        "http_pushes_per_second": round(options.pushes / elapsed, 1),
+        "push_latency_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1),
+        "push_latency_ms_p95": round(latencies[int(len(latencies) * 0.95)] * 1000, 1),
+        "copy_seconds": round(copy_seconds, 3),
+        "copy_rows_per_second": round(copy_rate),
+        "http_to_copy_ratio": round(http_rate / copy_rate, 3),
+        "in_process_step_medians": steps,
+    }

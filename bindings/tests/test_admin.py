@@ -1,0 +1,346 @@
+"""The admin pages of bindings: search, masking, reveal, create per mode, end, timeline, lists."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from bindings.choices import BindingStatus
+from bindings.models import Binding, XNumber
+from bindings.tests.factories import (
+    ApplicationFactory,
+    BindingFactory,
+    PlatformCallFactory,
+    XNumberFactory,
+)
+from console.models import AuditLog
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+A, B = "+8613800000001", "+8675528000001"
+CHANGELIST = reverse("admin:bindings_binding_changelist")
+
+
+@pytest.fixture
+def staff(client, make_user):
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    return client
+
+
+@pytest.fixture
+def boss(client, make_user):
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    return client
+
+
+@pytest.fixture
+def binding() -> Binding:
+    return BindingFactory(a_number=A, b_number=B, order_ref="SO-2024-0001")
+
+
+def found(client, term: str) -> list[int]:
+    response = client.get(CHANGELIST, {"q": term})
+    assert response.status_code == 200
+    return [row.pk for row in response.context["cl"].result_list]
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["138 0000 0001", "+86-138-0000-0001", "8613800000001", "13800000001", "0755-2800 0001"],
+)
+def test_one_search_box_finds_a_binding_by_a_number_in_any_typed_form(staff, binding, typed):
+    BindingFactory()  # another binding that must not be found
+    assert found(staff, typed) == [binding.pk]
+
+
+def test_the_search_box_finds_by_x_order_reference_and_subscription_id(staff, binding):
+    BindingFactory()
+    assert found(staff, binding.x_number) == [binding.pk]
+    assert found(staff, "SO-2024-0001") == [binding.pk]
+    assert found(staff, binding.subscription_id) == [binding.pk]
+    assert found(staff, "0001") == []  # a fragment is not a number: no table scan
+
+
+def test_the_number_search_is_an_exact_indexed_match(staff, binding):
+    with CaptureQueriesContext(connection) as captured:
+        found(staff, "138 0000 0001")
+    searches = [q["sql"] for q in captured if '"bindings_binding"."a_number" =' in q["sql"]]
+    assert searches
+    assert not any("LIKE" in sql for sql in searches)
+
+
+# --- masking and reveal ----------------------------------------------------------------------
+
+
+def test_staff_see_masked_numbers_in_lists_search_results_and_pages(staff, binding):
+    listing = staff.get(CHANGELIST, {"q": "13800000001"}).content.decode()
+    page = staff.get(reverse("admin:bindings_binding_change", args=[binding.pk])).content.decode()
+    for html in (listing, page):
+        assert "+86138****0001" in html
+        assert A not in html
+        assert B not in html
+    assert "binding-reveal" not in page
+
+
+def test_staff_may_not_reveal_a_number(staff, binding):
+    url = reverse("admin:bindings_binding_reveal", args=[binding.pk])
+    response = staff.post(url, {"party": "a_number"})
+    assert response.status_code == 403
+    assert not AuditLog.objects.filter(action="reveal").exists()
+
+
+def test_an_administrator_reveals_a_number_by_an_audited_post(boss, binding):
+    # given
+    page = boss.get(reverse("admin:bindings_binding_change", args=[binding.pk])).content.decode()
+    assert A not in page
+    assert "binding-reveal" in page
+    url = reverse("admin:bindings_binding_reveal", args=[binding.pk])
+    assert boss.get(url).status_code == 405
+    # when
+    response = boss.post(url, {"party": "a_number"}, REMOTE_ADDR="10.0.0.7")
+    # then
+    assert response.status_code == 200
+    assert A in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    row = AuditLog.objects.get(action="reveal")
+    assert (row.username, row.ip_address, row.target_id) == ("boss", "10.0.0.7", str(binding.pk))
+    assert row.details == {"party": "a_number", "shown": "+86138****0001"}
+    assert A not in str(row.details)
+
+
+def test_revealing_something_that_is_not_a_number_of_the_binding_is_refused(boss, binding):
+    url = reverse("admin:bindings_binding_reveal", args=[binding.pk])
+    assert boss.post(url, {"party": "app_key"}).status_code == 404
+
+
+# --- pages and query counts ------------------------------------------------------------------
+
+
+def test_the_list_page_runs_a_fixed_number_of_queries_however_many_rows(staff):
+    def queries(rows: int) -> int:
+        Binding.objects.all().delete()
+        BindingFactory.create_batch(rows)
+        with CaptureQueriesContext(connection) as captured:
+            assert staff.get(CHANGELIST).status_code == 200
+        return len(captured)
+
+    few, many = queries(3), queries(40)
+    assert few == many
+    assert many <= 12
+
+
+def test_the_list_page_never_counts_a_whole_table(staff):
+    BindingFactory.create_batch(3)
+    for params in ({}, {"status__exact": "active"}):
+        with CaptureQueriesContext(connection) as captured:
+            staff.get(CHANGELIST, params)
+        counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+        assert counts
+        assert all("LIMIT" in sql for sql in counts), counts
+
+
+@pytest.mark.parametrize("column", range(1, 12))
+def test_the_list_renders_sorted_by_every_column(boss, column):
+    BindingFactory.create_batch(2)
+    assert boss.get(CHANGELIST, {"o": str(column)}).status_code == 200
+
+
+def test_the_platform_call_list_renders_for_administrators_filtered_and_searched(boss, binding):
+    PlatformCallFactory(application=binding.application, binding=binding, result_code="1012010")
+    PlatformCallFactory(application=binding.application, interface="ax_query", result_code="0")
+    PlatformCallFactory(application=binding.application, result_code="TIMEOUT", http_status=None)
+    url = reverse("admin:bindings_platformcall_changelist")
+
+    def listed(**params) -> list[str]:
+        response = boss.get(url, params)
+        assert response.status_code == 200
+        return sorted(call.result_code for call in response.context["cl"].result_list)
+
+    assert listed(outcome="refused") == ["1012010"]
+    assert listed(outcome="no_answer") == ["TIMEOUT"]
+    assert listed(outcome="ok", interface="ax_query") == ["0"]
+    assert listed(q="1012010") == ["1012010"]
+    assert listed(q=str(binding.pk)) == ["1012010"]
+    with CaptureQueriesContext(connection) as captured:
+        boss.get(url)
+    assert not [q for q in captured if "DISTINCT" in q["sql"].upper()]
+
+
+@pytest.mark.parametrize(
+    "name", ["bindings_xnumber", "bindings_platformcall", "bindings_reconciliation"]
+)
+def test_staff_never_reach_pools_platform_calls_or_reconciliations(staff, name):
+    assert staff.get(reverse(f"admin:{name}_changelist")).status_code == 403
+
+
+def test_the_binding_page_shows_its_timeline(staff, binding):
+    from console import audit
+
+    PlatformCallFactory(application=binding.application, binding=binding, interface="axb_bind")
+    audit.record("end", binding, details={})
+    page = staff.get(reverse("admin:bindings_binding_change", args=[binding.pk]))
+    entries = page.context["timeline"]
+    kinds = [entry.kind for entry in entries]
+    assert {"lifecycle", "platform", "audit"} <= set(kinds)
+    assert entries == sorted(entries, key=lambda e: e.at)
+    assert "axb_bind" in page.content.decode()
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def test_the_add_page_asks_for_the_application_first(staff):
+    ApplicationFactory(mode="AXB", name="Rides")
+    ApplicationFactory(mode="AX", name="Couriers")
+    ApplicationFactory(mode="X", name="Legacy X")
+    page = staff.get(reverse("admin:bindings_binding_add")).content.decode()
+    assert "Rides" in page
+    assert "Couriers" in page
+    assert "Legacy X" not in page
+    assert 'name="a_number"' not in page
+
+
+@pytest.mark.parametrize(
+    ("mode", "present", "absent"),
+    [
+        (
+            "AXB",
+            {"a_number", "b_number", "duration", "private_sms"},
+            {"yb_duration", "callback_num"},
+        ),
+        ("AX", {"a_number", "duration", "private_sms"}, {"b_number", "callback_num"}),
+        ("AXE", {"a_number", "callback_num", "display_num_mode"}, {"b_number", "private_sms"}),
+        ("AXYB", {"a_number", "b_number", "yb_duration"}, {"private_sms", "callback_num"}),
+    ],
+)
+def test_each_mode_has_its_own_form_with_only_its_fields(staff, mode, present, absent):
+    application = ApplicationFactory(mode=mode)
+    ApplicationFactory(mode="AXB")  # so that the page does not choose by itself
+    page = staff.get(reverse("admin:bindings_binding_add"), {"application": application.pk})
+    fields = set(page.context["form"].fields)
+    assert present <= fields
+    assert not (absent & fields)
+
+
+def test_creating_from_the_page_chooses_x_and_opens_the_binding(
+    staff, django_capture_on_commit_callbacks
+):
+    application = ApplicationFactory(mode="AXB")
+    XNumberFactory(application=application, city_code="0755")
+    url = reverse("admin:bindings_binding_add") + f"?application={application.pk}"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff.post(
+            url, {"a_number": "138 0000 0001", "b_number": "139-0000-0002", "area_code": "0755"}
+        )
+    binding = Binding.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:bindings_binding_change", args=[binding.pk])
+    assert (binding.a_number, binding.status, binding.created_by.username) == (
+        A,
+        BindingStatus.PENDING,
+        "kefu",
+    )
+    assert len(callbacks) == 1
+
+
+def test_the_page_says_which_number_is_invalid_and_which_rule_refused(staff):
+    application = ApplicationFactory(mode="AX")
+    url = reverse("admin:bindings_binding_add") + f"?application={application.pk}"
+    invalid = staff.post(url, {"a_number": "12345"}).content.decode()
+    assert "12345" in invalid
+    refused = staff.post(url, {"a_number": "13800000001", "area_code": "0755"})
+    assert refused.status_code == 200
+    assert "0755" in " ".join(refused.context["form"].errors["area_code"])
+    assert not Binding.objects.exists()
+
+
+# --- end, modify -----------------------------------------------------------------------------
+
+
+def test_staff_end_a_binding_from_its_page(staff, binding, django_capture_on_commit_callbacks):
+    url = reverse("admin:bindings_binding_end", args=[binding.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff.post(url)
+    assert response.status_code == 302
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ENDING
+    assert len(callbacks) == 1
+    assert AuditLog.objects.get(action="end").username == "kefu"
+
+
+def test_staff_end_selected_bindings_from_the_list(staff, django_capture_on_commit_callbacks):
+    bindings = BindingFactory.create_batch(3)
+    with django_capture_on_commit_callbacks(execute=False):
+        staff.post(
+            CHANGELIST,
+            {
+                "action": "end_selected",
+                "_selected_action": [b.pk for b in bindings[:2]],
+            },
+        )
+    statuses = sorted(Binding.objects.values_list("status", flat=True))
+    assert statuses == ["active", "ending", "ending"]
+
+
+def test_staff_cannot_change_a_binding_but_administrators_can(staff, binding, make_user, client):
+    url = reverse("admin:bindings_binding_change", args=[binding.pk])
+    staff.post(url, {"duration": 60})
+    assert Binding.objects.get(pk=binding.pk).pending_changes == {}
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    page = client.get(url)
+    assert "duration" in page.context["adminform"].form.fields
+    assert "a_number" not in page.context["adminform"].form.fields
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items() if v is not False}
+    data.update(duration=7200, order_ref="SO-NEW")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    binding.refresh_from_db()
+    assert binding.order_ref == "SO-NEW"
+    assert binding.pending_changes == {"duration": 7200}
+    assert AuditLog.objects.filter(action="modify", username="boss").exists()
+
+
+def test_nobody_deletes_a_binding(boss, binding):
+    response = boss.get(reverse("admin:bindings_binding_delete", args=[binding.pk]))
+    assert response.status_code == 403
+
+
+# --- X numbers -------------------------------------------------------------------------------
+
+
+def test_the_pool_list_finds_a_number_typed_in_any_form(boss):
+    x = XNumberFactory(number="+8617012340001")
+    XNumberFactory()
+    response = boss.get(reverse("admin:bindings_xnumber_changelist"), {"q": "170 1234 0001"})
+    assert [n.pk for n in response.context["cl"].result_list] == [x.pk]
+
+
+def test_retiring_numbers_takes_them_out_of_the_pool_and_is_audited(boss):
+    numbers = XNumberFactory.create_batch(2)
+    boss.post(
+        reverse("admin:bindings_xnumber_changelist"),
+        {"action": "retire", "_selected_action": [numbers[0].pk]},
+    )
+    assert list(XNumber.objects.values_list("state", flat=True).order_by("pk")) == [
+        "retired",
+        "available",
+    ]
+    assert AuditLog.objects.filter(action="modify", target_id=str(numbers[0].pk)).exists()
+
+
+def test_timeline_rows_never_carry_a_full_number(staff, binding):
+    from console import audit
+
+    audit.record("reveal", binding, details={"party": "a_number", "shown": "+86138****0001"})
+    page = staff.get(reverse("admin:bindings_binding_change", args=[binding.pk])).content.decode()
+    assert not re.search(r"\+86138\d{8}", page)

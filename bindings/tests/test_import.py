@@ -1,0 +1,124 @@
+"""Importing X numbers from CSV/XLSX: a preview with per-row errors, then the import."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from bindings.models import XNumber
+from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from console.models import AuditLog
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+IMPORT = reverse("admin:bindings_xnumber_import")
+PROCESS = reverse("admin:bindings_xnumber_process_import")
+
+
+@pytest.fixture
+def boss(client, make_user):
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    return client
+
+
+def upload(client, application, content: bytes, name="numbers.csv", fmt="0"):
+    return client.post(
+        IMPORT,
+        {
+            "resource": "0",
+            "format": fmt,
+            "application": application.pk,
+            "import_file": SimpleUploadedFile(name, content),
+        },
+    )
+
+
+def row_errors(response) -> dict[int, str]:
+    """Row number -> the messages of that row, from the preview."""
+    result = response.context["result"]
+    return {
+        row.number: " ".join(
+            str(message)
+            for messages in row.error_dict.values()
+            for message in (messages if isinstance(messages, list) else [messages])
+        )
+        for row in result.invalid_rows
+    }
+
+
+def test_the_preview_shows_each_bad_row_with_its_reason_and_imports_nothing(boss):
+    # given
+    mine = ApplicationFactory(mode="AXB", name="Rides", app_key="ridesKey")
+    theirs = ApplicationFactory(mode="AXB", name="Couriers")
+    XNumberFactory(application=theirs, number="+8617000000009")
+    XNumberFactory(application=mine, number="+8617000000008")
+    csv = (
+        b"number,city_code,application\n"
+        b"170 0000 0001,0755,\n"  # 1 fine
+        b"12345,0755,\n"  # 2 invalid number
+        b"17000000002,0999x,\n"  # 3 unknown city
+        b"+86 170 0000 0001,020,\n"  # 4 duplicate of row 1
+        b"17000000009,0755,\n"  # 5 belongs to another application
+        b"17000000003,0755,Couriers\n"  # 6 names another application
+        b"17000000008,0755,ridesKey\n"  # 7 already in this pool
+        b"0755 2800 0001,0755,\n"  # 8 a fixed line
+    )
+    # when
+    response = upload(boss, mine, csv)
+    # then
+    assert response.status_code == 200
+    errors = row_errors(response)
+    assert sorted(errors) == [2, 3, 4, 5, 6, 7, 8]
+    assert "12345" in errors[2]
+    assert "0999x" in errors[3]
+    assert "Duplicate" in errors[4]
+    assert "row 1" in errors[4]
+    assert "Couriers" in errors[5]
+    assert "Wrong application" in errors[6]
+    assert "already in this pool" in errors[7]
+    assert "fixed line" in errors[8]
+    assert XNumber.objects.count() == 2
+    assert "confirm_form" not in response.context
+
+
+def test_a_clean_file_is_previewed_then_imported_into_the_chosen_application(boss):
+    # given
+    application = ApplicationFactory(mode="AX")
+    csv = b"number,city_code\n17000000001,0755\n+86 170 0000 0002,755\n"
+    preview = upload(boss, application, csv)
+    confirm = preview.context["confirm_form"]
+    assert not XNumber.objects.exists()
+    # when
+    response = boss.post(PROCESS, {**confirm.initial, "application": application.pk})
+    # then
+    assert response.status_code == 302
+    rows = list(XNumber.objects.values_list("number", "city_code", "province", "application"))
+    assert sorted(rows) == [
+        ("+8617000000001", "0755", "Guangdong", application.pk),
+        ("+8617000000002", "0755", "Guangdong", application.pk),
+    ]
+    row = AuditLog.objects.get(action="import")
+    assert (row.username, row.details["new_numbers"]) == ("boss", 2)
+
+
+def test_an_xlsx_file_is_read_too(boss):
+    application = ApplicationFactory(mode="AXB")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["number", "city_code"])
+    sheet.append(["17000000001", "010"])
+    data = io.BytesIO()
+    book.save(data)
+    response = upload(boss, application, data.getvalue(), name="numbers.xlsx", fmt="1")
+    assert row_errors(response) == {}
+    assert "confirm_form" in response.context
+
+
+def test_customer_service_cannot_import_numbers(client, make_user):
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    assert client.get(IMPORT).status_code == 403
