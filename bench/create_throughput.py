@@ -46,6 +46,13 @@ def parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"])
     parser.add_argument("--concurrency", type=int, default=8, help="per worker process")
     parser.add_argument("--numbers", type=int, default=2000)
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=1.0,
+        help="seconds between VACUUM ANALYZEs of the hot tables, standing in for autovacuum "
+        "when the server has it off (0: never)",
+    )
     parser.add_argument("--keep", action="store_true")
     return parser.parse_args(args)
 
@@ -172,7 +179,7 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
             time.sleep(0.2)
 
     # Warm up: connections, imports, the simulator's and PostgreSQL's caches.
-    for i in range(50):
+    for i in range(200):
         services.create_binding(
             application,
             {"a_number": f"+86150{i:08d}", "b_number": f"+86151{i:08d}", "area_code": "0755"},
@@ -186,10 +193,13 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     refused_here: list[str] = []
     errors: list[str] = []
     start = threading.Barrier(options.threads + 1)
+    measured_cpu = threading.Event()
+    finished = threading.Barrier(options.threads + 1)
 
     def creator() -> None:
         from django.db import connection as thread_connection
 
+        thread_connection.ensure_connection()  # open before PostgreSQL's CPU is first read
         start.wait()
         try:
             while True:
@@ -211,28 +221,58 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
                 except Exception as error:  # reported, never hidden
                     errors.append(f"{type(error).__name__}: {error}")
         finally:
+            finished.wait()
+            measured_cpu.wait()  # the backend's CPU is read before its connection closes
             thread_connection.close()
 
     parts = {
         "creating process (32 threads)": [os.getpid()],
         "celery workers": [w.pid for w in workers],
         "simulator": [sim.process.pid],
-        "postgresql": benchmarking.pids_named("postgres: "),
+        "postgresql": [],  # filled once every connection is open (see below)
         "redis": benchmarking.pids_named("redis-server"),
     }
-    cpu_before = {name: cpu_of(pids) for name, pids in parts.items()}
+    stop_vacuum = threading.Event()
+
+    def vacuum() -> None:
+        """What autovacuum and autoanalyze do for the hot tables (the server may have them off).
+
+        Without it, dead index entries pile up in the pool's choice index and the planner's
+        statistics say the bindings table is empty, so it reads a status index from end to end
+        where the primary key would find one row.
+        """
+        import psycopg
+
+        with psycopg.connect(
+            options.database.replace("postgres://", "postgresql://"), autocommit=True
+        ) as own:
+            while not stop_vacuum.wait(options.vacuum_every):
+                own.execute("VACUUM ANALYZE bindings_xnumber")
+                own.execute("VACUUM ANALYZE bindings_binding")
+                own.execute("VACUUM ANALYZE bindings_platformcall")
+
+    vacuuming = threading.Thread(target=vacuum, daemon=True)
+    if options.vacuum_every > 0:
+        vacuuming.start()
     threads = [threading.Thread(target=creator) for _ in range(options.threads)]
     for thread in threads:
         thread.start()
+    time.sleep(1)  # every thread has connected (they wait at the barrier)
+    database = options.database.rsplit("/", 1)[-1]
+    parts["postgresql"] = benchmarking.pids_named(f" {database} ")
+    cpu_before = {name: cpu_of(pids) for name, pids in parts.items()}
     start.wait()
     started_wall = time.time()
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    finished.wait()
     created_seconds = time.perf_counter() - started
     wait_settled()
     settled_seconds = time.perf_counter() - started
     cpu_after = {name: cpu_of(pids) for name, pids in parts.items()}
+    measured_cpu.set()
+    stop_vacuum.set()
+    for thread in threads:
+        thread.join()
 
     measured = Binding.objects.filter(pk__gt=0).order_by("pk")[warm:]
     ids = list(measured.values_list("pk", flat=True))
@@ -250,6 +290,8 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
         "threads": options.threads,
         "workers": f"{options.workers} x {options.pool} x {options.concurrency}",
         "cpus": os.cpu_count(),
+        "server_autovacuum": _setting("autovacuum"),
+        "vacuum_every_seconds": options.vacuum_every,
         "load_average": os.getloadavg(),
         "bindings": options.bindings,
         "created": len(ids),
@@ -272,3 +314,11 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
             (end_to_end or settled_seconds) * (os.cpu_count() or 1), 1
         ),
     }
+
+
+def _setting(name: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]

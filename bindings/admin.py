@@ -41,7 +41,6 @@ from bindings.forms import (
     ApplicationChoiceForm,
     BindingModifyForm,
     BulkCreateForm,
-    PhoneNumberField,
     TemporaryCalleeForm,
     bulk_columns,
     form_for_mode,
@@ -267,9 +266,11 @@ class BindingAdmin(admin.ModelAdmin):
             return []
         if not self.has_change_permission(request, obj):
             return []
+        # Real numbers are never put back into a form field (it would show them in full).
         return [
-            *services.LOCAL_FIELDS.get(obj.mode, ()),
-            *MODIFIABLE.get(obj.mode, ()),
+            name
+            for name in (*services.LOCAL_FIELDS.get(obj.mode, ()), *MODIFIABLE.get(obj.mode, ()))
+            if name not in services.REVEALABLE
         ]
 
     def get_fieldsets(self, request, obj=None):
@@ -311,11 +312,6 @@ class BindingAdmin(admin.ModelAdmin):
         kwargs["fields"] = self._editable(request, obj) if obj is not None else []
         form = super().get_form(request, obj, change=change, **kwargs)
         return form
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "callback_num":
-            return PhoneNumberField(label=db_field.verbose_name, required=False)
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         """A change goes through the service (audited, sent to the platform), never a plain save."""
@@ -743,7 +739,7 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
                 request=request,
                 details={"numbers": len(ids)},
             )
-            reconcile_bindings_task.delay(application_id, ids)
+            reconcile_bindings_task.delay_on_commit(application_id, ids)
         self.message_user(
             request,
             gettext(

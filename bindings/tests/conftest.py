@@ -100,3 +100,25 @@ def platform(simulator, db) -> Platform:
     yield handle
     simulator.control.clear_faults()
     handle.restore()
+
+
+@pytest.fixture
+def default_language():
+    """Run the test in the console's default language (Simplified Chinese)."""
+    return "zh-hans"
+
+
+@pytest.fixture(autouse=True)
+def english_messages(request):
+    """Messages built outside a request come out in English, so tests can read them.
+
+    Pages requested through the test client still get the default language from
+    LocaleMiddleware; tests that check the default language ask for ``default_language``.
+    """
+    from django.utils import translation
+
+    if "default_language" in request.fixturenames:
+        yield
+        return
+    with translation.override("en"):
+        yield

@@ -344,3 +344,31 @@ def test_timeline_rows_never_carry_a_full_number(staff, binding):
     audit.record("reveal", binding, details={"party": "a_number", "shown": "+86138****0001"})
     page = staff.get(reverse("admin:bindings_binding_change", args=[binding.pk])).content.decode()
     assert not re.search(r"\+86138\d{8}", page)
+
+
+def test_an_administrator_changing_an_axe_binding_never_sees_its_callback_number(boss):
+    axe = ApplicationFactory(mode="AXE")
+    binding = BindingFactory(
+        application=axe, b_number="", extension="0042", callback_num="+8613700000042"
+    )
+    page = boss.get(reverse("admin:bindings_binding_change", args=[binding.pk]))
+    assert "callback_num" not in page.context["adminform"].form.fields
+    assert "+8613700000042" not in page.content.decode()
+    assert "+86137****0042" in page.content.decode()
+
+
+def test_reconciling_selected_numbers_queues_one_task_per_application(
+    boss, django_capture_on_commit_callbacks
+):
+    first, second = ApplicationFactory(mode="AXB"), ApplicationFactory(mode="AX")
+    numbers = [
+        *XNumberFactory.create_batch(2, application=first),
+        XNumberFactory(application=second),
+    ]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        boss.post(
+            reverse("admin:bindings_xnumber_changelist"),
+            {"action": "reconcile", "_selected_action": [n.pk for n in numbers]},
+        )
+    assert len(queued) == 2
+    assert AuditLog.objects.filter(action="sync").count() == 2

@@ -21,8 +21,9 @@ PROCESS = reverse("admin:bindings_xnumber_process_import")
 
 
 @pytest.fixture
-def boss(client, make_user):
+def boss(client, make_user, settings):
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are read in English
     return client
 
 

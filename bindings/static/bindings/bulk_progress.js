@@ -4,7 +4,7 @@
   const root = document.querySelector(".bulk-progress");
   if (!root) return;
   const url = root.dataset.progressUrl;
-  const rowLabel = document.documentElement.lang.startsWith("zh") ? "第" : "Row ";
+  const rowLabel = root.dataset.rowLabel || "Row #";  // translated, "#" stands for the number
 
   function render(data) {
     root.querySelectorAll("[data-field]").forEach(function (node) {
@@ -19,7 +19,7 @@
     const list = document.getElementById("bulk-errors");
     list.replaceChildren.apply(list, data.errors.map(function (error) {
       const item = document.createElement("li");
-      item.textContent = rowLabel + error.row + ": " + error.message;
+      item.textContent = rowLabel.replace("#", error.row) + ": " + error.message;
       return item;
     }));
   }
