@@ -222,9 +222,18 @@ def run(args: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench calls_list")
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database afterwards (for EXPLAIN)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
+    )
     options = parser.parse_args(args)
 
-    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"')
+    if not options.reuse:
+        admin_sql(
+            f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"'
+        )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=REPO,
@@ -241,20 +250,22 @@ def run(args: list[str]) -> dict[str, Any]:
 
     app_ids = []
     for index, name in enumerate(["Ride hailing", "Delivery", "Housekeeping", "Clinic"]):
-        application = Application(
-            name=name, mode="AXB", app_key=f"benchList{index}", base_url="https://127.0.0.1"
-        )
-        application.set_secret("bench-secret")
-        application.save()
+        application = Application.objects.filter(app_key=f"benchList{index}").first()
+        if application is None:
+            application = Application(
+                name=name, mode="AXB", app_key=f"benchList{index}", base_url="https://127.0.0.1"
+            )
+            application.set_secret("bench-secret")
+            application.save()
         app_ids.append(application.pk)
-    user = User.objects.create_user("bench-kefu", is_staff=True)  # signs in by session only
+    user, _ = User.objects.get_or_create(username="bench-kefu", is_staff=True)
     user.groups.add(Group.objects.get(name=CUSTOMER_SERVICE))
     client = Client()
     client.force_login(user)
     session_cookie = client.cookies["sessionid"].value
     connection.close()
 
-    timings = load(options.rows, app_ids)
+    timings = {} if options.reuse else load(options.rows, app_ids)
 
     port = free_port()
     server = subprocess.Popen(
@@ -309,7 +320,8 @@ def run(args: list[str]) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        if not options.keep:
+            admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     all_times.sort()
     return {
         "command": "python -m bench calls_list " + " ".join(args),

@@ -201,18 +201,19 @@ class CallRecord(models.Model):
                 name="callrecord_failed_recent",
                 condition=~Q(outcome="answered"),
             ),
-            # Search by any number: exact matches, one index per column (a BitmapOr) and the X
-            # index above. calleeNum is the number dialled, i.e. bindNum (spec §6.2): no index.
-            models.Index(fields=["caller_num"], name="callrecord_caller"),
-            models.Index(fields=["fwd_display_num"], name="callrecord_display"),
-            models.Index(fields=["fwd_dst_num"], name="callrecord_dst"),
-            # A call's page (events and CDR share it) and the calls of a binding.
-            models.Index(fields=["session_id"], name="callrecord_session"),
+            # The search: one (column, started_at) index per column a number or id can be in,
+            # newest first, so each branch of the search's UNION ALL is read in order and merged
+            # (billing.filters). calleeNum is the number dialled, i.e. bindNum (§6.2): no index.
+            models.Index(fields=["caller_num", "-started_at"], name="callrecord_caller"),
+            models.Index(fields=["fwd_display_num", "-started_at"], name="callrecord_display"),
+            models.Index(fields=["fwd_dst_num", "-started_at"], name="callrecord_dst"),
             models.Index(
-                fields=["subscription_id"],
+                fields=["subscription_id", "-started_at"],
                 name="callrecord_subscription",
                 condition=~Q(subscription_id=""),
             ),
+            # A call's page (its events and CDR share the session id).
+            models.Index(fields=["session_id"], name="callrecord_session"),
         ]
 
     def __str__(self) -> str:

@@ -8,10 +8,13 @@ these pages without noticing. Views parse, call one service or query and render.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -38,6 +41,8 @@ from console.models import Application
 logger = logging.getLogger(__name__)
 
 REVEAL_PERMISSION = "bindings.reveal_number"
+# The call page's recording panel: the recordings app's player when installed, else a placeholder.
+RECORDING_TEMPLATES = ["recordings/_player.html", "billing/call_recording.html"]
 # Calls in progress: a callin this recent without a disconnect (the platform's longest call is
 # 1440 minutes, but real calls in progress are minutes old; older ones lost their disconnect).
 LIVE_WINDOW = timedelta(hours=6)
@@ -58,6 +63,15 @@ CALL_LIST_COLUMNS = (
     "no_binding",
     "malformed_number",
 )
+
+
+@contextmanager
+def statement_timeout(milliseconds: int):
+    """``SET LOCAL statement_timeout`` for the current transaction (PostgreSQL only)."""
+    if connection.vendor == "postgresql" and milliseconds:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [int(milliseconds)])
+    yield
 
 
 class ConsolePage(PermissionRequiredMixin):
@@ -93,8 +107,33 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
     filterset_class = CallRecordFilterSet
     table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
 
+    timed_out = False
+
     def get_queryset(self):
+        if self.timed_out:
+            return CallRecord.objects.none()
         return CallRecord.objects.select_related("application").only(*CALL_LIST_COLUMNS)
+
+    def get(self, request, *args, **kwargs):
+        """Render within a statement timeout: no filter combination may hold a worker for long.
+
+        A query cut short leaves the page with its filters and no rows, and asks for a narrower
+        search.
+        """
+        try:
+            with transaction.atomic(), statement_timeout(settings.BILLING_LIST_TIMEOUT_MS):
+                response = super().get(request, *args, **kwargs)
+                response.render()
+                return response
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "57014":  # query_canceled
+                raise
+        logger.warning("calls list timed out: %s", request.GET.urlencode())
+        messages.error(
+            request, _("That search took too long. Narrow it with a date range or an application.")
+        )
+        self.timed_out = True
+        return super().get(request, *args, **kwargs)
 
     def get_table_kwargs(self):
         return {"reveal": self.request.user.has_perm(REVEAL_PERMISSION)}
@@ -163,9 +202,7 @@ class CallView(ConsolePage, TemplateView):
                 and self.request.user.has_perm("billing.stop_call")
                 and stop_call_service() is not None
             ),
-            recording_template=select_template(
-                ["recordings/call_panel.html", "billing/call_recording.html"]
-            ).template.name,
+            recording_template=select_template(RECORDING_TEMPLATES).template.name,
         )
         context["title"] = _("Call %(session)s") % {"session": session_id[:40]}
         return context
@@ -247,7 +284,7 @@ class StopCallView(PermissionRequiredMixin, View):
             messages.error(request, _("Stopping calls is not available yet."))
             return HttpResponseRedirect(url)
         try:
-            stop_call(application, session_id, request.user)
+            stop_call(application, session_id, request.user, request=request)
         except Exception as exc:
             logger.warning("stop call %s failed: %s", session_id, exc)
             messages.error(request, _("The call could not be stopped: %(error)s") % {"error": exc})

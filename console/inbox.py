@@ -75,7 +75,7 @@ class Parsed:
 
 
 # Platform times, ``2019-01-23 09:15:14`` UTC (spec §1.3), of the pushes that carry many.
-_PLATFORM_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_PLATFORM_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
 _FEE_TIMES = (
     "callInTime",
     "fwdStartTime",

@@ -285,6 +285,8 @@ HOOKS_REJECT_REPLAYED_NONCE = env.bool("HOOKS_REJECT_REPLAYED_NONCE", default=Tr
 BILLING_STATEMENT_CLOSE_AFTER = timedelta(
     hours=env.int("BILLING_STATEMENT_CLOSE_AFTER_HOURS", default=6)
 )
+# The calls list gives up (and asks for a narrower search) after this many milliseconds.
+BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
 
 # --- Recordings (recordings/, docs/recordings.md) ----------------------------------------------
 # The platform deletes a recording this many seconds after it pushed the call's CDR (7 days);

@@ -8,7 +8,6 @@ to a Block push) must be what our receiver answers to the matching push.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
 
@@ -21,7 +20,7 @@ from billing.tests.factories import (
     load_fixture,
     post_push,
 )
-from console.inbox import HANDLERS
+from bindings.models import XNumber
 from console.models import Delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -72,14 +71,6 @@ def platform_time(text: str) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) if text else None
 
 
-x_numbers_applied: list[tuple[str, str, str | None]] = []
-
-
-def record_x_number_status(application, push) -> int:
-    x_numbers_applied.extend((i.number, i.status, i.cause) for i in push.num_info)
-    return len(push.num_info)
-
-
 @pytest.mark.parametrize("scheme", ["AKSK", "WSSE"])
 @pytest.mark.parametrize("name", sorted(PUSHES))
 def test_a_documented_push_is_stored_with_its_meaning(client, name, scheme):
@@ -87,10 +78,10 @@ def test_a_documented_push_is_stored_with_its_meaning(client, name, scheme):
     mode, endpoint = PUSHES[name]
     application = ApplicationFactory(app_key=FIXTURE_APP_KEY, mode=mode)
     body = load_fixture(name)
-    x_numbers_applied.clear()
+    for info in body.get("numInfo", []):
+        XNumber.objects.create(application=application, number=info["number"], city_code="0755")
     # when
-    with mock.patch.dict(HANDLERS, {"numStatus": f"{__name__}.record_x_number_status"}):
-        response = post_push(client, endpoint, body, application, scheme=scheme)
+    response = post_push(client, endpoint, body, application, scheme=scheme)
     # then
     assert response.status_code == 200, response.content
     delivery = Delivery.objects.get()
@@ -123,9 +114,9 @@ def test_a_documented_push_is_stored_with_its_meaning(client, name, scheme):
         assert sms.event == body["smsEvent"]["event"]  # kept verbatim, trailing space and all
         assert sms.notification_mode == body["smsEvent"]["notificationMode"]
     else:
-        assert x_numbers_applied == [
-            (i["number"], i["status"], i.get("cause")) for i in body["numInfo"]
-        ]
+        assert sorted(
+            XNumber.objects.values_list("number", "platform_status", "platform_cause")
+        ) == [(i["number"], i["status"], i.get("cause", "")) for i in body["numInfo"]]
 
 
 def test_the_recorded_cdr_keeps_everything_the_recordings_app_needs(client):

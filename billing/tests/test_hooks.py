@@ -24,7 +24,6 @@ from billing.tests.factories import (
 )
 from console import inbox
 from console.choices import DeliveryState
-from console.inbox import HANDLERS
 from console.models import Delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -92,29 +91,6 @@ def test_a_legacy_wsse_signed_push_is_accepted(client, application):
     response = post_push(client, "fee", fee_push(fee(application)), application, scheme="WSSE")
     assert response.status_code == 200
     assert Delivery.objects.get().scheme == "WSSE"
-
-
-applied: list[tuple[str, str]] = []
-
-
-def record_x_number_status(application, push) -> int:
-    """Stands in for bindings.services.apply_x_number_status in the dispatch table."""
-    applied.extend((info.number, info.status) for info in push.num_info)
-    return len(push.num_info)
-
-
-def test_the_same_x_number_status_may_come_again_later_and_is_kept_each_time(client, application):
-    # given: a number goes into arrears, back to normal, and into arrears again
-    arrears = {"eventType": "numStatus", "numInfo": [{"number": "+8617012340022", "status": "10"}]}
-    applied.clear()
-    # when
-    with mock.patch.dict(HANDLERS, {"numStatus": f"{__name__}.record_x_number_status"}):
-        first = post_push(client, "xstatus", arrears, application)
-        second = post_push(client, "xstatus", arrears, application)
-    # then
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert Delivery.objects.filter(kind="numStatus", state="processed").count() == 2
-    assert applied == [("+8617012340022", "10")] * 2
 
 
 def test_a_push_arriving_on_another_receiver_is_dispatched_by_its_type(client, application):

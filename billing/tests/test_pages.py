@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -92,10 +93,10 @@ def test_the_calls_list_costs_the_same_queries_for_one_or_fifty_rows(staff, appl
     # when
     with CaptureQueriesContext(connection) as full:
         response = staff.get(CALLS)
-    # then: session, user, user and group permissions, the page of calls, the applications of
-    # the filter form
+    # then: session, user, user and group permissions; the page of calls in a transaction with
+    # a statement timeout (savepoint, SET LOCAL, query, release); the filter form's applications
     assert len(rows(response)) == 50
-    assert len(full.captured_queries) == len(one.captured_queries) == 6
+    assert len(full.captured_queries) == len(one.captured_queries) == 9
     assert not [q for q in full.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
@@ -209,12 +210,22 @@ def test_a_call_without_binding_is_explained_as_such(staff, application):
     assert "创建" in text or "绑定" in text
 
 
-def test_a_calls_page_has_a_place_for_its_recording(staff, application):
+def test_a_calls_page_shows_the_recording_player_of_the_recordings_app(staff, application):
     record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
     page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert 'id="recording"' in page.content.decode()
+    assert page.context["recording_template"] == "recordings/_player.html"
+    assert 'class="recording-player"' in page.content.decode()
+
+
+def test_without_a_recordings_app_the_page_keeps_a_placeholder(staff, application):
+    record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
+    absent = ["recordings/not_installed.html", "billing/call_recording.html"]
+    with mock.patch("billing.views.RECORDING_TEMPLATES", absent):
+        page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert "call-1.wav" in page.content.decode()
     assert page.context["recording_template"] == "billing/call_recording.html"
+    assert 'id="recording"' in page.content.decode()
 
 
 def test_an_unknown_call_is_404(staff, application):
@@ -314,3 +325,26 @@ def test_customer_service_sees_the_dashboard_without_money(staff, application):
     response = staff.get("/dashboard/")
     assert response.status_code == 200
     assert response.context["periods"][0].charges is None
+
+
+def test_a_search_that_takes_too_long_is_cut_short_with_advice(staff, application, settings):
+    # given a list that may spend one millisecond on its queries, and a slow database
+    settings.BILLING_LIST_TIMEOUT_MS = 1
+    make_record(application)
+    from django.db.backends.utils import CursorWrapper
+
+    real_execute = CursorWrapper.execute
+
+    def slow(self, sql, params=None):
+        if "billing_callrecord" in sql:
+            sql = sql.replace("FROM", "FROM (SELECT pg_sleep(0.05)) AS slow,", 1)
+        return real_execute(self, sql, params)
+
+    # when
+    with mock.patch.object(CursorWrapper, "execute", slow):
+        response = staff.get(CALLS, {"q": "138 0000 0021"})
+    # then: the worker is free again, the filters stay, and the agent knows what to do
+    assert response.status_code == 200
+    assert rows(response) == []
+    assert "138 0000 0021" in response.content.decode()
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]

@@ -30,7 +30,14 @@ def test_every_documented_push_parses_to_the_same_model(application, path):
 
 @pytest.mark.parametrize(
     "bad_time",
-    ["2019-02-30 09:15:14", "2019-01-23T09:15:14", "2019-01-23 09:15:14\n", "23/01/2019", "2019"],
+    [
+        "2019-02-30 09:15:14",
+        "2019-01-23T09:15:14",
+        "2019-01-23 09:15:14\n",
+        "２０１９-01-23 09:15:14",
+        "23/01/2019",
+        "2019",
+    ],
 )
 def test_a_bad_time_is_refused_with_the_schemas_own_words(application, bad_time):
     data = json.loads((FIXTURES / "axb_fee_recorded.json").read_text())

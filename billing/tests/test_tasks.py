@@ -1,0 +1,40 @@
+"""Beat jobs run on a real worker and do their services' work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from billing.models import CallStat, CallStatCursor
+from billing.tasks import close_statements_task, refresh_call_stats_task
+from billing.tests.factories import ApplicationFactory, fee
+from console.testing import wait_until
+from privatenumber.schemas import FeeInfo
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def test_both_beat_jobs_are_scheduled():
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {refresh_call_stats_task.name, close_statements_task.name} <= tasks
+
+
+def test_the_rollup_job_runs_on_a_worker(celery_worker):
+    # given CDRs received two minutes ago
+    from billing import services
+
+    application = ApplicationFactory()
+    received = timezone.now() - timedelta(minutes=2)
+    services.ingest_cdrs(
+        application,
+        [FeeInfo.model_validate(fee(application, started=received)) for _ in range(3)],
+        now=received,
+    )
+    # when
+    refresh_call_stats_task.delay()
+    # then
+    wait_until(lambda: CallStatCursor.objects.filter(last_record_id__gt=0).exists(), timeout=20)
+    assert sum(CallStat.objects.values_list("calls", flat=True)) == 3
