@@ -9,16 +9,3 @@ class BillingConfig(AppConfig):
 
     name = "billing"
     verbose_name = _("Calls and billing")
-
-    def ready(self) -> None:
-        from django.conf import settings
-
-        # Written into django-celery-beat's tables at beat start-up (see console.settings).
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "refresh-call-stats",
-            {"task": "billing.tasks.refresh_call_stats_task", "schedule": 60.0},
-        )
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "close-statements",
-            {"task": "billing.tasks.close_statements_task", "schedule": 3600.0},
-        )

@@ -287,6 +287,14 @@ BILLING_STATEMENT_CLOSE_AFTER = timedelta(
 )
 # The calls list gives up (and asks for a narrower search) after this many milliseconds.
 BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # The dashboard's hourly totals of the hours that received CDRs.
+        "refresh-call-stats": {"task": "billing.tasks.refresh_call_stats_task", "schedule": 60.0},
+        # Last month's statements once the platform can no longer retry; this month's kept current.
+        "close-statements": {"task": "billing.tasks.close_statements_task", "schedule": 3600.0},
+    }
+)
 
 # --- Recordings (recordings/, docs/recordings.md) ----------------------------------------------
 # The platform deletes a recording this many seconds after it pushed the call's CDR (7 days);
