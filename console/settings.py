@@ -348,6 +348,9 @@ RECORDINGS_FAILED_RETRY_SECONDS = env.int("RECORDINGS_FAILED_RETRY_SECONDS", def
 RECORDINGS_REQUEUE_EVERY_SECONDS = env.int("RECORDINGS_REQUEUE_EVERY_SECONDS", default=60)
 RECORDINGS_REQUEUE_BATCH = env.int("RECORDINGS_REQUEUE_BATCH", default=500)
 RECORDINGS_REQUEUE_GRACE_SECONDS = env.int("RECORDINGS_REQUEUE_GRACE_SECONDS", default=900)
+# The queue of the fetch tasks: the default one, or a queue of its own served by dedicated workers
+# (`celery -A console worker -Q <name>`) so that long downloads never delay platform calls.
+RECORDINGS_QUEUE = env.str("RECORDINGS_QUEUE", default="") or CELERY_TASK_DEFAULT_QUEUE
 # Calls shorter than this have no recording on the platform (spec §11).
 RECORDINGS_MIN_SECONDS = env.int("RECORDINGS_MIN_SECONDS", default=3)
 # A stored file must last as long as the call: within this many seconds or this share of the call,

@@ -60,6 +60,7 @@ class RecordingAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     actions = ["retry_now"]
     change_form_template = "admin/recordings/recording/change_form.html"
+    change_list_template = "admin/recordings/recording/change_list.html"
     fieldsets = [
         (
             _("Call"),

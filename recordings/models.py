@@ -77,7 +77,7 @@ class Recording(models.Model):
     )
     size = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
-    duration = models.FloatField(_("duration (s)"), null=True, blank=True)
+    duration = models.FloatField(_("audio length (s)"), null=True, blank=True)
     audio_format = models.CharField(_("audio format"), max_length=64, blank=True)
     stored_at = models.DateTimeField(_("stored"), null=True, blank=True)
     alerted_at = models.DateTimeField(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.db import transaction
+
 from recordings import services, tasks
 from recordings.choices import RecordingState
 
@@ -10,8 +14,11 @@ def create_recordings(sender, application, call_records, **kwargs) -> None:
     """``billing.signals.cdrs_ingested``: a Recording per recorded CDR, fetched after commit.
 
     Runs inside the ingest transaction: the rows commit or roll back with the CDRs, and the tasks
-    are queued only once they are committed.
+    are queued only once they are committed. Queueing is ``robust``: a broker that cannot be
+    reached is logged and never fails the CDR push (beat queues the recordings later).
     """
     for recording in services.create_for_call_records(application, call_records):
         if recording.state == RecordingState.PENDING:
-            tasks.fetch_recording_task.delay_on_commit(recording.pk)
+            transaction.on_commit(
+                partial(tasks.fetch_recording_task.delay, recording.pk), robust=True
+            )

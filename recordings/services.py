@@ -65,6 +65,10 @@ class RecordingTransientError(Exception):
         self.code = code
         self.message = message
 
+    def __reduce__(self):
+        # Celery pickles the exception between the retries and into on_failure.
+        return (type(self), (self.recording_id, self.code, self.message))
+
 
 class LeaseLost(Exception):
     """Another worker took the recording over (our lease ran out); this attempt stops."""

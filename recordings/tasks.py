@@ -21,12 +21,14 @@ class FetchTask(DjangoTask):
     """Marks the recording failed (for beat to retry later) once the retries are used up."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        if isinstance(exc, RecordingTransientError) and args:
+        # Any failure: give_up only touches a recording still pending (released by the service).
+        if args:
             services.give_up(args[0])
 
 
 @shared_task(
     base=FetchTask,
+    queue=settings.RECORDINGS_QUEUE,
     autoretry_for=(RecordingTransientError,),
     retry_backoff=settings.RECORDINGS_RETRY_BACKOFF,
     retry_backoff_max=settings.RECORDINGS_RETRY_BACKOFF_MAX,

@@ -92,6 +92,11 @@ def _serve(request, pk: int, *, download: bool) -> HttpResponse:
     return response
 
 
+def _hours(seconds: int) -> float | int:
+    hours = round(seconds / 3600, 1)
+    return int(hours) if hours == int(hours) else hours
+
+
 class AtRiskView(PermissionRequiredMixin, TemplateView):
     """``/recordings/at-risk/``: recordings not stored whose deadline is near, earliest first,
     with a countdown; and those lost in the last week."""
@@ -119,7 +124,7 @@ class AtRiskView(PermissionRequiredMixin, TemplateView):
             title=_("Recordings at risk"),
             at_risk_table=at_risk_table,
             lost_table=lost_table,
-            alert_hours=round(settings.RECORDING_ALERT_BEFORE_SECONDS / 3600, 1),
+            alert_hours=_hours(settings.RECORDING_ALERT_BEFORE_SECONDS),
             limit=AT_RISK_LIMIT,
             countdown_units=countdown_units(),
         )
