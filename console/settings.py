@@ -41,6 +41,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of this console, used to show the push receiver URLs an administrator pastes
 # into the platform's application settings.
 CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
+# The local demo of `make run` (console/demo.py): demo data at bootstrap, and with DEMO_TRAFFIC
+# new calls placed on the simulator every minute. Both off except in the .env `make run` writes.
+DEMO = env.bool("DEMO", default=False)
+DEMO_TRAFFIC = env.bool("DEMO_TRAFFIC", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
