@@ -54,7 +54,7 @@ def numbers(mode: str) -> list[dict[str, str]]:
     for _name, app_mode, per_city, prefix in DEMO_APPS:
         if app_mode == mode:
             return [
-                {"number": f"{prefix}{c:02d}{i:05d}", "city": city}
+                {"number": f"{prefix}{c:03d}{i:05d}", "city": city}
                 for c, city in enumerate(CITIES)
                 for i in range(1, per_city + 1)
             ]
@@ -89,3 +89,39 @@ def write_simulator_config(directory: Path | None = None) -> Path:
     path.write_text(json.dumps(simulator_config(directory), indent=2), encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo data (``manage.py load_demo``)
+# ---------------------------------------------------------------------------------------------
+
+# Outcomes of generated history CDRs: (weight, release point §9, Q.850, SIP), as the simulator
+# ends its calls (simulator/README.md).
+HISTORY_OUTCOMES = (
+    (78, 0, 0, 0),  # answered
+    (8, 8102, 17, 486),  # busy
+    (6, 8101, 19, 480),  # no answer
+    (3, 8104, 20, 480),  # power off
+    (3, 7503, 21, 603),  # rejected
+    (2, 8103, 18, 480),  # unreachable
+)
+LIVE_OUTCOMES = {"answered": 8, "busy": 1, "no_answer": 1, "power_off": 1}
+
+
+def demo_applications() -> list[Application]:
+    keys = [c["app_key"] for c in credentials().values()]
+    return list(Application.objects.filter(app_key__in=keys).order_by("pk"))
+
+
+def place_demo_calls(count: int = 6) -> int:
+    """Place ``count`` calls on each demo application through the simulator (DEMO_TRAFFIC)."""
+    from simulator.testing import Control
+
+    placed = 0
+    for application in demo_applications():
+        control = Control(application.base_url)
+        answer = control.bulk_calls(
+            application.app_key, count, outcome=LIVE_OUTCOMES, duration=[15, 240]
+        )
+        placed += answer.get("placed", 0)
+    return placed

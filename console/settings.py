@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
 }
+if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
+    CELERY_BEAT_SCHEDULE["demo-traffic"] = {
+        "task": "console.tasks.demo_traffic_task",
+        "schedule": 60.0,
+    }
 # A worker that has not written a heartbeat for this long is reported down by /healthz when the
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))

@@ -28,3 +28,16 @@ def test_credentials_are_generated_once(tmp_path):
     assert first["AXB"]["app_key"] != first["AX"]["app_key"]
     config = json.loads(demo.write_simulator_config(tmp_path).read_text())
     assert config["apps"][0]["app_secret"] == first["AXB"]["app_secret"]
+
+
+def test_demo_traffic_places_calls_only_when_enabled(settings, monkeypatch):
+    from console import tasks
+
+    placed = []
+    monkeypatch.setattr(demo, "place_demo_calls", lambda: placed.append(1))
+    settings.DEMO_TRAFFIC = False
+    tasks.demo_traffic_task()
+    assert placed == []
+    settings.DEMO_TRAFFIC = True
+    tasks.demo_traffic_task()
+    assert placed == [1]

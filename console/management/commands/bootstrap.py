@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from console import demo
+from console.models import Application
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 
 DEMO_USERS = (
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         created = self.ensure_demo_users()
         config = demo.write_simulator_config()
         self.stdout.write(f"Simulator config: {config}")
+        if settings.DEMO and not Application.objects.exists():
+            call_command("load_demo")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Console: {settings.CONSOLE_BASE_URL}/"))
         for username, password, label in created:
