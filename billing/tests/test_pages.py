@@ -213,8 +213,9 @@ def test_a_calls_page_has_a_place_for_its_recording(staff, application):
     record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
     page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert 'id="recording"' in page.content.decode()
-    assert "call-1.wav" in page.content.decode()
-    assert page.context["recording_template"] == "billing/call_recording.html"
+    # the recordings app ships the panel: the recording's player or its state
+    assert page.context["recording_template"] == "recordings/call_panel.html"
+    assert 'class="recording-player" data-recording=' in page.content.decode()
 
 
 def test_an_unknown_call_is_404(staff, application):
