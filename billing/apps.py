@@ -13,6 +13,8 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from billing import timeline  # noqa: F401 - registers the calls in a binding's timeline
+
         # Written into django-celery-beat's tables at beat start-up (see console.settings).
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "refresh-call-stats",

@@ -29,7 +29,15 @@ def data():
     x = binding.x_number
     started = timezone.now() - timedelta(minutes=5)
     failed = unanswered(
-        fee(application, started=started, callerNum=A, bindNum=x, calleeNum=x, fwdDstNum=B),
+        fee(
+            application,
+            started=started,
+            subscriptionId=binding.subscription_id,
+            callerNum=A,
+            bindNum=x,
+            calleeNum=x,
+            fwdDstNum=B,
+        ),
         release_point=8102,
         q850=17,
     )
@@ -86,7 +94,7 @@ def test_administrators_see_recordings_at_risk(client, make_user, data):
     client = signed_in(client, make_user, NUMBER_ADMINISTRATOR)
     response = client.get("/")
     assert len(response.context["at_risk"]) == 1
-    assert "All recordings at risk" in response.content.decode()
+    assert 'href="/recordings/at-risk/"' in response.content.decode()
 
 
 def test_staff_without_permissions_see_only_the_search_box(client, make_user, data):
@@ -102,3 +110,12 @@ def test_non_staff_users_are_refused(client, django_user_model):
     django_user_model.objects.create_user(username="u", password=KNOWN_PASSWORD)
     client.force_login(django_user_model.objects.get(username="u"))
     assert client.get("/").status_code == 403
+
+
+def test_a_bindings_page_shows_its_calls_with_their_causes(client, make_user, data):
+    client = signed_in(client, make_user, CUSTOMER_SERVICE)
+    page = client.get(f"/admin/bindings/binding/{data.pk}/change/")
+    calls = [entry for entry in page.context["timeline"] if entry.kind == "call"]
+    assert len(calls) == 1
+    assert calls[0].ok is False
+    assert calls[0].detail  # the release point 8102, explained

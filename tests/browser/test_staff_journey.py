@@ -1,7 +1,7 @@
 """Issue #7: a customer-service day in the browser, in Chinese and in English.
 
 Log in, land on the console page, find a binding by a customer's number typed with spaces and
-dashes, open it, open its call, play the recording, end the binding.
+dashes, open it and see its calls, open its call, play the recording, end the binding.
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ def test_staff_find_a_binding_play_its_recording_and_end_it(journey, make_user):
     with page.expect_navigation():
         page.click(".console-bindings a:text('RIDE-7')")
     page.wait_for_selector(".binding-end")
+    # then its calls are in its timeline
+    assert page.locator(".binding-timeline tr.timeline-call").count() == 1
     journey.shot("binding")
     # and its call (from the search results)
     page.go_back()
