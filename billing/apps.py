@@ -9,3 +9,6 @@ class BillingConfig(AppConfig):
 
     name = "billing"
     verbose_name = _("Calls and billing")
+
+    def ready(self) -> None:
+        from billing import timeline  # noqa: F401 - registers the calls in a binding's timeline

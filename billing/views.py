@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 REVEAL_PERMISSION = "bindings.reveal_number"
 # The call page's recording panel: the recordings app's player when installed, else a placeholder.
-RECORDING_TEMPLATES = ["recordings/_player.html", "billing/call_recording.html"]
+RECORDING_TEMPLATES = ["recordings/call_panel.html", "billing/call_recording.html"]
 # Calls in progress: a callin this recent without a disconnect (the platform's longest call is
 # 1440 minutes, but real calls in progress are minutes old; older ones lost their disconnect).
 LIVE_WINDOW = timedelta(hours=6)

@@ -41,6 +41,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of this console, used to show the push receiver URLs an administrator pastes
 # into the platform's application settings.
 CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
+# The local demo of `make run` (console/demo.py): demo data at bootstrap, and with DEMO_TRAFFIC
+# new calls placed on the simulator every minute. Both off except in the .env `make run` writes.
+DEMO = env.bool("DEMO", default=False)
+DEMO_TRAFFIC = env.bool("DEMO_TRAFFIC", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -216,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
 }
+if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
+    CELERY_BEAT_SCHEDULE["demo-traffic"] = {
+        "task": "console.tasks.demo_traffic_task",
+        "schedule": 60.0,
+    }
 # A worker that has not written a heartbeat for this long is reported down by /healthz when the
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))

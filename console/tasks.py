@@ -11,3 +11,14 @@ from console import health
 def record_worker_heartbeat_task() -> None:
     """Beat runs this every 30 s; /healthz reads the time a worker last ran it."""
     health.record_worker_heartbeat()
+
+
+@shared_task(ignore_result=True)
+def demo_traffic_task() -> None:
+    """Demo only (DEMO_TRAFFIC): beat places a few calls on the simulator every minute."""
+    from django.conf import settings
+
+    from console import demo
+
+    if settings.DEMO_TRAFFIC:
+        demo.place_demo_calls()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from console import views
 
@@ -22,5 +21,5 @@ urlpatterns = [
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),
     path("recordings/", include("recordings.urls")),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    path("", views.HomeView.as_view(), name="home"),
 ]

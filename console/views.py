@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.http import JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.generic import TemplateView
 
+from billing import dashboard, explain
+from billing.choices import CallOutcome
+from billing.filters import CallRecordFilterSet
+from billing.models import CallRecord
+from billing.tables import call_rows, shown
+from billing.views import ConsolePage
+from bindings.models import Binding
 from console import health
+from recordings import services as recordings
 
 
 @never_cache
@@ -15,3 +27,64 @@ def healthz(request):
     """Machine-readable health: 200 when database, Redis and workers are up, else 503."""
     status, body = health.report()
     return JsonResponse(body, status=status)
+
+
+class HomeView(ConsolePage, TemplateView):
+    """``/``: the staff landing page. One search box (a binding by any number or order ref, a
+    call by number), today's figures, recent failed calls with their causes, recordings at risk.
+
+    It searches with the bindings admin's and the calls list's own searches and reads billing's
+    figures and explanations and the recordings' at-risk list: no logic of theirs is repeated here.
+    Each part is shown only to those allowed to see it.
+    """
+
+    template_name = "console/home.html"
+    title = _("Console")
+    RESULTS = 10
+
+    def has_permission(self) -> bool:
+        user = self.request.user
+        return user.is_active and user.is_staff
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        reveal = context["reveal"]
+        q = self.request.GET.get("q", "").strip()[:100]
+        context["q"] = q
+        calls_allowed = user.has_perm("billing.view_callrecord")
+        if q and user.has_perm("bindings.view_binding"):
+            binding_admin = admin.site._registry[Binding]
+            found, _distinct = binding_admin.get_search_results(
+                self.request, Binding.objects.all(), q
+            )
+            context["bindings"] = [
+                {
+                    "url": reverse("admin:bindings_binding_change", args=[b.pk]),
+                    "order_ref": b.order_ref or "—",
+                    "mode": b.mode,
+                    "status": b.get_status_display(),
+                    "a": shown(b.a_number, reveal),
+                    "b": shown(b.b_number, reveal) if b.b_number else "—",
+                    "x": b.x_number or "—",
+                }
+                for b in found.order_by("-pk")[: self.RESULTS]
+            ]
+        if q and calls_allowed:
+            calls = CallRecordFilterSet({"q": q}, queryset=CallRecord.objects.all()).qs
+            records = calls.select_related("application").order_by("-started_at", "-id")
+            context["calls"] = call_rows(records[: self.RESULTS], reveal=reveal)
+        if calls_allowed:
+            context["today"] = dashboard.last_24_hours(application=None, with_money=False)
+            failed = (
+                CallRecord.objects.select_related("application")
+                .exclude(outcome=CallOutcome.ANSWERED)
+                .order_by("-started_at", "-id")[: self.RESULTS]
+            )
+            context["failed"] = [
+                (row, explain.release_point(record.ul_fail_reason))
+                for row, record in zip(call_rows(failed, reveal=reveal), failed, strict=True)
+            ]
+        if user.has_perm("recordings.monitor_recordings"):
+            context["at_risk"] = list(recordings.at_risk()[: self.RESULTS])
+        return context

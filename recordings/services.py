@@ -661,6 +661,17 @@ def _post_webhook(alert: Alert) -> None:
         logger.error("the recordings alert webhook failed: %s", type(error).__name__)
 
 
+def at_risk(*, now: datetime | None = None):
+    """Recordings not stored whose deadline is within the alert horizon, earliest first."""
+    now = now or timezone.now()
+    horizon = now + timedelta(seconds=settings.RECORDING_ALERT_BEFORE_SECONDS)
+    return (
+        Recording.objects.select_related("application", "call_record")
+        .filter(state__in=OUTSTANDING_STATES, deadline__lte=horizon)
+        .order_by("deadline", "id")
+    )
+
+
 def at_risk_count() -> int:
     """Recordings alerted about and still not stored (the administrators' banner)."""
     return Recording.objects.filter(alerted_at__isnull=False, state__in=OUTSTANDING_STATES).count()

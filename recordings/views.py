@@ -23,7 +23,7 @@ from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
 from recordings import ranges, services, storage
-from recordings.choices import OUTSTANDING_STATES, RecordingState
+from recordings.choices import RecordingState
 from recordings.models import Recording
 from recordings.tables import AtRiskTable
 from recordings.templatetags.recordings_tags import countdown_units
@@ -108,11 +108,8 @@ class AtRiskView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(admin.site.each_context(self.request))
         now = timezone.now()
-        horizon = now + timedelta(seconds=settings.RECORDING_ALERT_BEFORE_SECONDS)
         base = Recording.objects.select_related("application", "call_record")
-        at_risk = base.filter(state__in=OUTSTANDING_STATES, deadline__lte=horizon).order_by(
-            "deadline", "id"
-        )[:AT_RISK_LIMIT]
+        at_risk = services.at_risk(now=now)[:AT_RISK_LIMIT]
         lost = base.filter(state=RecordingState.EXPIRED, deadline__gt=now - LOST_WINDOW).order_by(
             "-deadline", "-id"
         )[:AT_RISK_LIMIT]

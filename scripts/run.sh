@@ -25,6 +25,12 @@ Path(".env").write_text(
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"FIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
     "DEBUG=false\nHTTPS=false\nALLOWED_HOSTS=127.0.0.1,localhost\n"
+    "# Demo only: demo data at first start and new calls every minute on the simulator, which\n"
+    "# runs 60 times faster than the platform, so recordings live 7 days / 60.\n"
+    "DEMO=true\nDEMO_TRAFFIC=true\n"
+    f"RECORDING_RETENTION_SECONDS={7 * 24 * 3600 // 60}\n"
+    f"RECORDING_PUSH_RETRY_WINDOW_SECONDS={301 * 60 // 60}\n"
+    f"RECORDING_ALERT_BEFORE_SECONDS={24 * 3600 // 60}\n"
 )
 PY
 fi

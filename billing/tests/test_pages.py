@@ -214,8 +214,9 @@ def test_a_calls_page_shows_the_recording_player_of_the_recordings_app(staff, ap
     record = make_record(application, recordFlag=1, recordObjectName="call-1.wav")
     page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
     assert 'id="recording"' in page.content.decode()
-    assert page.context["recording_template"] == "recordings/_player.html"
-    assert 'class="recording-player"' in page.content.decode()
+    # the recordings app ships the panel: the recording's player or its state
+    assert page.context["recording_template"] == "recordings/call_panel.html"
+    assert 'class="recording-player" data-recording=' in page.content.decode()
 
 
 def test_without_a_recordings_app_the_page_keeps_a_placeholder(staff, application):

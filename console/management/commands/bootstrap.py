@@ -15,6 +15,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from console import demo
+from console.models import Application
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 
 DEMO_USERS = (
@@ -34,6 +36,10 @@ class Command(BaseCommand):
             self.stderr.write("msgfmt not found: the console will speak English only.")
         call_command("collectstatic", interactive=False, verbosity=0)
         created = self.ensure_demo_users()
+        config = demo.write_simulator_config()
+        self.stdout.write(f"Simulator config: {config}")
+        if settings.DEMO and not Application.objects.exists():
+            call_command("load_demo")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Console: {settings.CONSOLE_BASE_URL}/"))
         for username, password, label in created:
