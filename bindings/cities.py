@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import geocoder
 
 # 010 and 02x have two digits after the 0; every other city code has three, starting with 3–9.
 CITY_CODE_RE = re.compile(r"^0(?:10|2\d|[3-9]\d\d)$")
@@ -39,6 +38,10 @@ def city(code: str) -> City | None:
     code = (code or "").strip()
     if not CITY_CODE_RE.fullmatch(code):
         return None
+    # Imported here, not at module level: the geocoder's data costs ~100 MB of memory in every
+    # process that imports bindings (recording workers included), and only city lookups need it.
+    from phonenumbers import geocoder
+
     # Any subscriber digits will do: the geocoder places a number by its longest known prefix.
     probe = phonenumbers.parse(f"+86{code[1:]}28000001")
     name_en = geocoder.description_for_valid_number(probe, "en")
