@@ -71,8 +71,11 @@ class HomeView(ConsolePage, TemplateView):
                 for b in found.order_by("-pk")[: self.RESULTS]
             ]
         if q and calls_allowed:
-            calls = CallRecordFilterSet({"q": q}, queryset=CallRecord.objects.all()).qs
-            records = calls.select_related("application").order_by("-started_at", "-id")
+            # The search is a UNION of index reads (billing.filters.match_any): what each branch
+            # needs (the application) is joined before it, only ordering and slicing after.
+            queryset = CallRecord.objects.select_related("application")
+            calls = CallRecordFilterSet({"q": q}, queryset=queryset).qs
+            records = calls.order_by("-started_at", "-id")
             context["calls"] = call_rows(records[: self.RESULTS], reveal=reveal)
         if calls_allowed:
             context["today"] = dashboard.last_24_hours(application=None, with_money=False)
