@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -303,20 +304,51 @@ def ingest_cdrs(
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
     created = insert(application, delivery_id, now, list(rows.values()))
     if created and signals.cdrs_ingested.has_listeners(CallRecord):
-        records = []
-        for pk, key, binding_id in created:
-            fields = dict(zip(CDR_FIELDS, rows[key], strict=True), binding_id=binding_id)
-            records.append(
-                CallRecord(
-                    pk=pk,
-                    application=application,
-                    delivery_id=delivery_id,
-                    received_at=now,
-                    **fields,
-                )
-            )
+        records = _saved_records(application, delivery_id, now, rows, created)
         signals.cdrs_ingested.send(sender=CallRecord, application=application, call_records=records)
     return len(created)
+
+
+def _saved_records(
+    application: Application,
+    delivery_id: int | None,
+    now: datetime,
+    rows: dict[str, tuple],
+    created: list[tuple[int, str, int | None]],
+) -> list[CallRecord]:
+    """The created rows as saved CallRecord instances, built the way querysets build them.
+
+    ``Model.from_db`` with every concrete field in order skips the keyword handling of
+    ``Model.__init__``, which cost more than the insert itself for 50 records.
+    """
+    ours = {"application_id": application.pk, "delivery_id": delivery_id, "received_at": now}
+    positions = _record_positions()
+    records = []
+    for pk, key, binding_id in created:
+        row = rows[key]
+        values = [
+            pk
+            if name == "id"
+            else binding_id
+            if name == "binding_id"
+            else ours[name]
+            if index is None
+            else row[index]
+            for name, index in positions
+        ]
+        record = CallRecord.from_db(connection.alias, None, values)
+        record.application = application  # no query to reach it
+        records.append(record)
+    return records
+
+
+@cache
+def _record_positions() -> list[tuple[str, int | None]]:
+    """(attname, index in a ``_row`` tuple or None) for each concrete field, in model order."""
+    return [
+        (field.attname, CDR_FIELDS.index(field.attname) if field.attname in CDR_FIELDS else None)
+        for field in CallRecord._meta.concrete_fields
+    ]
 
 
 def apply_fee_push(application: Application, push: FeePush, *, delivery: Delivery) -> Applied:

@@ -206,3 +206,26 @@ def test_the_started_at_of_an_unanswered_call_is_its_call_in_time(application):
     record = CallRecord.objects.get()
     assert record.started_at == started
     assert record.fail_time == started + timedelta(seconds=5 + 61)
+
+
+def test_the_signals_records_are_the_stored_rows_as_saved_instances(application):
+    # given
+    binding = BindingFactory(application=application, subscription_id="sub-77")
+    body = fee(application, subscriptionId="sub-77", recordFlag=1, recordObjectName="a.wav")
+    received = []
+
+    def receiver(call_records, **kwargs):
+        received.extend(call_records)
+
+    signals.cdrs_ingested.connect(receiver, sender=CallRecord)
+    try:
+        services.ingest_cdrs(application, parsed(body))
+    finally:
+        signals.cdrs_ingested.disconnect(receiver, sender=CallRecord)
+    # then
+    [record] = received
+    stored = CallRecord.objects.get()
+    assert record._state.adding is False
+    assert record.binding_id == binding.pk
+    for field in CallRecord._meta.concrete_fields:
+        assert getattr(record, field.attname) == getattr(stored, field.attname), field.name
