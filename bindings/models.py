@@ -30,13 +30,16 @@ class XNumber(models.Model):
     """
 
     number = models.CharField(_("number"), max_length=32, unique=True)
+    # No single-column indexes on application and city: the choice indexes lead with them, and
+    # every index here is written again each time a binding is counted on or off a number.
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
         on_delete=models.PROTECT,
         related_name="numbers",
+        db_index=False,
     )
-    city_code = models.CharField(_("city code"), max_length=8, db_index=True)
+    city_code = models.CharField(_("city code"), max_length=8)
     province = models.CharField(_("province"), max_length=32, blank=True)
     platform_status = models.CharField(
         _("platform status"),

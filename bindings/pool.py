@@ -221,10 +221,10 @@ def take(
     """
     take_one = _take_postgresql if is_postgresql() else _take_orm
     passed = list(exclude_ids)
-    for tier in _tiers(city_code, loose):
-        for narrowed in (True, False) if role.prefer is not None else (False,):
-            modes = (True, False) if wait_if_locked else (True,)
-            for skip_locked in modes:
+    # First every tier without waiting; only when that finds nothing, again waiting for locks.
+    for skip_locked in (True, False) if wait_if_locked else (True,):
+        for tier in _tiers(city_code, loose):
+            for narrowed in (True, False) if role.prefer is not None else (False,):
                 number = take_one(
                     application, role, tier, narrowed, now, parties, passed, skip_locked
                 )
