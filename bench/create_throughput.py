@@ -227,7 +227,7 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
 
     parts = {
         "creating process (32 threads)": [os.getpid()],
-        "celery workers": [w.pid for w in workers],
+        "celery workers": benchmarking.with_descendants([w.pid for w in workers]),
         "simulator": [sim.process.pid],
         "postgresql": [],  # filled once every connection is open (see below)
         "redis": benchmarking.pids_named("redis-server"),

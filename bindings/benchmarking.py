@@ -154,6 +154,22 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / ticks
 
 
+def with_descendants(pids: Sequence[int]) -> list[int]:
+    """``pids`` and every process below them (a prefork worker's pool processes), from /proc."""
+    found: list[int] = []
+    pending = list(pids)
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        for task in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                    pending.extend(int(child) for child in children.read().split())
+            except OSError:
+                continue
+    return found
+
+
 def pids_named(fragment: str) -> list[int]:
     """Processes whose command line contains ``fragment`` (read-only, for CPU accounting)."""
     found = []

@@ -197,6 +197,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="console")
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set: each task then opened a new PostgreSQL backend, whose start-up (authentication, catalog
+# cache) cost more than the task's own queries. Set, the fixup closes them only every N tasks, and
+# console/celery.py applies CONN_MAX_AGE and the health check around each task as Django does
+# around each request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -59,3 +59,40 @@ def test_it_never_runs_a_task_whose_transaction_rolled_back(celery_worker):
         remember_token_task.delay_on_commit(later)
     wait_until(lambda: _redis().exists(f"test:celery:{later}"), timeout=15)
     assert not _redis().exists(f"test:celery:{token}")
+
+
+@shared_task
+def remember_backend_task(token: str) -> None:
+    """Leave the PostgreSQL backend pid of the worker's connection in Redis."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        _redis().set(f"test:celery:{token}", cursor.fetchone()[0], ex=60)
+
+
+def _backend_of_a_task() -> int:
+    token = uuid.uuid4().hex
+    remember_backend_task.delay(token)
+    wait_until(lambda: _redis().exists(f"test:celery:{token}"), timeout=15)
+    return int(_redis().get(f"test:celery:{token}"))
+
+
+def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(celery_worker):
+    # Celery's Django fixup closes connections around every task unless CELERY_DB_REUSE_MAX is
+    # set; a new PostgreSQL backend per task cost more than the tasks' own queries.
+    first = _backend_of_a_task()
+    assert _backend_of_a_task() == first
+
+
+def test_a_worker_replaces_a_connection_the_database_dropped(celery_worker):
+    # given: the backend serving the worker is terminated between two tasks
+    first = _backend_of_a_task()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+    # then: one task may fail on the dead connection, the next ones run on a new backend
+    remember_backend_task.delay(uuid.uuid4().hex)
+    time.sleep(0.5)
+    assert _backend_of_a_task() != first
