@@ -25,6 +25,24 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 PRICE = {"max_digits": 10, "decimal_places": 2, "validators": [MinValueValidator(0)]}
 
 
+def delivery_field() -> models.ForeignKey:
+    """The push (``console.Delivery``) a row came from.
+
+    No constraint and no index: the inbox may be purged one day without touching millions of rows
+    here, and nothing looks rows up by their push.
+    """
+    return models.ForeignKey(
+        "console.Delivery",
+        verbose_name=_("push"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
 class CallEvent(models.Model):
     """One call event push (callin, callout, alerting, answer, disconnect; spec §6.1).
 
@@ -50,17 +68,7 @@ class CallEvent(models.Model):
     notify_mode = models.CharField(_("notify mode"), max_length=8, blank=True)
     digit_info = models.CharField(_("digits entered"), max_length=32, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
-    # No constraint: the inbox may be purged one day without touching millions of rows here.
-    delivery = models.ForeignKey(
-        "console.Delivery",
-        verbose_name=_("push"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    delivery = delivery_field()
 
     class Meta:
         verbose_name = _("call event")
@@ -107,16 +115,7 @@ class CallRecord(models.Model):
         db_index=False,  # calls of a binding are found by subscription_id
         related_name="call_records",
     )
-    delivery = models.ForeignKey(
-        "console.Delivery",
-        verbose_name=_("push"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    delivery = delivery_field()
     cdr_key = models.CharField(_("record key"), max_length=300)
 
     # The CDR as pushed (appKey is the application above).
@@ -259,16 +258,7 @@ class SmsRecord(models.Model):
     )
     forwarded_to = models.CharField(_("forwarded to"), max_length=32, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
-    delivery = models.ForeignKey(
-        "console.Delivery",
-        verbose_name=_("push"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    delivery = delivery_field()
 
     class Meta:
         verbose_name = _("SMS record")
