@@ -14,26 +14,46 @@ echo "Installing requirements.txt"
 .venv/bin/pip install --quiet -r requirements.txt
 mkdir -p var
 
-if [[ ! -f .env ]]; then
-  echo "Writing .env with fresh secrets (local demo settings: HTTP on 127.0.0.1)"
-  .venv/bin/python - <<'PY'
+# The demo's .env: written with fresh secrets when there is none; an older one gets the demo
+# settings added since it was written (appended, never changing a value someone set; never a
+# secret: a new encryption key would make the stored application secrets unreadable).
+.venv/bin/python - <<'PY'
+import re
 import secrets
 from pathlib import Path
 from cryptography.fernet import Fernet
-Path(".env").write_text(
-    "# Written by `make run` for the local demo; see .env.example for every variable.\n"
-    f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
-    f"FIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
-    "DEBUG=false\nHTTPS=false\nALLOWED_HOSTS=127.0.0.1,localhost\n"
-    "# Demo only: demo data at first start and new calls every minute on the simulator, which\n"
-    "# runs 60 times faster than the platform, so recordings live 7 days / 60.\n"
-    "DEMO=true\nDEMO_TRAFFIC=true\n"
-    f"RECORDING_RETENTION_SECONDS={7 * 24 * 3600 // 60}\n"
-    f"RECORDING_PUSH_RETRY_WINDOW_SECONDS={301 * 60 // 60}\n"
-    f"RECORDING_ALERT_BEFORE_SECONDS={24 * 3600 // 60}\n"
-)
+env = Path(".env")
+settings = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "DEBUG": "false",
+    "HTTPS": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    # Demo only: demo data at first start and new calls every minute on the simulator, which
+    # runs 60 times faster than the platform, so recordings live 7 days / 60.
+    "DEMO": "true",
+    "DEMO_TRAFFIC": "true",
+    "RECORDING_RETENTION_SECONDS": str(7 * 24 * 3600 // 60),
+    "RECORDING_PUSH_RETRY_WINDOW_SECONDS": str(301 * 60 // 60),
+    "RECORDING_ALERT_BEFORE_SECONDS": str(24 * 3600 // 60),
+}
+if not env.exists():
+    print("Writing .env with fresh secrets (local demo settings: HTTP on 127.0.0.1)")
+    env.write_text(
+        "# Written by `make run` for the local demo; see .env.example for every variable.\n"
+        + "".join(f"{name}={value}\n" for name, value in settings.items())
+    )
+else:
+    present = set(re.findall(r"^\s*([A-Z_][A-Z0-9_]*)\s*=", env.read_text(), re.MULTILINE))
+    demo = ("DEMO", "DEMO_TRAFFIC", "RECORDING_RETENTION_SECONDS",
+            "RECORDING_PUSH_RETRY_WINDOW_SECONDS", "RECORDING_ALERT_BEFORE_SECONDS")
+    missing = {name: settings[name] for name in demo if name not in present}
+    if missing:
+        print(f"Adding to .env the demo settings it lacks: {', '.join(missing)}")
+        with env.open("a") as file:
+            file.write("# Added by `make run`: settings this .env did not have yet.\n")
+            file.writelines(f"{name}={value}\n" for name, value in missing.items())
 PY
-fi
 
 # Redis is the broker and the cache when it answers; otherwise kombu's filesystem transport
 # under var/ and a file cache keep the whole console working on one machine.
