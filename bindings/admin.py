@@ -35,7 +35,7 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from bindings import services, timeline
+from bindings import pool, services, timeline
 from bindings.choices import BindingStatus
 from bindings.forms import (
     ApplicationChoiceForm,
@@ -646,6 +646,7 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     actions = ["retire", "reinstate", "reconcile"]
     resource_classes = [XNumberResource]
     formats = [CSV, XLSX]
+    change_list_template = "admin/bindings/xnumber/change_list.html"
     import_form_class = XNumberImportForm
     confirm_form_class = XNumberConfirmImportForm
     skip_admin_log = True
@@ -681,6 +682,28 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         return form
+
+    # --- pool usage -----------------------------------------------------------------------------
+
+    def get_urls(self):
+        usage = path(
+            "usage/",
+            self.admin_site.admin_view(self.usage_view),
+            name="bindings_xnumber_usage",
+        )
+        return [usage, *super().get_urls()]
+
+    def usage_view(self, request):
+        """Numbers by state and bindings against capacity, per application and city."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Pool usage by city"),
+            "rows": pool.usage(),
+        }
+        return TemplateResponse(request, "admin/bindings/xnumber/usage.html", context)
 
     # --- import ---------------------------------------------------------------------------------
 
