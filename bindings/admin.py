@@ -750,19 +750,20 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         permissions=["change"],
     )
     def reconcile(self, request, queryset):
-        from bindings.tasks import reconcile_bindings_task
-
         by_application: dict[int, list[int]] = {}
         for number_id, application_id in queryset.values_list("pk", "application_id"):
             by_application.setdefault(application_id, []).append(number_id)
-        for application_id, ids in by_application.items():
-            audit.record(
-                AuditAction.SYNC,
-                Application.objects.get(pk=application_id),
-                request=request,
-                details={"numbers": len(ids)},
+        runs = [
+            services.start_reconcile(
+                Application.objects.get(pk=application_id), ids, user=request.user, request=request
             )
-            reconcile_bindings_task.delay_on_commit(application_id, ids)
+            for application_id, ids in by_application.items()
+        ]
+        if len(runs) == 1:
+            # One application: its page follows the progress.
+            return HttpResponseRedirect(
+                reverse("admin:bindings_reconciliation_change", args=[runs[0].pk])
+            )
         self.message_user(
             request,
             gettext(
@@ -942,6 +943,15 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         "failure_list",
     ]
     readonly_fields = fields
+    change_form_template = "admin/bindings/reconciliation/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                progress=services.reconcile_progress(obj),
+                progress_url=reverse("bindings:reconcile-progress", args=[obj.pk]),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("on the platform only"))
     def unknown_table(self, obj: Reconciliation) -> str:
