@@ -35,7 +35,7 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from bindings import services, timeline
+from bindings import pool, services, timeline
 from bindings.choices import BindingStatus
 from bindings.forms import (
     ApplicationChoiceForm,
@@ -646,6 +646,7 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     actions = ["retire", "reinstate", "reconcile"]
     resource_classes = [XNumberResource]
     formats = [CSV, XLSX]
+    change_list_template = "admin/bindings/xnumber/change_list.html"
     import_form_class = XNumberImportForm
     confirm_form_class = XNumberConfirmImportForm
     skip_admin_log = True
@@ -681,6 +682,28 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         return form
+
+    # --- pool usage -----------------------------------------------------------------------------
+
+    def get_urls(self):
+        usage = path(
+            "usage/",
+            self.admin_site.admin_view(self.usage_view),
+            name="bindings_xnumber_usage",
+        )
+        return [usage, *super().get_urls()]
+
+    def usage_view(self, request):
+        """Numbers by state and bindings against capacity, per application and city."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Pool usage by city"),
+            "rows": pool.usage(),
+        }
+        return TemplateResponse(request, "admin/bindings/xnumber/usage.html", context)
 
     # --- import ---------------------------------------------------------------------------------
 
@@ -727,19 +750,20 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         permissions=["change"],
     )
     def reconcile(self, request, queryset):
-        from bindings.tasks import reconcile_bindings_task
-
         by_application: dict[int, list[int]] = {}
         for number_id, application_id in queryset.values_list("pk", "application_id"):
             by_application.setdefault(application_id, []).append(number_id)
-        for application_id, ids in by_application.items():
-            audit.record(
-                AuditAction.SYNC,
-                Application.objects.get(pk=application_id),
-                request=request,
-                details={"numbers": len(ids)},
+        runs = [
+            services.start_reconcile(
+                Application.objects.get(pk=application_id), ids, user=request.user, request=request
             )
-            reconcile_bindings_task.delay_on_commit(application_id, ids)
+            for application_id, ids in by_application.items()
+        ]
+        if len(runs) == 1:
+            # One application: its page follows the progress.
+            return HttpResponseRedirect(
+                reverse("admin:bindings_reconciliation_change", args=[runs[0].pk])
+            )
         self.message_user(
             request,
             gettext(
@@ -919,6 +943,15 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         "failure_list",
     ]
     readonly_fields = fields
+    change_form_template = "admin/bindings/reconciliation/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                progress=services.reconcile_progress(obj),
+                progress_url=reverse("bindings:reconcile-progress", args=[obj.pk]),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("on the platform only"))
     def unknown_table(self, obj: Reconciliation) -> str:

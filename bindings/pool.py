@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bindings.choices import (
@@ -608,3 +608,61 @@ def finish_cooling(now: datetime) -> int:
     return XNumber.objects.filter(state=NumberState.COOLING, cooling_until__lte=now).update(
         state=NumberState.AVAILABLE, cooling_until=None, updated_at=now
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Usage per application and city (the administrators' pool page)
+# ---------------------------------------------------------------------------------------------
+
+
+def per_x_capacity(mode: str, extension_length: int | None) -> int:
+    """Live bindings one X can carry in ``mode`` (spec §4); an AXYB number counted as an X."""
+    if mode == Mode.AXB:
+        return AXB_PAIRS_PER_X
+    if mode == Mode.AXE:
+        return max(1, min(10 ** (extension_length or 4) - 1, settings.BINDINGS_AXE_MAX_PER_X))
+    return 1
+
+
+def usage() -> list[dict[str, Any]]:
+    """Numbers by state and live bindings against capacity, per application and city.
+
+    One aggregate query over the pool (no query per row): retired numbers count in the total but
+    carry no capacity.
+    """
+    by_state = {state.value: Count("pk", filter=Q(state=state)) for state in NumberState}
+    rows = (
+        XNumber.objects.order_by()
+        .values(
+            "application_id",
+            "application__name",
+            "application__mode",
+            "application__extension_length",
+            "city_code",
+            "province",
+        )
+        .annotate(total=Count("pk"), bindings=Sum("binding_count"), **by_state)
+        .order_by("application__name", "application_id", "city_code", "province")
+    )
+    result = []
+    for row in rows:
+        per_x = per_x_capacity(row["application__mode"], row["application__extension_length"])
+        capacity = per_x * (row["total"] - row[NumberState.RETIRED])
+        result.append(
+            {
+                "application_id": row["application_id"],
+                "application": row["application__name"],
+                "mode": row["application__mode"],
+                "city_code": row["city_code"],
+                "province": row["province"],
+                "total": row["total"],
+                "available": row[NumberState.AVAILABLE],
+                "in_use": row[NumberState.IN_USE],
+                "cooling": row[NumberState.COOLING],
+                "retired": row[NumberState.RETIRED],
+                "bindings": row["bindings"] or 0,
+                "capacity": capacity,
+                "percent": round(100 * (row["bindings"] or 0) / capacity, 1) if capacity else None,
+            }
+        )
+    return result

@@ -935,30 +935,67 @@ def sync_binding(binding_id: int) -> Binding | None:
     return binding
 
 
+def start_reconcile(
+    application: Application, number_ids: list[int], *, user=None, request=None
+) -> Reconciliation:
+    """Queue a reconciliation of some of ``application``'s numbers; its page shows the progress."""
+    from bindings.tasks import reconcile_bindings_task
+
+    with transaction.atomic():
+        run = Reconciliation.objects.create(
+            application=application,
+            triggered_by=user if getattr(user, "pk", None) else None,
+            details={"total": len(number_ids)},
+        )
+        audit.record(
+            AuditAction.SYNC,
+            application,
+            user=user,
+            request=request,
+            details={"numbers": len(number_ids), "reconciliation": run.pk},
+        )
+        reconcile_bindings_task.delay_on_commit(application.pk, number_ids, run_id=run.pk)
+    return run
+
+
 def reconcile(
     application: Application,
     *,
     numbers: QuerySet[XNumber] | None = None,
     user=None,
     request=None,
+    run: Reconciliation | None = None,
 ) -> Reconciliation:
     """Compare the console's active bindings with the platform's, number by number.
 
     Bindings active here that the platform no longer has are ended (``end_reason`` lost, or
     expired if their time was up); bindings only the platform has are reported, not touched.
+    ``numbers_checked`` is saved as it goes (twice a second at most) against ``details["total"]``,
+    for the progress shown on the run's page. A ``run`` already finished is left as it is.
     """
-    run = Reconciliation.objects.create(
-        application=application, triggered_by=user if getattr(user, "pk", None) else None
-    )
+    if run is None:
+        run = Reconciliation.objects.create(
+            application=application, triggered_by=user if getattr(user, "pk", None) else None
+        )
+    elif run.finished_at is not None:
+        return run
     started = run.started_at
     numbers = numbers if numbers is not None else XNumber.objects.all()
     numbers = numbers.filter(application=application).order_by("pk")
+    run.details = {**run.details, "total": numbers.count()}
+    Reconciliation.objects.filter(pk=run.pk).update(details=run.details, numbers_checked=0)
+    last_save = timezone.now()
     lost: list[int] = []
     unknown: list[dict[str, Any]] = []
     failures: list[dict[str, str]] = []
     stats = {"numbers_checked": 0, "platform_bindings": 0, "matched": 0}
     with client_for(application) as client:
         for number in numbers.iterator(chunk_size=500):
+            if (timezone.now() - last_save).total_seconds() >= 0.5:
+                Reconciliation.objects.filter(pk=run.pk).update(
+                    numbers_checked=stats["numbers_checked"]
+                )
+                last_save = timezone.now()
             stats["numbers_checked"] += 1
             try:
                 listed = list(platform.list_on_number(client, application.mode, number.number))
@@ -1308,6 +1345,22 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     save(final=True)
     job.refresh_from_db()
     return job
+
+
+def reconcile_progress(run: Reconciliation) -> dict[str, Any]:
+    """What a reconciliation's page shows while it runs: numbers checked out of how many."""
+    return {
+        "id": run.pk,
+        "total": run.details.get("total", run.numbers_checked),
+        "numbers_checked": run.numbers_checked,
+        "platform_bindings": run.platform_bindings,
+        "matched": run.matched,
+        "lost": run.lost,
+        "unknown": run.unknown,
+        "failures": run.failures,
+        "finished": run.finished_at is not None,
+        "status_display": str(_("Finished") if run.finished_at else _("Running")),
+    }
 
 
 def _form_errors(form) -> str:

@@ -16,7 +16,7 @@ from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
 from bindings import services
-from bindings.models import XNumber
+from bindings.models import Reconciliation, XNumber
 from console.models import Application
 from privatenumber.errors import PlatformError, PlatformTransientError
 
@@ -68,13 +68,21 @@ def expire_bindings_task() -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def reconcile_bindings_task(application_id: int, number_ids: list[int] | None = None) -> None:
-    """Compare one application's bindings (on some numbers, or all) with the platform's."""
+def reconcile_bindings_task(
+    application_id: int, number_ids: list[int] | None = None, run_id: int | None = None
+) -> None:
+    """Compare one application's bindings (on some numbers, or all) with the platform's.
+
+    ``run_id``: the reconciliation a person started (its page shows the progress).
+    """
     application = Application.objects.filter(pk=application_id).first()
     if application is None:
         return
+    run = Reconciliation.objects.filter(pk=run_id).first() if run_id is not None else None
+    if run_id is not None and run is None:
+        return
     numbers = XNumber.objects.filter(pk__in=number_ids) if number_ids is not None else None
-    services.reconcile(application, numbers=numbers)
+    services.reconcile(application, numbers=numbers, run=run)
 
 
 @shared_task(ignore_result=True)

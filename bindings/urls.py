@@ -10,4 +10,5 @@ app_name = "bindings"
 
 urlpatterns = [
     path("bulk/<int:pk>/progress", views.bulk_progress, name="bulk-progress"),
+    path("reconcile/<int:pk>/progress", views.reconcile_progress, name="reconcile-progress"),
 ]

@@ -1,4 +1,4 @@
-"""Console pages of bindings that are not admin pages: the bulk upload's progress as JSON."""
+"""Console pages of bindings that are not admin pages: progress of long operations as JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from bindings import services
-from bindings.models import BulkJob
+from bindings.models import BulkJob, Reconciliation
 
 
 @never_cache
@@ -20,3 +20,13 @@ def bulk_progress(request, pk: int) -> JsonResponse:
     """Rows processed and where the created bindings stand; polled by the progress page."""
     job = get_object_or_404(BulkJob, pk=pk)
     return JsonResponse(services.bulk_progress(job))
+
+
+@never_cache
+@require_GET
+@login_required
+@permission_required("bindings.view_reconciliation", raise_exception=True)
+def reconcile_progress(request, pk: int) -> JsonResponse:
+    """Numbers checked so far and what was found; polled by the reconciliation's page."""
+    run = get_object_or_404(Reconciliation, pk=pk)
+    return JsonResponse(services.reconcile_progress(run))
