@@ -11,7 +11,7 @@ CPU seconds of each part (the creating process, the workers, the simulator, Post
 are read from /proc before and after, to show where the time goes.
 
     python -m bench create_throughput [--bindings 6000] [--threads 32] [--workers 2]
-        [--pool threads] [--concurrency 8] [--numbers 2000]
+        [--pool threads] [--concurrency 8] [--numbers 2000] [--vacuum-every 5]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--vacuum-every",
         type=float,
-        default=1.0,
+        default=5.0,
         help="seconds between VACUUM ANALYZEs of the hot tables, standing in for autovacuum "
         "when the server has it off (0: never)",
     )
