@@ -2,9 +2,9 @@
 
 ``python -m bench ingest [--pushes 600] [--workers 3] [--clients 6]``
 
-1. Creates the database ``bench_ingest`` (dropped first, dropped again at the end) on the
-   PostgreSQL of ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``)
-   and migrates it.
+1. Creates the database ``bench_ingest`` (``BENCH_INGEST_DB`` overrides the name; dropped first,
+   dropped again at the end) on the PostgreSQL of ``BENCH_POSTGRES_URL`` (default
+   ``postgres://postgres@127.0.0.1:5432/postgres``) and migrates it.
 2. Starts gunicorn (sync workers) serving the console on a free loopback port, with the settings
    of production (DEBUG off, Redis cache for the nonce check).
 3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK,
@@ -38,7 +38,7 @@ logger = logging.getLogger("bench.ingest")
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "bench_ingest"
+DB_NAME = os.environ.get("BENCH_INGEST_DB", "bench_ingest")  # distinct names let runs coexist
 APP_KEY = "benchIngestKey"
 APP_SECRET = "bench-ingest-secret-value"  # noqa: S105 - a throw-away benchmark application
 PER_PUSH = 50
@@ -332,6 +332,7 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     options = parser.parse_args(args)
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     create_database()
     setup_django()
     from django.db import connection
@@ -374,6 +375,8 @@ def run(args: list[str]) -> dict[str, Any]:
     return {
         "command": "python -m bench ingest " + " ".join(args),
         "machine": f"{os.cpu_count()} cores",
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "pushes": options.pushes,
         "cdrs_per_push": PER_PUSH,
         "wsgi_application": options.app,
