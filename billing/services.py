@@ -42,6 +42,7 @@ from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
 from console.choices import BlockCallRule, BlockSmsRule, Mode
 from console.models import Application, Delivery
+from console.sql import prepared_cursor
 from privatenumber import codes
 from privatenumber.schemas import (
     CallEventPush,
@@ -232,7 +233,8 @@ def _insert_postgresql(
 
     The batch travels as one JSON array of row arrays: encoding it is one C call (datetimes go
     through ``default``), where psycopg adapting forty Python lists to typed arrays took twice as
-    long as PostgreSQL's whole insert.
+    long as PostgreSQL's whole insert. The statement is prepared once per connection and the JSON
+    travels as a parameter, not escaped into the text (:func:`console.sql.prepared_cursor`).
     """
     names = [name for name, _ in _CDR_COLUMNS]
     values = ", ".join(
@@ -242,13 +244,14 @@ def _insert_postgresql(
     sql = (
         f"INSERT INTO {CallRecord._meta.db_table} "  # noqa: S608 - names are ours, values bound
         f"(application_id, delivery_id, received_at, {', '.join(names)}) "
-        f"SELECT %s, %s, %s, {values} FROM jsonb_array_elements(%s::jsonb) AS e "
+        f"SELECT %s::bigint, %s::bigint, %s::timestamptz, {values} "
+        "FROM jsonb_array_elements(%s::jsonb) AS e "
         f"LEFT JOIN {Binding._meta.db_table} b ON b.application_id = %s "
         f"AND b.subscription_id = e->>{_SUBSCRIPTION} AND e->>{_SUBSCRIPTION} <> '' "
         f"ON CONFLICT DO NOTHING RETURNING id, cdr_key, binding_id"
     )
     batch = json.dumps(rows, default=_isoformat, ensure_ascii=False)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [application.pk, delivery_id, now, batch, application.pk])
         return cursor.fetchall()
 

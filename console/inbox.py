@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from console import audit
 from console.choices import AuditAction, DeliveryKind, DeliveryState
 from console.models import Application, Delivery
+from console.sql import prepared_cursor
 from privatenumber import schemas
 from privatenumber.schemas import SchemaError
 
@@ -188,7 +189,7 @@ def _insert(
         "ON CONFLICT DO NOTHING RETURNING id"
     )
     processed_at = now if state == DeliveryState.PROCESSED else None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # the body travels as binary, not as hex in the text
         cursor.execute(
             sql,
             [
