@@ -7,11 +7,14 @@
    ``postgres://postgres@127.0.0.1:5432/postgres``) and migrates it.
 2. Starts gunicorn (sync workers) serving the console on a free loopback port, with the settings
    of production (DEBUG off, Redis cache for the nonce check).
-3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK,
-   from ``--clients`` concurrent connections, and times them from the first byte to the last
-   answer; every answer must be 200 and the table must then hold every CDR once.
+3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK
+   (all signed before the clock starts), from ``--clients`` concurrent connections (kept alive
+   when the server allows), and times them from the first byte to the last answer; every answer
+   must be 200 and the table must then hold every CDR once.
 4. Empties the table and COPYs the same rows (prepared beforehand, same indexes) into it, timed.
 5. In-process, splits the cost of one push: auth, parse, the SQL insert.
+6. Counts the CPU the pushes cost (gunicorn workers, the database's backends, the client) from
+   ``/proc``: on a shared machine, CPU per push is what compares between runs.
 
 Prints and writes ``bench/results/ingest.json``.
 """
@@ -252,14 +255,15 @@ class Client:
         self.buffer += chunk
 
 
-def blast(port: int, bodies: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
-    """Send every body from ``clients`` threads; returns elapsed seconds, statuses, latencies.
+def signed(bodies: list[bytes], port: int) -> list[bytes]:
+    """Every request signed before the clock starts, each with its own nonce (the replay check
+    refuses a nonce twice); ``Created`` stays well inside the 300-s window of the run, so the clock
+    measures the server and the client's sockets, not HMACs and string building."""
+    return [request_bytes(body, port) for body in bodies]
 
-    Every request is signed before the clock starts (each with its own nonce, as the replay check
-    requires; ``Created`` stays well inside the 300-s window), so the clock measures the server
-    and the client's sockets, not its HMACs and string building.
-    """
-    payloads = [request_bytes(body, port) for body in bodies]
+
+def blast(port: int, payloads: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
+    """Send every request from ``clients`` threads; returns elapsed seconds, statuses, latencies."""
     queue = list(reversed(payloads))
     lock = threading.Lock()
     statuses: list[int] = []
@@ -294,6 +298,38 @@ def blast(port: int, bodies: list[bytes], clients: int) -> tuple[float, list[int
     for thread in threads:
         thread.join()
     return time.perf_counter() - began, statuses, latencies
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by gunicorn's workers, by the PostgreSQL backends
+    serving the bench database, by PostgreSQL's shared processes and by this process.
+
+    Read from ``/proc`` (Linux). The machine is shared, so the rate alone says little about the
+    code: CPU per push, next to the load average, is what other runs can be compared with.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn_workers": 0.0, "postgres_backends": 0.0, "postgres_shared": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                stat = file.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[1]) == server_pid:
+            totals["gunicorn_workers"] += used
+        elif command.startswith("postgres:") and f" {DB_NAME} " in command:
+            totals["postgres_backends"] += used
+        elif command.startswith("postgres:") and "(" not in command and "[local]" not in command:
+            totals["postgres_shared"] += used  # checkpointer, WAL writer, background writer
+    own = os.times()
+    totals["bench_client"] = own.user + own.system
+    return totals
 
 
 def copy_rows(bodies: list[bytes]) -> tuple[float, int]:
@@ -416,11 +452,14 @@ def run(args: list[str]) -> dict[str, Any]:
         options.workers, port, options.app, options.worker_class, options.threads
     )
     try:
-        blast(port, warmup, options.clients)
+        blast(port, signed(warmup, port), options.clients)
         CallRecord.objects.all().delete()
         Delivery.objects.all().delete()
         connection.close()
-        elapsed, statuses, latencies = blast(port, bodies, options.clients)
+        payloads = signed(bodies, port)
+        cpu_before = cpu_seconds(server.pid)
+        elapsed, statuses, latencies = blast(port, payloads, options.clients)
+        cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -434,6 +473,10 @@ def run(args: list[str]) -> dict[str, Any]:
     admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
     latencies.sort()
+    cpu_per_push = {
+        name: round((cpu_after[name] - cpu_before[name]) / options.pushes * 1000, 2)
+        for name in cpu_after
+    }
     http_rate = cdrs / elapsed
     copy_rate = copied / copy_seconds
     return {
@@ -461,4 +504,10 @@ def run(args: list[str]) -> dict[str, Any]:
         "copy_rows_per_second": round(copy_rate),
         "http_to_copy_ratio": round(http_rate / copy_rate, 3),
         "in_process_step_medians": steps,
+        "cpu_ms_per_push": cpu_per_push,
+        "cpu_ms_per_push_total": round(sum(cpu_per_push.values()), 2),
+        # what the same CPU per push would give with both cores free of other work
+        "cdrs_per_second_if_alone": round(
+            os.cpu_count() * 1000 / sum(cpu_per_push.values()) * PER_PUSH
+        ),
     }
