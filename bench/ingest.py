@@ -2,16 +2,19 @@
 
 ``python -m bench ingest [--pushes 600] [--workers 3] [--clients 6]``
 
-1. Creates the database ``bench_ingest`` (dropped first, dropped again at the end) on the
-   PostgreSQL of ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``)
-   and migrates it.
+1. Creates the database ``bench_ingest`` (``BENCH_INGEST_DB`` overrides the name; dropped first,
+   dropped again at the end) on the PostgreSQL of ``BENCH_POSTGRES_URL`` (default
+   ``postgres://postgres@127.0.0.1:5432/postgres``) and migrates it.
 2. Starts gunicorn (sync workers) serving the console on a free loopback port, with the settings
    of production (DEBUG off, Redis cache for the nonce check).
-3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK,
-   from ``--clients`` concurrent connections, and times them from the first byte to the last
-   answer; every answer must be 200 and the table must then hold every CDR once.
+3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK
+   (all signed before the clock starts), from ``--clients`` concurrent connections (kept alive
+   when the server allows), and times them from the first byte to the last answer; every answer
+   must be 200 and the table must then hold every CDR once.
 4. Empties the table and COPYs the same rows (prepared beforehand, same indexes) into it, timed.
 5. In-process, splits the cost of one push: auth, parse, the SQL insert.
+6. Counts the CPU the pushes cost (gunicorn workers, the database's backends, the client) from
+   ``/proc``: on a shared machine, CPU per push is what compares between runs.
 
 Prints and writes ``bench/results/ingest.json``.
 """
@@ -38,7 +41,7 @@ logger = logging.getLogger("bench.ingest")
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "bench_ingest"
+DB_NAME = os.environ.get("BENCH_INGEST_DB", "bench_ingest")  # distinct names let runs coexist
 APP_KEY = "benchIngestKey"
 APP_SECRET = "bench-ingest-secret-value"  # noqa: S105 - a throw-away benchmark application
 PER_PUSH = 50
@@ -98,13 +101,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(workers: int, port: int, app: str) -> subprocess.Popen:
+def start_gunicorn(
+    workers: int, port: int, app: str, worker_class: str = "sync", threads: int = 1
+) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             app,
             "--workers",
             str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -180,6 +189,7 @@ def build_bodies(pushes: int, offset: int = 0) -> list[bytes]:
 
 
 def request_bytes(body: bytes, port: int) -> bytes:
+    """One signed request (a fresh nonce and Created each time), ready to be written."""
     from privatenumber.auth import build_headers
 
     headers = build_headers(APP_KEY, APP_SECRET, "AKSK")
@@ -188,7 +198,6 @@ def request_bytes(body: bytes, port: int) -> bytes:
         f"Host: 127.0.0.1:{port}",
         "Content-Type: application/json;charset=UTF-8",
         f"Content-Length: {len(body)}",
-        "Connection: close",
         *(f"{name}: {value}" for name, value in headers.items()),
         "",
         "",
@@ -196,41 +205,91 @@ def request_bytes(body: bytes, port: int) -> bytes:
     return "\r\n".join(lines).encode() + body
 
 
-def send(port: int, payload: bytes) -> int:
-    """One request on its own connection (gunicorn's sync workers close after each)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(payload)
-        chunks = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    head = b"".join(chunks).split(b"\r\n", 1)[0]
-    return int(head.split()[1])
+class Client:
+    """One HTTP/1.1 connection, kept open while the server keeps it open.
+
+    gunicorn's sync workers answer ``Connection: close``, its gthread workers keep the connection
+    alive: either way the next request goes on a working connection, opened only when needed.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self.buffer = b""
+
+    def send(self, payload: bytes) -> int:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(payload)
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+        if fields.get("transfer-encoding", "").lower() == "chunked":
+            while b"0\r\n\r\n" not in self.buffer:  # the answers are a chunk or none
+                self._receive()
+            self.buffer = self.buffer.split(b"0\r\n\r\n", 1)[1]
+        else:
+            length = int(fields.get("content-length", "0"))
+            while len(self.buffer) < length:
+                self._receive()
+            self.buffer = self.buffer[length:]
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status
+
+    def _receive(self) -> None:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed before the answer was complete")
+        self.buffer += chunk
 
 
-def blast(port: int, bodies: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
-    """Send every body from ``clients`` threads; returns elapsed seconds, statuses, latencies."""
-    # Sign just before sending (Created must be fresh); signing costs microseconds.
-    queue = list(reversed(bodies))
+def signed(bodies: list[bytes], port: int) -> list[bytes]:
+    """Every request signed before the clock starts, each with its own nonce (the replay check
+    refuses a nonce twice); ``Created`` stays well inside the 300-s window of the run, so the clock
+    measures the server and the client's sockets, not HMACs and string building."""
+    return [request_bytes(body, port) for body in bodies]
+
+
+def blast(port: int, payloads: list[bytes], clients: int) -> tuple[float, list[int], list[float]]:
+    """Send every request from ``clients`` threads; returns elapsed seconds, statuses, latencies."""
+    queue = list(reversed(payloads))
     lock = threading.Lock()
     statuses: list[int] = []
     latencies: list[float] = []
 
     def client() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                body = queue.pop()
-            payload = request_bytes(body, port)
-            began = time.perf_counter()
-            status = send(port, payload)
-            took = time.perf_counter() - began
-            with lock:
-                statuses.append(status)
-                latencies.append(took)
+        connection = Client(port)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    payload = queue.pop()
+                began = time.perf_counter()
+                try:
+                    status = connection.send(payload)
+                except OSError:
+                    logger.exception("request failed")
+                    connection.close()
+                    status = 0  # counted among the non-200 answers
+                took = time.perf_counter() - began
+                with lock:
+                    statuses.append(status)
+                    latencies.append(took)
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     began = time.perf_counter()
@@ -239,6 +298,38 @@ def blast(port: int, bodies: list[bytes], clients: int) -> tuple[float, list[int
     for thread in threads:
         thread.join()
     return time.perf_counter() - began, statuses, latencies
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by gunicorn's workers, by the PostgreSQL backends
+    serving the bench database, by PostgreSQL's shared processes and by this process.
+
+    Read from ``/proc`` (Linux). The machine is shared, so the rate alone says little about the
+    code: CPU per push, next to the load average, is what other runs can be compared with.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn_workers": 0.0, "postgres_backends": 0.0, "postgres_shared": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                stat = file.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[1]) == server_pid:
+            totals["gunicorn_workers"] += used
+        elif command.startswith("postgres:") and f" {DB_NAME} " in command:
+            totals["postgres_backends"] += used
+        elif command.startswith("postgres:") and "(" not in command and "[local]" not in command:
+            totals["postgres_shared"] += used  # checkpointer, WAL writer, background writer
+    own = os.times()
+    totals["bench_client"] = own.user + own.system
+    return totals
 
 
 def copy_rows(bodies: list[bytes]) -> tuple[float, int]:
@@ -326,12 +417,20 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="gunicorn worker class (gthread keeps client connections alive)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument(
         "--app",
         default="console.hooks_wsgi:application",
         help="WSGI application gunicorn serves (console.wsgi:application: full middleware)",
     )
     options = parser.parse_args(args)
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     create_database()
     setup_django()
     from django.db import connection
@@ -349,13 +448,18 @@ def run(args: list[str]) -> dict[str, Any]:
     warmup = build_bodies(options.warmup, offset=10**9)
     bodies = build_bodies(options.pushes)
     port = free_port()
-    server = start_gunicorn(options.workers, port, options.app)
+    server = start_gunicorn(
+        options.workers, port, options.app, options.worker_class, options.threads
+    )
     try:
-        blast(port, warmup, options.clients)
+        blast(port, signed(warmup, port), options.clients)
         CallRecord.objects.all().delete()
         Delivery.objects.all().delete()
         connection.close()
-        elapsed, statuses, latencies = blast(port, bodies, options.clients)
+        payloads = signed(bodies, port)
+        cpu_before = cpu_seconds(server.pid)
+        elapsed, statuses, latencies = blast(port, payloads, options.clients)
+        cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -369,15 +473,23 @@ def run(args: list[str]) -> dict[str, Any]:
     admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
     latencies.sort()
+    cpu_per_push = {
+        name: round((cpu_after[name] - cpu_before[name]) / options.pushes * 1000, 2)
+        for name in cpu_after
+    }
     http_rate = cdrs / elapsed
     copy_rate = copied / copy_seconds
     return {
         "command": "python -m bench ingest " + " ".join(args),
         "machine": f"{os.cpu_count()} cores",
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "pushes": options.pushes,
         "cdrs_per_push": PER_PUSH,
         "wsgi_application": options.app,
         "gunicorn_workers": options.workers,
+        "gunicorn_worker_class": options.worker_class,
+        "gunicorn_threads": options.threads,
         "clients": options.clients,
         "non_200_answers": len(bad),
         "cdrs_sent": cdrs,
@@ -392,4 +504,10 @@ def run(args: list[str]) -> dict[str, Any]:
         "copy_rows_per_second": round(copy_rate),
         "http_to_copy_ratio": round(http_rate / copy_rate, 3),
         "in_process_step_medians": steps,
+        "cpu_ms_per_push": cpu_per_push,
+        "cpu_ms_per_push_total": round(sum(cpu_per_push.values()), 2),
+        # what the same CPU per push would give with both cores free of other work
+        "cdrs_per_second_if_alone": round(
+            os.cpu_count() * 1000 / sum(cpu_per_push.values()) * PER_PUSH
+        ),
     }

@@ -44,6 +44,9 @@ class HooksApplication:
         signals.request_started.send(sender=self.__class__, environ=environ)
         request = WSGIRequest(environ)
         response = self._respond(request, endpoint)
+        if not response.has_header("Content-Length"):
+            # as CommonMiddleware would: a kept-alive connection then needs no chunked encoding
+            response.headers["Content-Length"] = str(len(response.content))
         response._resource_closers.append(request.close)
         start_response(
             f"{response.status_code} {response.reason_phrase}",

@@ -168,7 +168,14 @@ def _parse_platform_time(value: Any) -> Any:
         return _aware_utc(value)
     if not isinstance(value, str) or not _PLATFORM_TIME_RE.fullmatch(value):
         raise ValueError("must be a time like 2019-01-23 09:15:14")
-    return datetime.strptime(value, PLATFORM_TIME_FORMAT).replace(tzinfo=UTC)
+    try:
+        # The pattern leaves only this format, which the C fromisoformat reads in a twentieth of
+        # strptime's time (seven times per CDR, 350 per push of 50). The "+00:00" makes it UTC
+        # (``datetime.UTC`` itself), far cheaper than ``.replace(tzinfo=UTC)``.
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        # e.g. 2019-13-01: let strptime refuse it, in the words it always used
+        return datetime.strptime(value, PLATFORM_TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _format_platform_time(value: datetime | None) -> str | None:

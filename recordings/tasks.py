@@ -9,6 +9,8 @@ beat tries it again later, until its deadline.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
@@ -39,6 +41,13 @@ class FetchTask(DjangoTask):
 )
 def fetch_recording_task(recording_id: int) -> None:
     services.fetch(recording_id)
+
+
+def queue_fetches(recording_ids: Iterable[int]) -> None:
+    """One ``fetch_recording_task`` per recording, all sent on one broker connection."""
+    with fetch_recording_task.app.producer_or_acquire() as producer:
+        for recording_id in recording_ids:
+            fetch_recording_task.apply_async((recording_id,), producer=producer)
 
 
 @shared_task(ignore_result=True)

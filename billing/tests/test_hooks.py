@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from datetime import timedelta
 from unittest import mock
 
@@ -22,7 +24,7 @@ from billing.tests.factories import (
     post_push,
     signed,
 )
-from console import inbox
+from console import hooks, inbox
 from console.choices import DeliveryState
 from console.models import Delivery
 
@@ -166,6 +168,26 @@ def test_a_replayed_auth_header_is_refused(client, application):
     # then
     assert response.status_code == 401
     assert CallRecord.objects.count() == 1
+
+
+@pytest.mark.redis
+def test_a_replayed_auth_header_is_refused_with_the_redis_cache(client, application, settings):
+    # given the production cache, Redis (the receiver keeps one client on it)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "KEY_PREFIX": f"test-replay-{uuid.uuid4().hex}",
+        }
+    }
+    headers = signed(application)
+    first = client.post("/hooks/fee", fee_push(fee(application)), JSON_TYPE, headers=headers)
+    # when the same header comes again with another body
+    forged = client.post("/hooks/fee", fee_push(fee(application)), JSON_TYPE, headers=headers)
+    # then
+    assert (first.status_code, forged.status_code) == (200, 401)
+    assert CallRecord.objects.count() == 1
+    assert hooks._redis_client() is not None
 
 
 def test_a_get_is_answered_405_and_stores_nothing(client, application):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing import services as billing_services
 from billing.tests.factories import ApplicationFactory, fee, platform_time
 from privatenumber.schemas import FeeInfo
+from recordings import tasks
 from recordings.choices import RecordingState
 from recordings.models import Recording
 from recordings.services import deadline_for
@@ -66,6 +67,28 @@ def test_a_recorded_cdr_gets_a_pending_recording_due_seven_days_after_the_push(
     assert recording.call_record.session_id == body["sessionId"]
     # and its fetch is queued once the transaction has committed
     assert len(callbacks) == 1
+
+
+def test_the_fetches_of_one_push_are_queued_by_one_callback_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    # given
+    application = ApplicationFactory()
+    sent = []
+    monkeypatch.setattr(
+        tasks.fetch_recording_task,
+        "apply_async",
+        lambda args, **options: sent.append((args, "producer" in options)),
+    )
+    bodies = [recorded_fee(application, talk=60 + i) for i in range(3)]
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ingest(application, *bodies, recorded_fee(application, talk=2))
+    # then: one callback, one task per pending recording, on one producer
+    pending = Recording.objects.filter(state=RecordingState.PENDING).order_by("pk")
+    assert len(callbacks) == 1
+    assert sent == [((pk,), True) for pk in pending.values_list("pk", flat=True)]
+    assert len(sent) == 3
 
 
 def test_calls_not_recorded_get_no_recording():
