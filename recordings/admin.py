@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from console.numbers import mask, search_form
-from console.paginators import CappedCountPaginator
+from console.paginators import LargeTablePaginator
 from recordings import services
 from recordings.models import Recording
 from recordings.tasks import fetch_recording_task
@@ -57,7 +57,7 @@ class RecordingAdmin(admin.ModelAdmin):
     ordering = ["-call_started_at", "-id"]
     list_per_page = 50
     show_full_result_count = False
-    paginator = CappedCountPaginator
+    paginator = LargeTablePaginator
     actions = ["retry_now"]
     change_form_template = "admin/recordings/recording/change_form.html"
     change_list_template = "admin/recordings/recording/change_list.html"
