@@ -140,6 +140,10 @@ def _number_column(field: str, label, reveal: bool):
     return column
 
 
+# The platform's two SMS modes (spec §6.4); stored as pushed, shown translated.
+NOTIFICATION_MODES = {"Notify": _("Notify"), "Block": _("Block")}
+
+
 class NotificationModeFilter(admin.SimpleListFilter):
     """Notify or Block: the platform's two modes (spec §6.4), listed without reading the table
     (Django's default filter of a plain CharField runs SELECT DISTINCT over all of it)."""
@@ -148,7 +152,7 @@ class NotificationModeFilter(admin.SimpleListFilter):
     parameter_name = "notification_mode"
 
     def lookups(self, request, model_admin):
-        return [("Notify", _("Notify")), ("Block", _("Block"))]
+        return list(NOTIFICATION_MODES.items())
 
     def queryset(self, request, queryset):
         return queryset.filter(notification_mode=self.value()) if self.value() else queryset
@@ -162,6 +166,7 @@ class SmsRecordAdmin(admin.ModelAdmin):
     list_filter = [NotificationModeFilter, "decision", "application"]
     list_select_related = ["application"]
     list_display_links = None
+    sortable_by = ["time_stamp"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     search_fields = ["sms_identifier"]  # shows the search box; get_search_results decides
@@ -171,7 +176,7 @@ class SmsRecordAdmin(admin.ModelAdmin):
         columns = [
             "time_stamp",
             "application",
-            "notification_mode",
+            "mode",
             _number_column("calling", _("sender"), reveal),
             "virtual_number",
             _number_column("called", _("receiver"), reveal),
@@ -182,6 +187,10 @@ class SmsRecordAdmin(admin.ModelAdmin):
         if reveal:
             columns.append("content")
         return columns
+
+    @admin.display(description=_("mode"))
+    def mode(self, obj: SmsRecord) -> str:
+        return NOTIFICATION_MODES.get(obj.notification_mode, obj.notification_mode)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -9,15 +9,19 @@ distinct values (Django's default filter of a plain field, ``date_hierarchy``).
 
 from __future__ import annotations
 
+import html
+import importlib
+import inspect
 import re
 from datetime import date
 
 import pytest
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from billing.models import CallEvent, CallRecord, SmsRecord, Statement
 from billing.tests.factories import make_record
@@ -215,4 +219,48 @@ def test_the_walk_catches_a_full_result_count(client, make_user, rows):
         del model_admin.show_full_result_count
     # then
     assert response.status_code == 200
-    assert reads and all("bindings_platformcall" in sql for sql in reads)
+    assert reads
+    assert all("bindings_platformcall" in sql for sql in reads)
+
+
+def english_labels() -> dict[str, str]:
+    """Every choice label of our apps that has a Chinese translation: English -> Chinese."""
+    labels = {}
+    for module in ("console.choices", "bindings.choices", "billing.choices", "recordings.choices"):
+        for _name, choices in inspect.getmembers(importlib.import_module(module), inspect.isclass):
+            if not issubclass(choices, models.Choices) or choices.__module__ != module:
+                continue
+            for _value, label in choices.choices:
+                with translation.override("en"):
+                    english = str(label)
+                with translation.override("zh-hans"):
+                    chinese = str(label)
+                if chinese != english:
+                    labels[english] = chinese
+    from billing.admin import NOTIFICATION_MODES
+
+    for label in NOTIFICATION_MODES.values():
+        with translation.override("en"):
+            english = str(label)
+        labels[english] = str(label)
+    return labels
+
+
+def test_choice_labels_on_the_lists_speak_chinese_by_default(client, make_user, rows):
+    """A choice shown in English (an untranslated label, a raw stored value) fails the walk."""
+    # given
+    client.force_login(make_user("chief", is_superuser=True))
+    labels = english_labels()
+    assert labels["Active"] != "Active", "the binding status is translated"
+    urls = changelist_urls(client) + CONSOLE_PAGES
+    # when
+    english = {}
+    for url in urls:
+        page = html.unescape(client.get(url, follow=True).content.decode())
+        shown = sorted(e for e in labels if re.search(rf">\s*{re.escape(e)}\s*<", page))
+        if shown:
+            english[url] = shown
+    binding_list = client.get(reverse("admin:bindings_binding_changelist")).content.decode()
+    # then
+    assert english == {}
+    assert f">{labels['Active']}<" in binding_list
