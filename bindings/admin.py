@@ -101,6 +101,7 @@ class BindingAdmin(admin.ModelAdmin):
         "an order reference or a subscriptionId."
     )
     ordering = ["-id"]
+    sortable_by = ["id", "status_label"]  # the pk and (status, -id): no sort of the table
     list_per_page = 50
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -602,6 +603,7 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     search_fields = ["number"]
     search_help_text = _("A number in any form, or a city code.")
     ordering = ["number"]  # its unique index; the model's (application, city, number) has none
+    sortable_by = ["number"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     readonly_fields = [
@@ -818,6 +820,7 @@ class PlatformCallAdmin(ReadOnlyAdmin):
     search_fields = ["result_code"]
     search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
     ordering = ["-at"]
+    sortable_by = ["at"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     fields = [
@@ -875,6 +878,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
     list_filter = ["application"]
     list_select_related = ["application", "triggered_by"]
     ordering = ["-started_at", "-id"]
+    sortable_by = ["started_at"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     fields = [

@@ -162,6 +162,7 @@ class AuditLogAdmin(admin.ModelAdmin):
     search_fields = ["=username", "=target_id"]  # see get_search_results
     search_help_text = _("A user name, or the id of the object acted on.")
     list_select_related = ["target_type"]
+    sortable_by = ["at"]  # only indexed columns: any other sort reads the whole log
     show_full_result_count = False
     paginator = LargeTablePaginator
 
@@ -236,6 +237,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = [DeliveryStateFilter, "kind", "endpoint", "application"]
     search_fields = ["=digest"]
     list_select_related = ["application"]
+    sortable_by = ["received_at"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     actions = ["reprocess_selected"]

@@ -55,6 +55,7 @@ class RecordingAdmin(admin.ModelAdmin):
         "or the platform's file name."
     )
     ordering = ["-call_started_at", "-id"]
+    sortable_by = ["id", "call_started_at"]
     list_per_page = 50
     show_full_result_count = False
     paginator = LargeTablePaginator
