@@ -50,16 +50,17 @@ class LargeTablePaginator(Paginator):
             if estimate > self.cap:
                 return estimate
         try:
-            with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                before = cursor.fetchone()[0]
-                cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", [str(self.count_timeout_ms)]
-                )
+            with transaction.atomic(using=queryset.db):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, true)",
+                        [str(self.count_timeout_ms)],
+                    )
                 count = queryset.order_by()[: self.cap + 1].count()
-                # Within a caller's transaction the setting would outlive this block: put it back.
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
-                return count
+                # Rolled back (it only read), so the timeout ends here even within a caller's
+                # transaction (a released savepoint would keep it until that one ends).
+                transaction.set_rollback(True, using=queryset.db)
+            return count
         except OperationalError as error:
             if getattr(error.__cause__, "sqlstate", None) != QUERY_CANCELED:
                 raise
