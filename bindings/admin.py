@@ -783,7 +783,10 @@ class OutcomeFilter(admin.SimpleListFilter):
         if self.value() == "ok":
             return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
         if self.value() == "refused":
-            return queryset.exclude(result_code__in=["0", ""]).exclude(no_answer)
+            # The platform's codes are numeric and ours capitals (privatenumber.errors): a code
+            # that starts with a digit, other than "0", is a refusal. As a range, digits sorting
+            # before capitals in every collation, so the result_code index reads only those.
+            return queryset.filter(result_code__gt="0", result_code__lt="A")
         if self.value() == "no_answer":
             return queryset.filter(no_answer)
         return queryset
