@@ -56,9 +56,9 @@ def test_a_count_past_its_timeout_gives_the_estimate_and_the_timeout_is_restored
         cursor.execute("SET LOCAL statement_timeout = '7s'")
     # when
     count = paginator.count
-    # then the page goes on with more than the cap (counted, it would be 6), and the caller's
-    # timeout is back
-    assert count == 11
+    # then the page goes on with the estimate, at least the cap + 1 (counted, it would be 6), and
+    # the caller's timeout is back
+    assert count >= 11
     assert statement_timeout() == "7s"
     assert PlatformCall.objects.count() == 6  # the transaction is still usable
 
