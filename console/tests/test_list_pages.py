@@ -16,6 +16,7 @@ import re
 from datetime import date
 
 import pytest
+from axes.models import AccessLog
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection, models
@@ -48,6 +49,7 @@ LARGE_MODELS = (
     SmsRecord,
     Recording,
     Statement,
+    AccessLog,  # django-axes: a row per sign-in
 )
 LARGE_TABLES = {model._meta.db_table for model in LARGE_MODELS}
 # The paginator's bounded count: COUNT(*) over a subquery that stops at a LIMIT.
