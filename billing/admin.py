@@ -18,7 +18,7 @@ from billing.tables import shown
 from console import audit
 from console.choices import AuditAction
 from console.numbers import search_form
-from console.paginators import CappedCountPaginator
+from console.paginators import LargeTablePaginator
 
 REVEAL_PERMISSION = "bindings.reveal_number"
 
@@ -35,7 +35,9 @@ class TariffAdmin(admin.ModelAdmin):
     ]
     list_filter = ["application"]
     list_select_related = ["application"]
-    ordering = ["application", "-valid_from"]
+    ordering = ["application", "-valid_from"]  # the (application, valid_from) constraint's index
+    show_full_result_count = False
+    paginator = LargeTablePaginator
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -69,6 +71,8 @@ class StatementAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state", "application"]
     list_select_related = ["application"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["recompute_open", "check_against_cdrs", "close_now"]
 
     def has_add_permission(self, request) -> bool:
@@ -136,16 +140,35 @@ def _number_column(field: str, label, reveal: bool):
     return column
 
 
+# The platform's two SMS modes (spec §6.4); stored as pushed, shown translated.
+NOTIFICATION_MODES = {"Notify": _("Notify"), "Block": _("Block")}
+
+
+class NotificationModeFilter(admin.SimpleListFilter):
+    """Notify or Block: the platform's two modes (spec §6.4), listed without reading the table
+    (Django's default filter of a plain CharField runs SELECT DISTINCT over all of it)."""
+
+    title = _("mode")
+    parameter_name = "notification_mode"
+
+    def lookups(self, request, model_admin):
+        return list(NOTIFICATION_MODES.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(notification_mode=self.value()) if self.value() else queryset
+
+
 @admin.register(SmsRecord)
 class SmsRecordAdmin(admin.ModelAdmin):
     """SMS notices, read-only, on the list page alone. Real numbers are masked and the text
     hidden unless the viewer may reveal numbers (decided per request: admins are shared)."""
 
-    list_filter = ["notification_mode", "decision", "application"]
+    list_filter = [NotificationModeFilter, "decision", "application"]
     list_select_related = ["application"]
     list_display_links = None
+    sortable_by = ["time_stamp"]
     show_full_result_count = False
-    paginator = CappedCountPaginator
+    paginator = LargeTablePaginator
     search_fields = ["sms_identifier"]  # shows the search box; get_search_results decides
 
     def get_list_display(self, request):
@@ -153,7 +176,7 @@ class SmsRecordAdmin(admin.ModelAdmin):
         columns = [
             "time_stamp",
             "application",
-            "notification_mode",
+            "mode",
             _number_column("calling", _("sender"), reveal),
             "virtual_number",
             _number_column("called", _("receiver"), reveal),
@@ -164,6 +187,10 @@ class SmsRecordAdmin(admin.ModelAdmin):
         if reveal:
             columns.append("content")
         return columns
+
+    @admin.display(description=_("mode"))
+    def mode(self, obj: SmsRecord) -> str:
+        return NOTIFICATION_MODES.get(obj.notification_mode, obj.notification_mode)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -301,7 +301,8 @@ class StatementListView(ConsolePage, ExportMixin, SingleTableMixin, FilterView):
     template_name = "billing/statement_list.html"
     table_class = StatementTable
     filterset_class = StatementFilterSet
-    table_pagination = {"per_page": 50}
+    # Like the calls list: newer / older pages, never a COUNT(*) of the table.
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
     export_formats = ("csv", "xlsx")
     export_name = "statements"
 

@@ -5,8 +5,7 @@ typed form, create one (one form per mode), end it, read its timeline. Real numb
 everywhere; people allowed to see them reveal one at a time, and each reveal is audited. Pools,
 platform calls and reconciliations are for administrators.
 
-Big tables never run ``COUNT(*)``: :class:`LargeTablePaginator` reads PostgreSQL's estimate for an
-unfiltered list and counts at most a few thousand rows of a filtered one.
+Big tables never run ``COUNT(*)``: see :class:`console.paginators.LargeTablePaginator`.
 """
 
 from __future__ import annotations
@@ -17,15 +16,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -52,33 +48,8 @@ from console import audit
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import mask, search_form
+from console.paginators import LargeTablePaginator
 from privatenumber.errors import PlatformError
-
-
-class LargeTablePaginator(Paginator):
-    """Never a ``COUNT(*)`` over a whole big table (the healthchecks idiom, bounded).
-
-    Unfiltered on PostgreSQL: the planner's row estimate. Otherwise: an exact count of at most
-    ``cap`` + 1 rows (``SELECT COUNT(*) FROM (… LIMIT cap + 1)``), so a list filtered down to
-    millions still answers at once; its last pages are then reached by narrowing the filter.
-    """
-
-    cap = 5000
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        if not queryset.query.where and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-                    [queryset.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            estimate = int(row[0]) if row and row[0] is not None else -1
-            if estimate > self.cap:
-                return estimate
-        return queryset.order_by()[: self.cap + 1].count()
 
 
 def _number_search(queryset, term: str, fields: tuple[str, ...]):
@@ -130,6 +101,7 @@ class BindingAdmin(admin.ModelAdmin):
         "an order reference or a subscriptionId."
     )
     ordering = ["-id"]
+    sortable_by = ["id", "status_label"]  # the pk and (status, -id): no sort of the table
     list_per_page = 50
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -624,11 +596,14 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         "y_binding_count",
         "cooling_until",
     ]
-    list_filter = ["application", "state", "platform_status", "city_code"]
+    # No filter by city: Django's lists the cities present with SELECT DISTINCT over the pool;
+    # the search box takes a city code instead.
+    list_filter = ["application", "state", "platform_status"]
     list_select_related = ["application"]
     search_fields = ["number"]
     search_help_text = _("A number in any form, or a city code.")
-    ordering = ["application", "city_code", "number"]
+    ordering = ["number"]  # its unique index; the model's (application, city, number) has none
+    sortable_by = ["number"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     readonly_fields = [
@@ -832,7 +807,10 @@ class OutcomeFilter(admin.SimpleListFilter):
         if self.value() == "ok":
             return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
         if self.value() == "refused":
-            return queryset.exclude(result_code__in=["0", ""]).exclude(no_answer)
+            # The platform's codes are numeric and ours capitals (privatenumber.errors): a code
+            # that starts with a digit, other than "0", is a refusal. As a range, digits sorting
+            # before capitals in every collation, so the result_code index reads only those.
+            return queryset.filter(result_code__gt="0", result_code__lt="A")
         if self.value() == "no_answer":
             return queryset.filter(no_answer)
         return queryset
@@ -869,6 +847,7 @@ class PlatformCallAdmin(ReadOnlyAdmin):
     search_fields = ["result_code"]
     search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
     ordering = ["-at"]
+    sortable_by = ["at"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     fields = [
@@ -925,8 +904,10 @@ class ReconciliationAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["application"]
     list_select_related = ["application", "triggered_by"]
-    ordering = ["-started_at"]
+    ordering = ["-started_at", "-id"]
+    sortable_by = ["started_at"]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     fields = [
         "application",
         "started_at",

@@ -403,6 +403,7 @@ class Reconciliation(models.Model):
         verbose_name = _("reconciliation")
         verbose_name_plural = _("reconciliations")
         ordering = ["-started_at"]
+        indexes = [models.Index(fields=["-started_at", "-id"], name="reconciliation_recent")]
 
     def __str__(self) -> str:
         return f"{self.application} {self.started_at:%Y-%m-%d %H:%M}"

@@ -138,7 +138,11 @@ class AuditLog(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-at"]
-        indexes = [models.Index(fields=["target_type", "target_id", "-at"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-at"]),
+            # The admin's search by user name, newest first.
+            models.Index(fields=["username", "-at"], name="auditlog_user_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target_repr}"

@@ -122,6 +122,10 @@ class Recording(models.Model):
             models.Index(fields=["-call_started_at", "-id"], name="recording_recent"),
             models.Index(fields=["application", "-call_started_at"], name="recording_app_recent"),
             models.Index(fields=["state", "-call_started_at"], name="recording_state_recent"),
+            # The at-risk page's "lost in the last 7 days": expired ones only, a few.
+            models.Index(
+                fields=["-deadline", "-id"], name="recording_lost", condition=Q(state="expired")
+            ),
         ]
 
     def __str__(self) -> str:

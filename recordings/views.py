@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
 
 from recordings import ranges, services, storage
 from recordings.choices import RecordingState
@@ -30,7 +31,7 @@ from recordings.templatetags.recordings_tags import countdown_units
 
 logger = logging.getLogger(__name__)
 
-AT_RISK_LIMIT = 500
+PAGINATION = {"paginator_class": LazyPaginator, "per_page": 50}
 LOST_WINDOW = timedelta(days=7)
 
 
@@ -109,20 +110,20 @@ class AtRiskView(PermissionRequiredMixin, TemplateView):
         context.update(admin.site.each_context(self.request))
         now = timezone.now()
         base = Recording.objects.select_related("application", "call_record")
-        at_risk = services.at_risk(now=now)[:AT_RISK_LIMIT]
+        at_risk = services.at_risk(now=now)
         lost = base.filter(state=RecordingState.EXPIRED, deadline__gt=now - LOST_WINDOW).order_by(
             "-deadline", "-id"
-        )[:AT_RISK_LIMIT]
-        at_risk_table = AtRiskTable(list(at_risk), prefix="risk-", orderable=False)
-        lost_table = AtRiskTable(list(lost), prefix="lost-", orderable=False)
+        )
+        at_risk_table = AtRiskTable(at_risk, prefix="risk-", orderable=False)
+        lost_table = AtRiskTable(lost, prefix="lost-", orderable=False)
+        # Pages of 50, newer / older, never counted: a platform outage leaves thousands here.
         for table in (at_risk_table, lost_table):
-            RequestConfig(self.request, paginate=False).configure(table)
+            RequestConfig(self.request, paginate=PAGINATION).configure(table)
         context.update(
             title=_("Recordings at risk"),
             at_risk_table=at_risk_table,
             lost_table=lost_table,
             alert_hours=_hours(settings.RECORDING_ALERT_BEFORE_SECONDS),
-            limit=AT_RISK_LIMIT,
             countdown_units=countdown_units(),
         )
         return context
