@@ -97,3 +97,15 @@ def reconcile_applications_task() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def create_bindings_bulk_task(job_id: int) -> None:
     services.run_bulk_create(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def validate_number_import_task(job_id: int) -> None:
+    """The preview of an X-number import (a dry run, nothing written); safe to run twice."""
+    services.validate_number_import(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_numbers_task(job_id: int) -> None:
+    """The confirmed import: one transaction that also marks the job done, so never twice."""
+    services.run_number_import(job_id)
