@@ -198,5 +198,5 @@ class XNumberResource(resources.ModelResource):
         # Not ModelResource.after_import: it resets the id sequence to MAX(id) (for files that
         # carry ids, which ours never do), and under concurrent inserts elsewhere that can set the
         # sequence back below ids already handed out.
-        if self.progress is not None:
-            self.progress(self._rows_read)
+        if self.progress is not None and self._rows_read % self.progress_every:
+            self.progress(self._rows_read)  # the last rows, unless just reported
