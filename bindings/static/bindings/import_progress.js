@@ -23,6 +23,7 @@
     show("confirm", data.can_confirm);
     show("nothing", data.state === "previewed" && data.new === 0);
     show("done", data.state === "done");
+    show("imported", data.state === "importing" || data.state === "done");
     if (data.finished) {
       const body = root.querySelector(".import-errors tbody");
       body.replaceChildren.apply(body, data.errors.map(function (error) {
@@ -34,6 +35,7 @@
         });
         return row;
       }));
+      show("refused", data.errors.length > 0);
     }
   }
 
