@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 IMPORT = reverse("admin:bindings_xnumber_import")
 ROWS = 2000
+ELEVEN_ROWS = b"number,city_code\n" + b"17000000001,0755\n" * 11
 
 
 @pytest.fixture
@@ -247,9 +248,9 @@ def test_a_file_with_nothing_to_import_cannot_be_confirmed(boss):
     [
         ("numbers.csv", "0", b"number,city\n17000000001,0755\n", "needs the columns: city_code"),
         ("numbers.csv", "0", b"number,city_code\n", "no rows under its header"),
-        ("numbers.csv", "0", b"number,city_code\n" + b"17000000001,0755\n" * 11, "has 11 rows"),
-        ("numbers.txt", "0", b"number,city_code\n17000000001,0755\n", "is not a CSV file"),
-        ("numbers.csv", "1", b"number,city_code\n17000000001,0755\n", "is not a XLSX file"),
+        ("numbers.csv", "0", ELEVEN_ROWS, "more than 10 rows"),
+        ("numbers.txt", "0", b"number,city_code\n17000000001,0755\n", "chosen format (CSV)"),
+        ("numbers.csv", "1", b"number,city_code\n17000000001,0755\n", "chosen format (XLSX)"),
         ("numbers.xlsx", "1", b"number,city_code\n17000000001,0755\n", "could not be read"),
     ],
     ids=["missing-column", "empty", "too-many-rows", "extension", "format", "unreadable"],
