@@ -764,6 +764,11 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.import_template_name], context)
 
+    def process_import(self, request, **kwargs):
+        # import-export's confirmation step of an import run in the request: replaced by the
+        # job's Confirm (import_confirm_view), which queues the import task.
+        raise Http404
+
     def _import_job(self, request, job_id: int) -> NumberImport:
         if not request.user.has_perm("bindings.view_numberimport"):
             raise PermissionDenied
@@ -1102,6 +1107,8 @@ class NumberImportAdmin(ReadOnlyAdmin):
         # The job's own page (progress, preview, confirm) is its page.
         if not self.has_view_permission(request):
             raise PermissionDenied
+        if not str(object_id).isdigit():
+            raise Http404
         return HttpResponseRedirect(
             reverse("admin:bindings_xnumber_import_job", args=[int(object_id)])
         )

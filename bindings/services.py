@@ -1730,6 +1730,19 @@ def run_number_import(job_id: int) -> NumberImport | None:
     return job
 
 
+def abandon_number_import(job_id: int, error: BaseException) -> None:
+    """A pass that stopped on an unexpected error: the job fails, saying so (nothing was imported:
+    the import's transaction was rolled back)."""
+    job = NumberImport.objects.filter(pk=job_id).only("language").first()
+    if job is None:
+        return
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        message = _("Nothing was imported: %(error)s") % {"error": error or type(error).__name__}
+    NumberImport.objects.filter(pk=job_id, state__in=_IMPORT_RUNNING).update(
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
 def number_import_progress(job: NumberImport, *, with_rows: bool = True) -> dict[str, Any]:
     """What the import's page shows: the phase, rows read, the counts and, once a pass is over,
     the refused rows."""

@@ -315,3 +315,28 @@ def test_a_number_added_by_someone_else_at_the_same_moment_fails_the_import_clea
     assert not XNumber.objects.filter(application=application).exists()
     data = boss.get(reverse("bindings:import-progress", args=[job.pk])).json()
     assert (data["state"], data["finished"], data["can_confirm"]) == ("failed", True, False)
+
+
+def test_a_pass_that_stops_on_an_unexpected_error_fails_the_job_instead_of_hanging(
+    boss, monkeypatch
+):
+    # given an uploaded file and a resource that breaks
+    application = ApplicationFactory(mode="AXB")
+    upload(boss, application, b"number,city_code\n17000000001,0755\n")
+    job = NumberImport.objects.get()
+
+    def broken(self, dataset, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(XNumberResource, "import_data", broken)
+    # when the validation task runs
+    validate_number_import_task.apply(args=[job.pk])
+    # then the job is failed, saying why, and the page stops polling
+    job.refresh_from_db()
+    assert (job.state, job.error) == ("failed", "Nothing was imported: disk on fire")
+    data = boss.get(reverse("bindings:import-progress", args=[job.pk])).json()
+    assert data["finished"]
+
+
+def test_import_exports_own_confirmation_step_is_gone(boss):
+    assert boss.post(reverse("admin:bindings_xnumber_process_import")).status_code == 404
