@@ -340,3 +340,16 @@ def test_a_pass_that_stops_on_an_unexpected_error_fails_the_job_instead_of_hangi
 
 def test_import_exports_own_confirmation_step_is_gone(boss):
     assert boss.post(reverse("admin:bindings_xnumber_process_import")).status_code == 404
+
+
+def test_administrators_find_every_import_in_a_read_only_list_linking_to_its_page(boss):
+    application = ApplicationFactory(mode="AXB")
+    upload(boss, application, b"number,city_code\n17000000001,0755\n")
+    job = NumberImport.objects.get()
+    page_url = reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+    listing = boss.get(reverse("admin:bindings_numberimport_changelist"))
+    assert listing.status_code == 200
+    assert page_url in listing.content.decode()
+    change = boss.get(reverse("admin:bindings_numberimport_change", args=[job.pk]))
+    assert (change.status_code, change["Location"]) == (302, page_url)
+    assert boss.get(reverse("admin:bindings_numberimport_add")).status_code == 403
