@@ -199,6 +199,8 @@ def test_an_import_shows_its_progress_without_a_reload(
     job = NumberImport.objects.get()
     assert page.url.endswith(f"/admin/bindings/xnumber/import/{job.pk}/")
     watch(page, "#import-bar")
+    expect(page.locator("[data-field=processed]")).not_to_have_text("0")
+    journey.shot("import-running")
     expect(page.locator("input[name=confirm]")).to_be_visible(timeout=120_000)
     expect(page.locator("[data-field=new]")).to_have_text(str(IMPORT_ROWS))
     values = observed(page)
@@ -216,3 +218,4 @@ def test_an_import_shows_its_progress_without_a_reload(
     assert values == sorted(values)
     assert values[-1] == IMPORT_ROWS
     assert XNumber.objects.filter(application=application).count() == IMPORT_ROWS
+    journey.shot("import-done")
