@@ -773,7 +773,8 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         if not request.user.has_perm("bindings.view_numberimport"):
             raise PermissionDenied
         return get_object_or_404(
-            NumberImport.objects.select_related("application", "created_by"), pk=job_id
+            NumberImport.objects.select_related("application", "created_by").defer("source"),
+            pk=job_id,
         )
 
     def import_job_view(self, request, job_id: int):
