@@ -23,13 +23,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ImportForm
 
 from bindings import pool, services, timeline
 from bindings.choices import BindingStatus
@@ -41,7 +41,14 @@ from bindings.forms import (
     bulk_columns,
     form_for_mode,
 )
-from bindings.models import Binding, BulkJob, PlatformCall, Reconciliation, XNumber
+from bindings.models import (
+    Binding,
+    BulkJob,
+    NumberImport,
+    PlatformCall,
+    Reconciliation,
+    XNumber,
+)
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
 from console import audit
@@ -64,8 +71,6 @@ def _number_search(queryset, term: str, fields: tuple[str, ...]):
 
 
 def _meaning(code: str) -> str:
-    from django.utils.translation import get_language
-
     return services.result_meaning(code, get_language() or "zh-hans")
 
 
@@ -574,12 +579,6 @@ class XNumberImportForm(ImportForm):
     )
 
 
-class XNumberConfirmImportForm(ConfirmImportForm):
-    application = forms.ModelChoiceField(
-        queryset=Application.objects.exclude(mode=Mode.X), widget=forms.HiddenInput
-    )
-
-
 @admin.register(XNumber)
 class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     """The pool: numbers per application and city, their platform status and live counts."""
@@ -623,7 +622,6 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     formats = [CSV, XLSX]
     change_list_template = "admin/bindings/xnumber/change_list.html"
     import_form_class = XNumberImportForm
-    confirm_form_class = XNumberConfirmImportForm
     skip_admin_log = True
 
     def get_fields(self, request, obj=None):
@@ -661,12 +659,21 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     # --- pool usage -----------------------------------------------------------------------------
 
     def get_urls(self):
-        usage = path(
-            "usage/",
-            self.admin_site.admin_view(self.usage_view),
-            name="bindings_xnumber_usage",
-        )
-        return [usage, *super().get_urls()]
+        wrap = self.admin_site.admin_view
+        own = [
+            path("usage/", wrap(self.usage_view), name="bindings_xnumber_usage"),
+            path(
+                "import/<int:job_id>/",
+                wrap(self.import_job_view),
+                name="bindings_xnumber_import_job",
+            ),
+            path(
+                "import/<int:job_id>/confirm/",
+                wrap(self.import_confirm_view),
+                name="bindings_xnumber_import_confirm",
+            ),
+        ]
+        return [*own, *super().get_urls()]
 
     def usage_view(self, request):
         """Numbers by state and bindings against capacity, per application and city."""
@@ -681,32 +688,96 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/bindings/xnumber/usage.html", context)
 
     # --- import ---------------------------------------------------------------------------------
+    # django-import-export's import page and form; the file is then validated and imported by
+    # Celery tasks (services.start_number_import), and the job's page follows them.
 
     def has_import_permission(self, request) -> bool:
-        return request.user.has_perm("bindings.add_xnumber")
-
-    def get_confirm_form_initial(self, request, import_form):
-        initial = super().get_confirm_form_initial(request, import_form)
-        if import_form is not None:
-            initial["application"] = import_form.cleaned_data["application"].pk
-        return initial
-
-    def get_import_data_kwargs(self, **kwargs):
-        form = kwargs.get("form")
-        result = super().get_import_data_kwargs(**kwargs)
-        if form is not None and hasattr(form, "cleaned_data"):
-            result["application"] = form.cleaned_data.get("application")
-        return result
-
-    def process_dataset(self, dataset, form, request, **kwargs):
-        result = super().process_dataset(dataset, form, request, **kwargs)
-        audit.record(
-            AuditAction.IMPORT,
-            form.cleaned_data.get("application"),
-            request=request,
-            details={"new_numbers": result.totals.get("new", 0), "rows": len(dataset)},
+        return request.user.has_perm("bindings.add_xnumber") and request.user.has_perm(
+            "bindings.add_numberimport"
         )
-        return result
+
+    def import_action(self, request, **kwargs):
+        """Upload: a bad file is refused on the form at once; a good one becomes a job."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = self.create_import_form(request)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["import_file"]
+            file_format = self.get_import_formats()[int(form.cleaned_data["format"])]
+            try:
+                services.check_import_size(upload.size)  # before reading it into memory
+                job = services.start_number_import(
+                    form.cleaned_data["application"],
+                    upload.name,
+                    file_format().get_extension(),
+                    upload.read(),
+                    user=request.user,
+                    language=get_language() or "",
+                )
+            except services.ImportRefused as refusal:
+                form.add_error("import_file", refusal.message)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+                )
+        resource = XNumberResource()
+        context = {
+            **self.get_import_context_data(),
+            **self.admin_site.each_context(request),
+            "title": gettext("Import"),
+            "form": form,
+            "opts": self.opts,
+            "media": self.media + form.media,
+            "fields_list": [
+                (
+                    resource.get_display_name(),
+                    [f.column_name for f in resource.get_user_visible_fields()],
+                )
+            ],
+            "import_error_display": self.import_error_display,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
+
+    def process_import(self, request, **kwargs):
+        # import-export's confirmation step of an import run in the request: replaced by the
+        # job's Confirm (import_confirm_view), which queues the import task.
+        raise Http404
+
+    def _import_job(self, request, job_id: int) -> NumberImport:
+        if not request.user.has_perm("bindings.view_numberimport"):
+            raise PermissionDenied
+        return get_object_or_404(
+            NumberImport.objects.select_related("application", "created_by").defer("source"),
+            pk=job_id,
+        )
+
+    def import_job_view(self, request, job_id: int):
+        """The job's page: progress of the validation, the preview, Confirm, the import."""
+        job = self._import_job(request, job_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Import of X numbers #%(id)s") % {"id": job.pk},
+            "job": job,
+            "progress": services.number_import_progress(job),
+            "progress_url": reverse("bindings:import-progress", args=[job.pk]),
+            "may_confirm": request.user.has_perm("bindings.add_xnumber"),
+            "numbers_url": reverse("admin:bindings_xnumber_changelist")
+            + f"?application__id__exact={job.application_id}",
+        }
+        return TemplateResponse(request, "admin/bindings/xnumber/import_job.html", context)
+
+    @method_decorator(require_POST)
+    def import_confirm_view(self, request, job_id: int):
+        job = self._import_job(request, job_id)
+        if not request.user.has_perm("bindings.add_xnumber"):
+            raise PermissionDenied
+        if not services.confirm_number_import(job, user=request.user, request=request):
+            messages.warning(
+                request, gettext("This import was already confirmed, or has nothing to import.")
+            )
+        return HttpResponseRedirect(reverse("admin:bindings_xnumber_import_job", args=[job.pk]))
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -981,3 +1052,45 @@ class ReconciliationAdmin(ReadOnlyAdmin):
     def failure_list(self, obj: Reconciliation) -> str:
         failures = obj.details.get("failures", [])
         return ", ".join(f"{f['number']} ({f['code']})" for f in failures) or "–"
+
+
+@admin.register(NumberImport)
+class NumberImportAdmin(ReadOnlyAdmin):
+    """Every X-number import: who uploaded what, what was refused and imported."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "application",
+        "file_name",
+        "state",
+        "total",
+        "new_count",
+        "refused_count",
+        "imported_count",
+        "created_by",
+        "confirmed_by",
+        "page",
+    ]
+    list_filter = ["state", "application"]
+    list_select_related = ["application", "created_by", "confirmed_by"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("source", "errors")
+
+    @admin.display(description=_("progress and preview"))
+    def page(self, obj: NumberImport) -> str:
+        url = reverse("admin:bindings_xnumber_import_job", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Open"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The job's own page (progress, preview, confirm) is its page.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if not str(object_id).isdigit():
+            raise Http404
+        return HttpResponseRedirect(
+            reverse("admin:bindings_xnumber_import_job", args=[int(object_id)])
+        )

@@ -72,6 +72,17 @@ class BulkJobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class NumberImportState(models.TextChoices):
+    """Life of an X-number import: validated off the request, previewed, imported on confirm."""
+
+    QUEUED = "queued", _("Queued")
+    VALIDATING = "validating", _("Validating")
+    PREVIEWED = "previewed", _("Ready to confirm")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 # Modes in which the platform removes a binding itself when its lifetime is over (spec §4): the
 # console only mirrors the expiry. In AX the console ends bindings by unbinding them.
 PLATFORM_EXPIRES = ("AXB", "AXE", "AXYB")

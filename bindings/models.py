@@ -14,6 +14,7 @@ from bindings.choices import (
     BulkJobStatus,
     CallDirection,
     EndReason,
+    NumberImportState,
     NumberState,
     PlatformNumberStatus,
 )
@@ -407,3 +408,66 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class NumberImport(models.Model):
+    """An uploaded CSV/XLSX of X numbers: validated by a task, previewed, imported on confirm.
+
+    The file itself is kept in ``source`` (the database, not the web machine's disk) so that a
+    worker on another machine reads exactly what was uploaded. ``errors`` holds the refused rows
+    of the last pass (validation, then the import), at most ``ERRORS_KEPT`` of them; the counts are
+    exact. ``language`` is the uploader's, so that the reasons are written in it.
+    """
+
+    ERRORS_KEPT = 1000
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    file_format = models.CharField(_("format"), max_length=8)
+    source = models.BinaryField(_("file content"))
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=NumberImportState.choices,
+        default=NumberImportState.QUEUED,
+    )
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    new_count = models.PositiveIntegerField(_("new numbers"), default=0)
+    refused_count = models.PositiveIntegerField(_("rows refused"), default=0)
+    imported_count = models.PositiveIntegerField(_("numbers imported"), default=0)
+    errors = models.JSONField(_("refused rows"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("X-number import")
+        verbose_name_plural = _("X-number imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name}"

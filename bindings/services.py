@@ -14,7 +14,9 @@ Flows (docs/bindings.md has the long version):
 * :func:`end_binding` / :func:`unbind`, :func:`modify_binding` / :func:`apply_modification`,
   :func:`set_temporary_callee`, :func:`stop_call`, :func:`sync_binding`, :func:`reconcile`;
 * :func:`expire_due` (beat) ends what is due in set-based statements;
-* :func:`apply_x_number_status` applies the platform's X-number status pushes to the pool.
+* :func:`apply_x_number_status` applies the platform's X-number status pushes to the pool;
+* :func:`start_number_import` / :func:`validate_number_import` / :func:`confirm_number_import` /
+  :func:`run_number_import`: X numbers from CSV/XLSX, validated and imported by tasks.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bindings import platform, pool
@@ -41,9 +45,17 @@ from bindings.choices import (
     BindingStatus,
     BulkJobStatus,
     EndReason,
+    NumberImportState,
     NumberState,
 )
-from bindings.models import Binding, BulkJob, PlatformCall, Reconciliation, XNumber
+from bindings.models import (
+    Binding,
+    BulkJob,
+    NumberImport,
+    PlatformCall,
+    Reconciliation,
+    XNumber,
+)
 from console import audit
 from console.choices import AuditAction, Mode
 from console.models import Application
@@ -1391,4 +1403,362 @@ def bulk_progress(job: BulkJob) -> dict[str, Any]:
         "bindings": {status: by_status.get(status, 0) for status in BindingStatus.values},
         "errors": job.errors[-50:],
         "finished": job.status in (BulkJobStatus.DONE, BulkJobStatus.FAILED),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Importing X numbers from CSV/XLSX (django-import-export, run by a task)
+# ---------------------------------------------------------------------------------------------
+
+IMPORT_FORMATS = ("csv", "xlsx")
+IMPORT_COLUMNS = ("number", "city_code")
+_IMPORT_RUNNING = (NumberImportState.VALIDATING, NumberImportState.IMPORTING)
+_IMPORT_FINISHED = (NumberImportState.PREVIEWED, NumberImportState.DONE, NumberImportState.FAILED)
+
+
+class ImportRefused(Exception):
+    """An uploaded file that cannot be imported at all, with the reason in the user's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _decode_csv(content: bytes) -> str:
+    # Excel on a Chinese Windows saves CSV in GB18030 (GBK); everything else is UTF-8.
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("gb18030")
+
+
+def check_import_size(size: int) -> None:
+    """Refuse a file over ``BINDINGS_IMPORT_MAX_BYTES``, before it is read."""
+    if size > settings.BINDINGS_IMPORT_MAX_BYTES:
+        raise ImportRefused(
+            _("The file has %(size)s bytes; at most %(max)s are accepted at a time.")
+            % {"size": size, "max": settings.BINDINGS_IMPORT_MAX_BYTES}
+        )
+
+
+def _file_rows(file_format: str, content: bytes) -> Iterator[list[Any]]:
+    """The rows of a CSV or XLSX file, header first, read lazily (so reading stops early)."""
+    if file_format == "csv":
+        yield from csv.reader(io.StringIO(_decode_csv(content)))
+        return
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        for row in book.active.iter_rows(values_only=True):
+            # A number typed as such may come back as 17000000001.0.
+            yield [int(v) if isinstance(v, float) and v.is_integer() else v for v in row]
+    finally:
+        book.close()
+
+
+def read_import_file(file_format: str, file_name: str, content: bytes):
+    """The rows of an uploaded file as a ``tablib.Dataset``, or :class:`ImportRefused` saying why
+    it cannot be imported: wrong format or extension, unreadable, too big, no rows, a missing
+    column. No row is validated here. Reading stops one row past ``BINDINGS_IMPORT_MAX_ROWS``, so
+    the upload request, which calls it too, takes a bounded time (about 2 s for 50,000 XLSX rows).
+    """
+    import tablib
+
+    fmt = file_format.lower()
+    if fmt not in IMPORT_FORMATS or not file_name.lower().endswith("." + fmt):
+        raise ImportRefused(
+            _("“%(name)s” is not a file of the chosen format (%(format)s).")
+            % {"name": file_name, "format": fmt.upper()}
+        )
+    check_import_size(len(content))
+    limit = settings.BINDINGS_IMPORT_MAX_ROWS
+    rows: list[list[Any]] = []
+    try:
+        lines = _file_rows(fmt, content)
+        headers = [str(h).strip() if h is not None else "" for h in next(lines, [])]
+        width = len(headers)
+        for line in lines:
+            if any(v not in (None, "") for v in line):
+                rows.append((list(line) + [None] * width)[:width])
+                if len(rows) > limit:
+                    break
+    except Exception as error:
+        raise ImportRefused(
+            _("The file could not be read as %(format)s: %(error)s")
+            % {"format": fmt.upper(), "error": error}
+        ) from error
+    missing = [c for c in IMPORT_COLUMNS if c not in headers]
+    if missing:
+        raise ImportRefused(
+            _("The file needs the columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
+    if not rows:
+        raise ImportRefused(_("The file has no rows under its header."))
+    if len(rows) > limit:
+        raise ImportRefused(
+            _("The file has more than %(max)s rows; at most %(max)s are accepted at a time.")
+            % {"max": limit}
+        )
+    return tablib.Dataset(*rows, headers=headers)
+
+
+def start_number_import(
+    application: Application,
+    file_name: str,
+    file_format: str,
+    content: bytes,
+    *,
+    user=None,
+    language: str = "",
+) -> NumberImport:
+    """Keep an uploaded file of X numbers and queue its validation; refuses a bad file at once."""
+    from bindings.tasks import validate_number_import_task
+
+    dataset = read_import_file(file_format, file_name, content)
+    with transaction.atomic():
+        job = NumberImport.objects.create(
+            application=application,
+            file_name=file_name[:200],
+            file_format=file_format.lower(),
+            source=content,
+            language=language[:16],
+            total=len(dataset),
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        validate_number_import_task.delay_on_commit(job.pk)
+    return job
+
+
+def _progress_key(job_id: int, state: str) -> str:
+    return f"bindings:number-import:{job_id}:{state}"
+
+
+def _publish_progress(job_id: int, state: str, rows: int) -> None:
+    """Rows read so far, for the progress page. The import runs in one transaction, so the
+    figure goes through the cache: a row of the job updated inside it would not be seen."""
+    try:
+        cache.set(_progress_key(job_id, state), rows, timeout=6 * 3600)
+    except Exception:  # a progress figure never stops an import
+        logger.warning("could not publish the progress of import %s", job_id, exc_info=True)
+
+
+def _read_progress(job_id: int, state: str) -> int:
+    try:
+        return int(cache.get(_progress_key(job_id, state)) or 0)
+    except Exception:
+        return 0
+
+
+def _refused_rows(dataset, result) -> list[dict[str, Any]]:
+    """Each refused row: its number in the file, the values as typed, the reasons."""
+    headers = dataset.headers
+    refused = []
+    for row in result.invalid_rows[: NumberImport.ERRORS_KEPT]:
+        typed = dict(zip(headers, dataset[row.number - 1], strict=False))
+        refused.append(
+            {
+                "row": row.number,
+                "number": "" if typed.get("number") is None else str(typed["number"]),
+                "city_code": "" if typed.get("city_code") is None else str(typed["city_code"]),
+                "application": ""
+                if typed.get("application") is None
+                else str(typed["application"]),
+                "message": " ".join(
+                    str(message)
+                    for messages in row.error_dict.values()
+                    for message in (messages if isinstance(messages, list) else [messages])
+                ),
+            }
+        )
+    return refused
+
+
+def _failure(result) -> str:
+    """What stopped a whole pass (not a refused row), in words a person can act on."""
+    errors = [e.error for e in result.base_errors]
+    errors += [e.error for _number, row_errors in result.row_errors() for e in row_errors]
+    for error in errors:
+        if isinstance(error, IntegrityError):
+            found = re.search(r"\(number\)=\(([^)]+)\)", str(error))
+            return _(
+                "Nothing was imported: %(number)s was added to a pool by someone else after the "
+                "preview. Upload the file again to see which rows are left."
+            ) % {"number": found.group(1) if found else _("a number of this file")}
+    return _("Nothing was imported: %(error)s") % {"error": "; ".join(str(e) for e in errors[:3])}
+
+
+def _import_resource(job: NumberImport):
+    from bindings.resources import XNumberResource
+
+    return XNumberResource(
+        application=job.application,
+        progress=lambda rows: _publish_progress(job.pk, job.state, rows),
+    )
+
+
+def _fail_import(job_id: int, message: str) -> None:
+    NumberImport.objects.filter(pk=job_id).update(
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def validate_number_import(job_id: int) -> NumberImport | None:
+    """The dry run: every row checked, nothing written; the job then waits for a confirmation.
+
+    Safe to run twice: a redelivered validation runs again from the start; once the job is
+    previewed (or further) it is left alone.
+    """
+    from import_export.results import RowResult
+
+    claimed = NumberImport.objects.filter(
+        pk=job_id, state__in=[NumberImportState.QUEUED, NumberImportState.VALIDATING]
+    ).update(state=NumberImportState.VALIDATING, processed=0)
+    job = NumberImport.objects.select_related("application").filter(pk=job_id).first()
+    if job is None or not claimed:
+        return job
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        try:
+            dataset = read_import_file(job.file_format, job.file_name, bytes(job.source))
+        except ImportRefused as refusal:
+            _fail_import(job.pk, refusal.message)
+            return job
+        _publish_progress(job.pk, job.state, 0)
+        result = _import_resource(job).import_data(
+            dataset, dry_run=True, raise_errors=False, application=job.application
+        )
+        if result.has_errors():
+            _fail_import(job.pk, _failure(result))
+        else:
+            NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
+                state=NumberImportState.PREVIEWED,
+                total=len(dataset),
+                processed=len(dataset),
+                new_count=result.totals[RowResult.IMPORT_TYPE_NEW],
+                refused_count=len(result.invalid_rows),
+                errors=_refused_rows(dataset, result),
+            )
+    job.refresh_from_db()
+    return job
+
+
+def confirm_number_import(job: NumberImport, *, user, request=None) -> bool:
+    """Queue the import of a previewed job, once: False if it was already confirmed, is not
+    previewed, or has nothing to import (a double click confirms once)."""
+    from bindings.tasks import import_numbers_task
+
+    if not user.has_perm("bindings.add_xnumber"):
+        raise PermissionDenied
+    with transaction.atomic():
+        claimed = NumberImport.objects.filter(
+            pk=job.pk, state=NumberImportState.PREVIEWED, new_count__gt=0
+        ).update(
+            state=NumberImportState.IMPORTING,
+            processed=0,
+            confirmed_by=user,
+            confirmed_at=timezone.now(),
+        )
+        if not claimed:
+            return False
+        audit.record(
+            AuditAction.IMPORT,
+            job.application,
+            user=user,
+            request=request,
+            details={
+                "import": job.pk,
+                "file": job.file_name,
+                "rows": job.total,
+                "new_numbers": job.new_count,
+            },
+        )
+        import_numbers_task.delay_on_commit(job.pk)
+    return True
+
+
+def run_number_import(job_id: int) -> NumberImport | None:
+    """Import a confirmed job's new numbers, every row checked again, in one transaction.
+
+    Exactly once: the job's row is locked and the import commits together with the job's
+    ``done``; a task delivered again finds it done and leaves it, and a worker that died midway
+    left nothing behind. A number added elsewhere since the preview is refused on its row; one
+    added at the very same moment trips the unique constraint and the job fails, importing
+    nothing, with a message naming the number.
+    """
+    from import_export.results import RowResult
+
+    with transaction.atomic():
+        job = (
+            NumberImport.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None or job.state != NumberImportState.IMPORTING:
+            return job
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            job.finished_at = timezone.now()
+            try:
+                dataset = read_import_file(job.file_format, job.file_name, bytes(job.source))
+            except ImportRefused as refusal:
+                job.state, job.error = NumberImportState.FAILED, refusal.message
+                job.save(update_fields=["state", "error", "finished_at"])
+                return job
+            _publish_progress(job.pk, job.state, 0)
+            result = _import_resource(job).import_data(
+                dataset, dry_run=False, use_transactions=True, raise_errors=False
+            )
+            job.processed = len(dataset)
+            if result.has_errors():
+                job.state, job.error = NumberImportState.FAILED, _failure(result)
+            else:
+                job.state = NumberImportState.DONE
+                job.imported_count = result.totals[RowResult.IMPORT_TYPE_NEW]
+                job.refused_count = len(result.invalid_rows)
+                job.errors = _refused_rows(dataset, result)
+            job.save(
+                update_fields=[
+                    "state",
+                    "error",
+                    "processed",
+                    "imported_count",
+                    "refused_count",
+                    "errors",
+                    "finished_at",
+                ]
+            )
+    return job
+
+
+def abandon_number_import(job_id: int, error: BaseException) -> None:
+    """A pass that stopped on an unexpected error: the job fails, saying so (nothing was imported:
+    the import's transaction was rolled back)."""
+    job = NumberImport.objects.filter(pk=job_id).only("language").first()
+    if job is None:
+        return
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        message = _("Nothing was imported: %(error)s") % {"error": error or type(error).__name__}
+    NumberImport.objects.filter(pk=job_id, state__in=_IMPORT_RUNNING).update(
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def number_import_progress(job: NumberImport, *, with_rows: bool = True) -> dict[str, Any]:
+    """What the import's page shows: the phase, rows read, the counts and, once a pass is over,
+    the refused rows."""
+    running = job.state in _IMPORT_RUNNING
+    finished = job.state in _IMPORT_FINISHED
+    return {
+        "id": job.pk,
+        "state": job.state,
+        "state_display": job.get_state_display(),
+        "total": job.total,
+        "processed": _read_progress(job.pk, job.state) if running else job.processed,
+        "new": job.new_count,
+        "refused": job.refused_count,
+        "imported": job.imported_count,
+        "error": job.error,
+        "finished": finished,
+        "can_confirm": job.state == NumberImportState.PREVIEWED and job.new_count > 0,
+        "errors": job.errors if finished and with_rows else [],
     }

@@ -97,3 +97,25 @@ def reconcile_applications_task() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def create_bindings_bulk_task(job_id: int) -> None:
     services.run_bulk_create(job_id)
+
+
+class NumberImportTask(DjangoTask):
+    """An import task that stops on an unexpected error marks its job failed, so that the job's
+    page says so instead of waiting for ever (a worker that dies is another matter: ``acks_late``
+    gives the message to another worker, which runs the pass again)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if args:
+            services.abandon_number_import(args[0], exc)
+
+
+@shared_task(base=NumberImportTask, acks_late=True, ignore_result=True)
+def validate_number_import_task(job_id: int) -> None:
+    """The preview of an X-number import (a dry run, nothing written); safe to run twice."""
+    services.validate_number_import(job_id)
+
+
+@shared_task(base=NumberImportTask, acks_late=True, ignore_result=True)
+def import_numbers_task(job_id: int) -> None:
+    """The confirmed import: one transaction that also marks the job done, so never twice."""
+    services.run_number_import(job_id)

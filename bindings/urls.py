@@ -10,5 +10,6 @@ app_name = "bindings"
 
 urlpatterns = [
     path("bulk/<int:pk>/progress", views.bulk_progress, name="bulk-progress"),
+    path("import/<int:pk>/progress", views.import_progress, name="import-progress"),
     path("reconcile/<int:pk>/progress", views.reconcile_progress, name="reconcile-progress"),
 ]

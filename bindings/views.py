@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from bindings import services
-from bindings.models import BulkJob, Reconciliation
+from bindings.models import BulkJob, NumberImport, Reconciliation
 
 
 @never_cache
@@ -30,3 +30,13 @@ def reconcile_progress(request, pk: int) -> JsonResponse:
     """Numbers checked so far and what was found; polled by the reconciliation's page."""
     run = get_object_or_404(Reconciliation, pk=pk)
     return JsonResponse(services.reconcile_progress(run))
+
+
+@never_cache
+@require_GET
+@login_required
+@permission_required("bindings.view_numberimport", raise_exception=True)
+def import_progress(request, pk: int) -> JsonResponse:
+    """Phase and rows read of an X-number import, and its refused rows once a pass is over."""
+    job = get_object_or_404(NumberImport.objects.defer("source"), pk=pk)
+    return JsonResponse(services.number_import_progress(job))

@@ -277,6 +277,9 @@ BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
 BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
 # Largest CSV accepted by the bulk binding upload, in rows.
 BINDINGS_BULK_MAX_ROWS = env.int("BINDINGS_BULK_MAX_ROWS", default=10000)
+# Largest X-number import (CSV/XLSX), in rows and in bytes.
+BINDINGS_IMPORT_MAX_ROWS = env.int("BINDINGS_IMPORT_MAX_ROWS", default=50000)
+BINDINGS_IMPORT_MAX_BYTES = env.int("BINDINGS_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE.update(
     {
         "expire-bindings": {

@@ -1,4 +1,8 @@
-"""Importing X numbers from CSV/XLSX: a preview with per-row errors, then the import."""
+"""Importing X numbers from CSV/XLSX: a preview with per-row errors, then the import.
+
+The upload makes a job; its validation and its import are tasks, called here directly (the tasks
+only call these services; bindings/tests/test_import_jobs.py runs them on a real worker).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from bindings.models import XNumber
+from bindings import services
+from bindings.choices import NumberImportState
+from bindings.models import NumberImport, XNumber
 from bindings.tests.factories import ApplicationFactory, XNumberFactory
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
@@ -17,7 +23,6 @@ from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 IMPORT = reverse("admin:bindings_xnumber_import")
-PROCESS = reverse("admin:bindings_xnumber_process_import")
 
 
 @pytest.fixture
@@ -39,17 +44,20 @@ def upload(client, application, content: bytes, name="numbers.csv", fmt="0"):
     )
 
 
-def row_errors(response) -> dict[int, str]:
-    """Row number -> the messages of that row, from the preview."""
-    result = response.context["result"]
-    return {
-        row.number: " ".join(
-            str(message)
-            for messages in row.error_dict.values()
-            for message in (messages if isinstance(messages, list) else [messages])
-        )
-        for row in result.invalid_rows
-    }
+def validated(response) -> NumberImport:
+    """The job the upload made, after its validation task ran."""
+    assert response.status_code == 302, response.content[:2000]
+    job = NumberImport.objects.get()
+    assert response["Location"] == reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+    assert job.state == NumberImportState.QUEUED
+    services.validate_number_import(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def row_errors(job: NumberImport) -> dict[int, str]:
+    """Row number -> the reasons of that row, from the preview."""
+    return {error["row"]: error["message"] for error in job.errors}
 
 
 def test_the_preview_shows_each_bad_row_with_its_reason_and_imports_nothing(boss):
@@ -70,10 +78,10 @@ def test_the_preview_shows_each_bad_row_with_its_reason_and_imports_nothing(boss
         b"0755 2800 0001,0755,\n"  # 8 a fixed line
     )
     # when
-    response = upload(boss, mine, csv)
+    job = validated(upload(boss, mine, csv))
     # then
-    assert response.status_code == 200
-    errors = row_errors(response)
+    assert job.state == NumberImportState.PREVIEWED
+    errors = row_errors(job)
     assert sorted(errors) == [2, 3, 4, 5, 6, 7, 8]
     assert "12345" in errors[2]
     assert "0999x" in errors[3]
@@ -83,28 +91,38 @@ def test_the_preview_shows_each_bad_row_with_its_reason_and_imports_nothing(boss
     assert "Wrong application" in errors[6]
     assert "already in this pool" in errors[7]
     assert "fixed line" in errors[8]
+    assert job.errors[0] == {
+        "row": 2,
+        "number": "12345",
+        "city_code": "0755",
+        "application": "",
+        "message": errors[2],
+    }
+    assert (job.new_count, job.refused_count) == (1, 7)
     assert XNumber.objects.count() == 2
-    assert "confirm_form" not in response.context
 
 
 def test_a_clean_file_is_previewed_then_imported_into_the_chosen_application(boss):
     # given
     application = ApplicationFactory(mode="AX")
     csv = b"number,city_code\n17000000001,0755\n+86 170 0000 0002,755\n"
-    preview = upload(boss, application, csv)
-    confirm = preview.context["confirm_form"]
+    job = validated(upload(boss, application, csv))
+    assert services.number_import_progress(job)["can_confirm"]
     assert not XNumber.objects.exists()
     # when
-    response = boss.post(PROCESS, {**confirm.initial, "application": application.pk})
+    response = boss.post(reverse("admin:bindings_xnumber_import_confirm", args=[job.pk]))
+    services.run_number_import(job.pk)
     # then
     assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.state, job.imported_count, job.refused_count) == (NumberImportState.DONE, 2, 0)
     rows = list(XNumber.objects.values_list("number", "city_code", "province", "application"))
     assert sorted(rows) == [
         ("+8617000000001", "0755", "Guangdong", application.pk),
         ("+8617000000002", "0755", "Guangdong", application.pk),
     ]
     row = AuditLog.objects.get(action="import")
-    assert (row.username, row.details["new_numbers"]) == ("boss", 2)
+    assert (row.username, row.details["new_numbers"], row.details["import"]) == ("boss", 2, job.pk)
 
 
 def test_an_xlsx_file_is_read_too(boss):
@@ -115,9 +133,10 @@ def test_an_xlsx_file_is_read_too(boss):
     sheet.append(["17000000001", "010"])
     data = io.BytesIO()
     book.save(data)
-    response = upload(boss, application, data.getvalue(), name="numbers.xlsx", fmt="1")
-    assert row_errors(response) == {}
-    assert "confirm_form" in response.context
+    job = validated(upload(boss, application, data.getvalue(), name="numbers.xlsx", fmt="1"))
+    assert row_errors(job) == {}
+    assert (job.file_format, job.new_count) == ("xlsx", 1)
+    assert services.number_import_progress(job)["can_confirm"]
 
 
 def test_customer_service_cannot_import_numbers(client, make_user):

@@ -32,4 +32,6 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.view_xnumber",
         "bindings.view_platformcall",
         "bindings.view_reconciliation",
+        "bindings.add_numberimport",
+        "bindings.view_numberimport",
     }

@@ -1,7 +1,8 @@
 """Issue #7: a number administrator's day in the browser, in Chinese and in English.
 
 Add an application (its secret is never shown back, only replaced), import X numbers from a CSV
-file (a bad row is refused with its reason in the preview, then the fixed file is imported), see
+file (a worker checks it: a bad row is refused with its reason in the preview; then the fixed
+file is previewed, confirmed and imported by the worker), see
 the pool's usage per city, open the monthly statements and export them as CSV and XLSX.
 """
 
@@ -17,10 +18,11 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from playwright.sync_api import expect
 
 from billing import services as billing_services
 from billing.tests.factories import TariffFactory, fee
-from bindings.models import XNumber
+from bindings.models import NumberImport, XNumber
 from console.models import Application
 from console.numbers import InvalidNumber, normalize
 from console.roles import NUMBER_ADMINISTRATOR
@@ -29,6 +31,7 @@ from tests.browser.test_sign_in import sign_in
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.redis,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -94,7 +97,7 @@ def a_month_of_calls(application: Application):
 
 @pytest.mark.parametrize("journey", ["zh-hans", "en"], indirect=True)
 def test_admin_add_an_application_import_numbers_see_the_pool_and_export_a_statement(
-    journey, make_user, request
+    journey, make_user, request, celery_worker
 ):
     # given an administrator
     make_user("boss", NUMBER_ADMINISTRATOR)
@@ -142,25 +145,36 @@ def test_admin_add_an_application_import_numbers_see_the_pool_and_export_a_state
     with page.expect_navigation():
         page.click("a.import_link")
     upload(page, application, "numbers.csv", BAD_CSV)
-    # then the preview names the row and its reason, and nothing can be confirmed
-    errors = page.locator("table.import-preview tbody tr")
-    assert errors.count() == 1
+    # then the import's page follows the worker's check; the preview names the row and its reason
+    job = NumberImport.objects.latest("pk")
+    assert page.url == journey.base_url + f"/admin/bindings/xnumber/import/{job.pk}/"
+    errors = page.locator("table.import-errors tbody tr")
+    expect(errors).to_have_count(1, timeout=60_000)
     assert errors.locator("td").first.text_content().strip() == "2"
-    reason = errors.locator(".validation-error-list").text_content()
+    reason = errors.locator("td").last.text_content()
     with translation.override(request.node.callspec.params["journey"]):
         assert why_refused("12345") in reason
-    errors.locator(".validation-error-count").hover()
-    assert page.locator("input[name=confirm]").count() == 0
+    assert page.locator("[data-field=new]").text_content() == "2"
+    assert page.locator("[data-field=refused]").text_content() == "1"
     assert not XNumber.objects.exists()
     journey.shot("import-refused")
-    # when they upload the corrected file
+    # when they upload the corrected file instead
+    with page.expect_navigation():
+        page.click(".breadcrumbs a[href$='/import/']")
     upload(page, application, "numbers.csv", GOOD_CSV)
-    # then each row is previewed as new, and confirming imports them
-    assert page.locator("table.import-preview tr.new").count() == 5
+    # then every row is new, nothing refused, and confirming imports them
+    expect(page.locator("input[name=confirm]")).to_be_visible(timeout=60_000)
+    assert page.locator("[data-field=new]").text_content() == "5"
+    assert page.locator("table.import-errors tbody tr").count() == 0
     journey.shot("import-preview")
     with page.expect_navigation():
         page.click("input[name=confirm]")
-    assert page.locator(".messagelist .success").is_visible()
+    done = page.locator("a.import-numbers-link")
+    expect(done).to_be_visible(timeout=60_000)
+    assert page.locator("[data-field=imported]").text_content() == "5"
+    with page.expect_navigation():
+        done.click()
+    assert f"application__id__exact={application.pk}" in page.url
     listed = page.locator("#result_list tbody").text_content()
     for n in range(1, 6):
         assert f"+861700000000{n}" in listed

@@ -1,21 +1,23 @@
 """Issue #7: long operations show progress that updates without a reload.
 
-A bulk bind and a reconciliation are started from the browser; a real Celery worker runs them
-against the platform simulator while the page polls. Each test marks the page's ``window`` after
-it loads and checks the mark is still there at the end (no reload), and that the progress bar
-took at least two values, the last one the total.
+A bulk bind, a reconciliation and an X-number import are started from the browser; a real Celery
+worker runs them (against the platform simulator) while the page polls. Each test marks the
+page's ``window`` after it loads and checks the mark is still there at the end (no reload), and
+that the progress bar took at least two values, the last one the total.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
+from bindings import services
 from bindings.choices import BindingStatus, BulkJobStatus
 from bindings.cities import province_of
-from bindings.models import Binding, BulkJob, Reconciliation, XNumber
+from bindings.models import Binding, BulkJob, NumberImport, Reconciliation, XNumber
 from bindings.tests.conftest import APP_KEYS, POOLS, simulator_config
 from bindings.tests.factories import ApplicationFactory
 from console.models import Application
@@ -156,3 +158,64 @@ def test_a_reconciliation_shows_its_progress_without_a_reload(
     assert page.evaluate("window.__marker") is None
     expect(page.locator(".field-numbers_checked .readonly")).to_have_text(str(numbers))
     simulator.control.clear_faults()
+
+
+IMPORT_ROWS = 3000
+
+
+def test_an_import_shows_its_progress_without_a_reload(
+    journey, make_user, celery_worker, monkeypatch
+):
+    # given a worker that reads slowly (each report of 500 rows read takes 0.3 s)
+    publish = services._publish_progress
+
+    def slowly(job_id, state, rows):
+        time.sleep(0.3)
+        publish(job_id, state, rows)
+
+    monkeypatch.setattr(services, "_publish_progress", slowly)
+    application = ApplicationFactory(name="Imports", mode="AXB")
+    make_user("boss", NUMBER_ADMINISTRATOR)
+    page = journey.page
+    sign_in(journey, "boss")
+    rows = "".join(f"170{i:08d},0755\n" for i in range(1, IMPORT_ROWS + 1))
+    # when a file of 3,000 numbers is uploaded on the import page
+    journey.goto("/admin/bindings/xnumber/import/")
+    page.select_option("select[name=format]", label="csv")
+    page.select_option("select[name=application]", str(application.pk))
+    page.set_input_files(
+        "input[name=import_file]",
+        files=[
+            {
+                "name": "numbers.csv",
+                "mimeType": "text/csv",
+                "buffer": ("number,city_code\n" + rows).encode(),
+            }
+        ],
+    )
+    with page.expect_navigation():
+        page.click("form[enctype='multipart/form-data'] input[type=submit]")
+    # then its page follows the validation until the preview
+    job = NumberImport.objects.get()
+    assert page.url.endswith(f"/admin/bindings/xnumber/import/{job.pk}/")
+    watch(page, "#import-bar")
+    expect(page.locator("[data-field=processed]")).not_to_have_text("0")
+    journey.shot("import-running")
+    expect(page.locator("input[name=confirm]")).to_be_visible(timeout=120_000)
+    expect(page.locator("[data-field=new]")).to_have_text(str(IMPORT_ROWS))
+    values = observed(page)
+    assert len(set(values)) >= 2, values
+    assert values == sorted(values)
+    assert values[-1] == IMPORT_ROWS
+    # and, once confirmed, the import the same way until the link to the numbers
+    with page.expect_navigation():
+        page.click("input[name=confirm]")
+    watch(page, "#import-bar")
+    expect(page.locator("a.import-numbers-link")).to_be_visible(timeout=120_000)
+    expect(page.locator("[data-field=imported]")).to_have_text(str(IMPORT_ROWS))
+    values = observed(page)
+    assert len(set(values)) >= 2, values
+    assert values == sorted(values)
+    assert values[-1] == IMPORT_ROWS
+    assert XNumber.objects.filter(application=application).count() == IMPORT_ROWS
+    journey.shot("import-done")

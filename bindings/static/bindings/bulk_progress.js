@@ -24,15 +24,8 @@
     }));
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
-      .then(function (data) {
-        render(data);
-        // Keep polling while rows are processed or created bindings still wait for the platform.
-        if (!data.finished || data.bindings.pending > 0) window.setTimeout(poll, 1000);
-      })
-      .catch(function () { window.setTimeout(poll, 5000); });
-  }
-  poll();
+  // Keep polling while rows are processed or created bindings still wait for the platform.
+  window.pollProgress(url, render, function (data) {
+    return !data.finished || data.bindings.pending > 0;
+  });
 })();

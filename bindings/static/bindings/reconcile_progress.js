@@ -15,14 +15,5 @@
     root.querySelector("[data-when-finished]").hidden = !data.finished;
   }
 
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
-      .then(function (data) {
-        render(data);
-        if (!data.finished) window.setTimeout(poll, 1000);
-      })
-      .catch(function () { window.setTimeout(poll, 5000); });
-  }
-  poll();
+  window.pollProgress(url, render, function (data) { return !data.finished; });
 })();
