@@ -326,6 +326,7 @@ def run(args: list[str]) -> dict[str, Any]:
     return {
         "command": "python -m bench calls_list " + " ".join(args),
         "machine": f"{os.cpu_count()} cores",
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "rows": options.rows,
         "requests_per_scenario": options.repeat,
         **timings,

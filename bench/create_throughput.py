@@ -261,6 +261,7 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     database = options.database.rsplit("/", 1)[-1]
     parts["postgresql"] = benchmarking.pids_named(f" {database} ")
     cpu_before = {name: cpu_of(pids) for name, pids in parts.items()}
+    busy_before = benchmarking.machine_busy_seconds()
     start.wait()
     started_wall = time.time()
     started = time.perf_counter()
@@ -269,6 +270,8 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     wait_settled()
     settled_seconds = time.perf_counter() - started
     cpu_after = {name: cpu_of(pids) for name, pids in parts.items()}
+    machine_busy = benchmarking.machine_busy_seconds() - busy_before
+    settled_wall = settled_seconds
     measured_cpu.set()
     stop_vacuum.set()
     for thread in threads:
@@ -310,6 +313,9 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
         "cpu_ms_per_binding": {
             name: round(1000 * value / max(1, len(ids)), 2) for name, value in cpu.items()
         },
+        # The same window as cpu_seconds: from the start to the last binding seen active.
+        "machine_busy_cpu_seconds": round(machine_busy, 1),
+        "measured_window_seconds": round(settled_wall, 2),
         "wall_cpu_capacity_seconds": round(
             (end_to_end or settled_seconds) * (os.cpu_count() or 1), 1
         ),

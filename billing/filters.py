@@ -12,7 +12,6 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,28 +30,41 @@ def local_midnight(day) -> datetime:
 
 
 ID_COLUMNS = ("session_id", "cdr_key", "subscription_id")
+CALLS_PER_PAGE = 50
+# A search pages this deep at most (each page reads per_page × page rows per column).
+MAX_SEARCH_PAGE = 200
 
 
-def match_any(queryset, columns: tuple[str, ...], value: str):
-    """Rows where any of ``columns`` equals ``value``, as a UNION ALL of one branch per column.
+def match_any(queryset, columns: tuple[str, ...], value: str, *, first: int):
+    """The newest ``first`` rows where any of ``columns`` equals ``value``: a UNION of one
+    index read per column.
 
     ``a = v OR b = v … ORDER BY started_at DESC LIMIT 51`` lets PostgreSQL guess how many rows
     match from each column's statistics: a caller's number, looked up among X numbers (2,000
     distinct values), "matches" thousands of rows, so the planner walks the newest-first index
-    hoping to meet 51 of them soon and reads all five million. One branch per column is read from
-    its own ``(column, started_at)`` index in order and the branches are merged, whatever the
-    statistics say. Each branch excludes the rows of the branches before it, so a row matching
-    two columns appears once.
+    hoping to meet 51 of them soon and reads all five million. One branch per column reads only
+    its ``first`` newest rows from its own ``(column, started_at)`` index; the newest ``first`` of
+    all of them are among those, and UNION (not UNION ALL) keeps a row matching two columns once.
+    An X number is in two columns of every call through it (bindNum and the displayed number):
+    excluding the earlier columns' rows in each branch instead made PostgreSQL read and reject
+    every call of that X before the first row (0.4 s for 2,500 calls).
     """
-    branches = []
-    earlier = Q()
-    for column in columns:
-        branch = queryset.filter(**{column: value})
-        if earlier:
-            branch = branch.exclude(earlier)
-        branches.append(branch)
-        earlier |= Q(**{column: value})
-    return branches[0].union(*branches[1:], all=True)
+    if queryset.query.is_empty():
+        return queryset  # .none(): a union of sliced empty branches could not be ordered
+    branches = [
+        queryset.filter(**{column: value}).order_by("-started_at", "-id")[:first]
+        for column in columns
+    ]
+    return branches[0].union(*branches[1:])
+
+
+def rows_needed(request, per_page: int = CALLS_PER_PAGE) -> int:
+    """Rows up to the end of the requested page, and one more (what ``LazyPaginator`` reads)."""
+    try:
+        page = int((request.GET.get("page") if request is not None else None) or 1)
+    except ValueError:
+        page = 1
+    return min(max(page, 1), MAX_SEARCH_PAGE) * per_page + 1
 
 
 class DateInput(forms.DateInput):
@@ -99,9 +111,10 @@ class CallRecordFilterSet(django_filters.FilterSet):
         if not text:
             return queryset
         number = search_form(text)
+        first = rows_needed(self.request)
         if number is not None:
-            return match_any(queryset, NUMBER_COLUMNS, number)
-        return match_any(queryset, ID_COLUMNS, text)
+            return match_any(queryset, NUMBER_COLUMNS, number, first=first)
+        return match_any(queryset, ID_COLUMNS, text, first=first)
 
 
 class StatementFilterSet(django_filters.FilterSet):

@@ -31,7 +31,7 @@ from django_tables2.paginators import LazyPaginator
 
 from billing import dashboard, explain
 from billing.choices import CallEventType
-from billing.filters import CallRecordFilterSet, StatementFilterSet
+from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows, shown
 from console import audit
@@ -105,7 +105,7 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
     template_name = "billing/call_list.html"
     table_class = CallRecordTable
     filterset_class = CallRecordFilterSet
-    table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": CALLS_PER_PAGE}
 
     timed_out = False
 
@@ -302,7 +302,7 @@ class StatementListView(ConsolePage, ExportMixin, SingleTableMixin, FilterView):
     table_class = StatementTable
     filterset_class = StatementFilterSet
     # Like the calls list: newer / older pages, never a COUNT(*) of the table.
-    table_pagination = {"paginator_class": LazyPaginator, "per_page": 50}
+    table_pagination = {"paginator_class": LazyPaginator, "per_page": CALLS_PER_PAGE}
     export_formats = ("csv", "xlsx")
     export_name = "statements"
 

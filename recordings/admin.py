@@ -164,7 +164,10 @@ class RecordingAdmin(admin.ModelAdmin):
         if number is None:
             return queryset.filter(file_name=term), False
         calls = match_any(
-            CallRecord.objects.values_list("id", "started_at"), NUMBER_COLUMNS, number
+            CallRecord.objects.values_list("id", "started_at"),
+            NUMBER_COLUMNS,
+            number,
+            first=SEARCH_CALLS,
         )
         ids = [pk for pk, _started in calls.order_by("-started_at")[:SEARCH_CALLS]]
         return queryset.filter(call_record_id__in=ids), False

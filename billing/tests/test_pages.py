@@ -131,6 +131,25 @@ def test_a_search_finds_every_column_a_number_can_be_in(staff, application):
     assert sorted(found) == sorted([as_caller.session_id, as_callee.session_id])
 
 
+def test_a_search_pages_through_calls_matching_two_columns_each_listed_once(staff, application):
+    # given: 60 calls through one X, which is both their bindNum and their displayed number
+    x = "+8617055550001"
+    start = utc(2026, 3, 1, 1, 0, 0)
+    made = [
+        make_record(
+            application, bindNum=x, fwdDisplayNum=x, started=start + timedelta(minutes=minute)
+        )
+        for minute in range(60)
+    ]
+    newest_first = [record.session_id for record in reversed(made)]
+    # when
+    first_page = rows(staff.get(CALLS, {"q": "170 5555 0001"}))
+    second_page = rows(staff.get(CALLS, {"q": "170 5555 0001", "page": 2}))
+    # then: each call once, newest first, split across the pages at 50
+    assert first_page == newest_first[:50]
+    assert second_page == newest_first[50:]
+
+
 def test_a_session_id_finds_its_call(staff, application):
     record = make_record(application)
     make_record(application)
