@@ -259,7 +259,8 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
         thread.start()
     time.sleep(1)  # every thread has connected (they wait at the barrier)
     database = options.database.rsplit("/", 1)[-1]
-    parts["postgresql"] = benchmarking.pids_named(f" {database} ")
+    # Server processes only: the workers' own command line names the queue "bench_create" too.
+    parts["postgresql"] = benchmarking.postgres_backends(database)
     cpu_before = {name: cpu_of(pids) for name, pids in parts.items()}
     busy_before = benchmarking.machine_busy_seconds()
     start.wait()

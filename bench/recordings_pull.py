@@ -61,11 +61,6 @@ def _arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--big-seconds", type=int, default=13108, help="0: no big file")
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument(
-        "--lazy-geocoder",
-        action="store_true",
-        help="start the workers with phonenumbers.geocoder loaded on first use (bench/_worker.py)",
-    )
     return parser.parse_args(args)
 
 
@@ -255,8 +250,7 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
             [
                 sys.executable,
                 "-m",
-                "bench._worker",
-                *(["--lazy-geocoder"] if options.lazy_geocoder else []),
+                "celery",
                 "-A",
                 "console",
                 "worker",
@@ -351,9 +345,6 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
         "mb_per_second": round(total_bytes / 1e6 / elapsed, 1),
         "recordings_per_minute": round(len(ids) / elapsed * 60, 1),
         "largest_file_mb": round(biggest / 1e6, 1),
-        "workers_started_with": "lazy phonenumbers.geocoder"
-        if options.lazy_geocoder
-        else "the code as it stands",
         "worker_idle_rss_mb": idle_mb,
         "worker_peak_rss_mb": worker_peaks_mb,
         "worker_peak_minus_idle_mb": growth_mb,

@@ -155,7 +155,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy since boot (``/proc/stat``), to check the per-process sum."""
+    """CPU seconds all cores spent busy since boot (/proc/stat): checks the per-process sum."""
     with open("/proc/stat", encoding="ascii") as stat:
         fields = [int(v) for v in stat.readline().split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
@@ -176,6 +176,19 @@ def with_descendants(pids: Sequence[int]) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The server processes serving connections to ``database`` (not clients naming it)."""
+    return [pid for pid in pids_named(f" {database} ") if _cmdline(pid).startswith("postgres: ")]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def pids_named(fragment: str) -> list[int]:
