@@ -9,6 +9,7 @@ simulator calls (with recordings), pushed to the console once it runs.
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -134,6 +135,11 @@ class Command(BaseCommand):
         """Bindings through the real services, bound synchronously on the simulator."""
         always_eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True  # bind in this process, on commit
+        # Two log lines per binding would bury the sign-in details printed at the end.
+        quiet = [logging.getLogger(name) for name in ("privatenumber.client", "celery.app.trace")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.WARNING)
         try:
             for i in range(options["axb_bindings"]):
                 bindings.create_binding(
@@ -158,6 +164,8 @@ class Command(BaseCommand):
                 )
         finally:
             celery_app.conf.task_always_eager = always_eager
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
         return Binding.objects.filter(
             application__in=apps.values(), status=BindingStatus.ACTIVE
         ).count()
