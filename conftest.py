@@ -8,6 +8,28 @@ from django.contrib.auth.models import Group
 from console.testing import KNOWN_PASSWORD
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and at the end no session left that would keep them.
+
+    The live server's thread and the in-process Celery worker keep their PostgreSQL connections
+    (as they should in production); at the end of the run those sessions would stop the test
+    database from being dropped.
+    """
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker (in-process thread) consuming the real broker (Redis in the suite).

@@ -372,6 +372,7 @@ RECORDINGS_REQUEUE_GRACE_SECONDS = env.int("RECORDINGS_REQUEUE_GRACE_SECONDS", d
 # The queue of the fetch tasks: the default one, or a queue of its own served by dedicated workers
 # (`celery -A console worker -Q <name>`) so that long downloads never delay platform calls.
 RECORDINGS_QUEUE = env.str("RECORDINGS_QUEUE", default="") or CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_ROUTES = {"recordings.tasks.fetch_recording_task": {"queue": RECORDINGS_QUEUE}}
 # Calls shorter than this have no recording on the platform (spec §11).
 RECORDINGS_MIN_SECONDS = env.int("RECORDINGS_MIN_SECONDS", default=3)
 # A stored file must last as long as the call: within this many seconds or this share of the call,

@@ -29,8 +29,7 @@ class FetchTask(DjangoTask):
 
 
 @shared_task(
-    base=FetchTask,
-    queue=settings.RECORDINGS_QUEUE,
+    base=FetchTask,  # its queue: CELERY_TASK_ROUTES (RECORDINGS_QUEUE)
     autoretry_for=(RecordingTransientError,),
     retry_backoff=settings.RECORDINGS_RETRY_BACKOFF,
     retry_backoff_max=settings.RECORDINGS_RETRY_BACKOFF_MAX,

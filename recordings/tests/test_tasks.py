@@ -39,3 +39,18 @@ def test_when_the_retries_are_used_up_the_recording_is_failed_for_beat(platform,
 def test_a_missing_recording_is_a_quiet_no_op(db):
     result = tasks.fetch_recording_task.apply(args=[987654321])
     assert result.successful()
+
+
+def test_fetches_go_to_the_recordings_queue_and_platform_calls_to_the_default_one():
+    from django.conf import settings
+
+    from bindings.tasks import bind_binding_task
+    from console.celery import app
+    from recordings.tasks import fetch_recording_task
+
+    assert settings.CELERY_TASK_ROUTES == {
+        fetch_recording_task.name: {"queue": settings.RECORDINGS_QUEUE}
+    }
+    assert app.amqp.router.route({}, bind_binding_task.name)["queue"].name == (
+        settings.CELERY_TASK_DEFAULT_QUEUE
+    )
