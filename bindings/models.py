@@ -414,7 +414,8 @@ class NumberImport(models.Model):
     """An uploaded CSV/XLSX of X numbers: validated by a task, previewed, imported on confirm.
 
     The file itself is kept in ``source`` (the database, not the web machine's disk) so that a
-    worker on another machine reads exactly what was uploaded. ``errors`` holds the refused rows
+    worker on another machine reads exactly what was uploaded, until the import is done; then it
+    is emptied (a failed import keeps it, to see why). ``errors`` holds the refused rows
     of the last pass (validation, then the import), at most ``ERRORS_KEPT`` of them; the counts are
     exact. ``language`` is the uploader's, so that the reasons are written in it.
     """

@@ -1713,6 +1713,9 @@ def run_number_import(job_id: int) -> NumberImport | None:
                 job.state, job.error = NumberImportState.FAILED, _failure(result)
             else:
                 job.state = NumberImportState.DONE
+                # The numbers are in the pool now; the uploaded file (up to 10 MB, real data of
+                # the company's) is not kept past its use. Name, counts and refusals stay.
+                job.source = b""
                 job.imported_count = result.totals[RowResult.IMPORT_TYPE_NEW]
                 job.refused_count = len(result.invalid_rows)
                 job.errors = _refused_rows(dataset, result)
@@ -1725,6 +1728,7 @@ def run_number_import(job_id: int) -> NumberImport | None:
                     "refused_count",
                     "errors",
                     "finished_at",
+                    "source",
                 ]
             )
     return job

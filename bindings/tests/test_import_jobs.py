@@ -134,6 +134,7 @@ def test_a_2000_row_csv_is_previewed_then_imported_once_however_often_it_is_conf
     assert seen[-1] == ROWS
     job.refresh_from_db()
     assert (job.imported_count, job.refused_count) == (ROWS - 4, 4)
+    assert bytes(job.source) == b"", "the uploaded file is not kept once imported"
     assert XNumber.objects.filter(application=application).count() == ROWS - 4
     assert AuditLog.objects.filter(action="import").count() == 1
     # and the tasks delivered again change nothing
