@@ -31,7 +31,7 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ImportForm
 
-from bindings import pool, services, timeline
+from bindings import cities, pool, services, timeline
 from bindings.choices import BindingStatus
 from bindings.forms import (
     ApplicationChoiceForm,
@@ -587,7 +587,7 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         "number",
         "application",
         "city_code",
-        "province",
+        "city_name",
         "state",
         "platform_status",
         "platform_cause",
@@ -605,6 +605,11 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     sortable_by = ["number"]
     show_full_result_count = False
     paginator = LargeTablePaginator
+
+    @admin.display(description=_("city"))
+    def city_name(self, number: XNumber) -> str:
+        return cities.name_of(number.city_code) or number.province
+
     readonly_fields = [
         "province",
         "state",

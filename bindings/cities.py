@@ -56,3 +56,13 @@ def province_of(code: str) -> str:
     """The province key of a city code, or "" for an unknown code."""
     found = city(code)
     return found.province if found else ""
+
+
+def name_of(code: str) -> str:
+    """The city's name in the active language ("深圳市" / "Shenzhen, Guangdong"), "" if unknown."""
+    from django.utils import translation
+
+    found = city(code)
+    if found is None:
+        return ""
+    return found.name_en if (translation.get_language() or "").startswith("en") else found.name_zh

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from bindings import cities
 from bindings.choices import (
     LIVE_BINDING_STATUSES,
     BindingStatus,
@@ -655,6 +656,8 @@ def usage() -> list[dict[str, Any]]:
                 "mode": row["application__mode"],
                 "city_code": row["city_code"],
                 "province": row["province"],
+                # The city's name in the reader's language ("深圳市" / "Shenzhen"), else the code.
+                "city_name": cities.name_of(row["city_code"]),
                 "total": row["total"],
                 "available": row[NumberState.AVAILABLE],
                 "in_use": row[NumberState.IN_USE],

@@ -83,6 +83,17 @@ def test_administrators_see_the_page_with_each_city_on_its_row(client, make_user
     row = page.split(f'data-application="{rides.pk}" data-city="0755"')[1].split("</tr>")[0]
     assert '<td data-field="bindings">9</td>' in row
     assert '<td data-field="retired">1</td>' in row
+    assert "深圳" in row, "the city is named in the reader's language"
+    english = client.get(USAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Shenzhen" in english.split(f'data-application="{rides.pk}" data-city="0755"')[1]
+    # and the city links to the city's numbers, which the list filters by
+    numbers = client.get(
+        reverse("admin:bindings_xnumber_changelist"),
+        {"application__id__exact": rides.pk, "city_code": "0755"},
+    )
+    assert numbers.status_code == 200
+    assert len(numbers.context["cl"].result_list) == 3
+    assert "深圳" in numbers.content.decode(), "the list names the city in the reader's language"
     # and the number list links to it
     changelist = client.get(reverse("admin:bindings_xnumber_changelist")).content.decode()
     assert USAGE in changelist
