@@ -48,9 +48,9 @@ def test_fetches_go_to_the_recordings_queue_and_platform_calls_to_the_default_on
     from console.celery import app
     from recordings.tasks import fetch_recording_task
 
-    assert settings.CELERY_TASK_ROUTES == {
+    assert {
         fetch_recording_task.name: {"queue": settings.RECORDINGS_QUEUE}
-    }
+    } == settings.CELERY_TASK_ROUTES
     assert app.amqp.router.route({}, bind_binding_task.name)["queue"].name == (
         settings.CELERY_TASK_DEFAULT_QUEUE
     )
