@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "import_export",
-    "console.apps.AxesConfig",  # django-axes, with a translated name
+    "console.axes_app.AxesConfig",  # django-axes, with a translated name
     "console",
     "bindings",
     "billing",

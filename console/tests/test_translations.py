@@ -36,6 +36,7 @@ def test_the_sign_in_throttling_pages_are_in_chinese_too(client, django_user_mod
     client.force_login(admin)
     index = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "登录限制" in index
+    assert "控制台" in index, "the console app keeps its own (translated) configuration"
     assert "登录尝试" in index
     assert "Access attempts" not in index
     from axes.models import AccessAttempt
