@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from bench.ingest import admin_sql, free_port, setup_django
+from bench.ingest import admin_sql, bench_applications, create_database, free_port, setup_django
 
 logger = logging.getLogger("bench.calls_list")
 
@@ -230,34 +230,15 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     options = parser.parse_args(args)
 
-    if not options.reuse:
-        admin_sql(
-            f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"'
-        )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=REPO,
-        env=env(),
-        check=True,
-    )
+    create_database(DB_NAME, env(), reuse=options.reuse)
     setup_django(env())
     from django.contrib.auth.models import Group, User
     from django.db import connection
     from django.test import Client
 
-    from console.models import Application
     from console.roles import CUSTOMER_SERVICE
 
-    app_ids = []
-    for index, name in enumerate(["Ride hailing", "Delivery", "Housekeeping", "Clinic"]):
-        application = Application.objects.filter(app_key=f"benchList{index}").first()
-        if application is None:
-            application = Application(
-                name=name, mode="AXB", app_key=f"benchList{index}", base_url="https://127.0.0.1"
-            )
-            application.set_secret("bench-secret")
-            application.save()
-        app_ids.append(application.pk)
+    app_ids = bench_applications("benchList")
     user, _ = User.objects.get_or_create(username="bench-kefu", is_staff=True)
     user.groups.add(Group.objects.get(name=CUSTOMER_SERVICE))
     client = Client()

@@ -77,14 +77,35 @@ def admin_sql(*statements: str) -> None:
             conn.execute(statement)
 
 
-def create_database() -> None:
-    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"')
+def create_database(
+    name: str = DB_NAME, environment: dict[str, str] | None = None, *, reuse: bool = False
+) -> None:
+    """Drop and create the database ``name`` (unless ``reuse``) and migrate it."""
+    if not reuse:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=REPO,
-        env=bench_env(),
+        env=environment or bench_env(),
         check=True,
     )
+
+
+def bench_applications(key_prefix: str) -> list[int]:
+    """The four AXB applications the list benchmarks spread their rows over (made once)."""
+    from console.models import Application
+
+    ids = []
+    for index, name in enumerate(["Ride hailing", "Delivery", "Housekeeping", "Clinic"]):
+        application = Application.objects.filter(app_key=f"{key_prefix}{index}").first()
+        if application is None:
+            application = Application(
+                name=name, mode="AXB", app_key=f"{key_prefix}{index}", base_url="https://127.0.0.1"
+            )
+            application.set_secret("bench-secret")
+            application.save()
+        ids.append(application.pk)
+    return ids
 
 
 def setup_django(environment: dict[str, str] | None = None) -> None:

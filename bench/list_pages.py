@@ -26,14 +26,19 @@ import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from bench.ingest import ADMIN_URL, admin_sql, bench_env, setup_django
+from bench.ingest import (
+    ADMIN_URL,
+    admin_sql,
+    bench_applications,
+    bench_env,
+    create_database,
+    setup_django,
+)
 
 logger = logging.getLogger("bench.list_pages")
 
@@ -428,16 +433,7 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database: no load")
     options = parser.parse_args(args)
 
-    if not options.reuse:
-        admin_sql(
-            f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)', f'CREATE DATABASE "{DB_NAME}"'
-        )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=REPO,
-        env=env(),
-        check=True,
-    )
+    create_database(DB_NAME, env(), reuse=options.reuse)
     setup_django(env())
     from django.contrib.auth.models import User
     from django.contrib.contenttypes.models import ContentType
@@ -446,18 +442,8 @@ def run(args: list[str]) -> dict[str, Any]:
     from django.test import Client
 
     from bindings.models import Binding
-    from console.models import Application
 
-    apps = []
-    for index, name in enumerate(["Ride hailing", "Delivery", "Housekeeping", "Clinic"]):
-        application = Application.objects.filter(app_key=f"benchLists{index}").first()
-        if application is None:
-            application = Application(
-                name=name, mode="AXB", app_key=f"benchLists{index}", base_url="https://127.0.0.1"
-            )
-            application.set_secret("bench-secret")
-            application.save()
-        apps.append(application.pk)
+    apps = bench_applications("benchLists")
     binding_type = ContentType.objects.get_for_model(Binding).pk
     user = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
         "bench-admin", "", "bench-password-not-secret"
