@@ -23,6 +23,7 @@ from bindings.tests.factories import ApplicationFactory
 from console.models import Application
 from console.roles import NUMBER_ADMINISTRATOR
 from simulator.testing import SimulatorHandle, run_simulator
+from tests.browser.test_admin_journey import upload
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = [
@@ -73,6 +74,14 @@ def observed(page) -> list[float]:
     return page.evaluate("window.__values")
 
 
+def assert_progressed(page, total: int) -> None:
+    """No reload, at least two values seen, never going back, ending at ``total``."""
+    values = observed(page)
+    assert len(set(values)) >= 2, values
+    assert values == sorted(values)
+    assert values[-1] == total
+
+
 def test_a_bulk_bind_shows_its_progress_without_a_reload(
     journey, make_user, simulator, celery_worker
 ):
@@ -106,10 +115,7 @@ def test_a_bulk_bind_shows_its_progress_without_a_reload(
     done = str(BulkJobStatus.DONE.label)
     expect(page.locator("[data-field=status_display]")).to_have_text(done, timeout=120_000)
     expect(page.locator("[data-field=created]")).to_have_text(str(ROWS))
-    values = observed(page)
-    assert len(set(values)) >= 2, values
-    assert values == sorted(values)
-    assert values[-1] == ROWS
+    assert_progressed(page, ROWS)
     # and the bindings reach the platform, counted live on the same page
     active = page.locator(f"[data-status={BindingStatus.ACTIVE}]")
     expect(active).to_have_text(str(ROWS), timeout=120_000)
@@ -144,10 +150,7 @@ def test_a_reconciliation_shows_its_progress_without_a_reload(
     expect(page.locator(".reconcile-progress [data-field=numbers_checked]")).to_have_text(
         str(numbers)
     )
-    values = observed(page)
-    assert len(set(values)) >= 2, values
-    assert values == sorted(values)
-    assert values[-1] == numbers
+    assert_progressed(page, numbers)
     run.refresh_from_db()
     assert run.finished_at is not None
     assert run.numbers_checked == numbers
@@ -181,20 +184,7 @@ def test_an_import_shows_its_progress_without_a_reload(
     rows = "".join(f"170{i:08d},0755\n" for i in range(1, IMPORT_ROWS + 1))
     # when a file of 3,000 numbers is uploaded on the import page
     journey.goto("/admin/bindings/xnumber/import/")
-    page.select_option("select[name=format]", label="csv")
-    page.select_option("select[name=application]", str(application.pk))
-    page.set_input_files(
-        "input[name=import_file]",
-        files=[
-            {
-                "name": "numbers.csv",
-                "mimeType": "text/csv",
-                "buffer": ("number,city_code\n" + rows).encode(),
-            }
-        ],
-    )
-    with page.expect_navigation():
-        page.click("form[enctype='multipart/form-data'] input[type=submit]")
+    upload(page, application, "numbers.csv", ("number,city_code\n" + rows).encode())
     # then its page follows the validation until the preview
     job = NumberImport.objects.get()
     assert page.url.endswith(f"/admin/bindings/xnumber/import/{job.pk}/")
@@ -203,19 +193,13 @@ def test_an_import_shows_its_progress_without_a_reload(
     journey.shot("import-running")
     expect(page.locator("input[name=confirm]")).to_be_visible(timeout=120_000)
     expect(page.locator("[data-field=new]")).to_have_text(str(IMPORT_ROWS))
-    values = observed(page)
-    assert len(set(values)) >= 2, values
-    assert values == sorted(values)
-    assert values[-1] == IMPORT_ROWS
+    assert_progressed(page, IMPORT_ROWS)
     # and, once confirmed, the import the same way until the link to the numbers
     with page.expect_navigation():
         page.click("input[name=confirm]")
     watch(page, "#import-bar")
     expect(page.locator("a.import-numbers-link")).to_be_visible(timeout=120_000)
     expect(page.locator("[data-field=imported]")).to_have_text(str(IMPORT_ROWS))
-    values = observed(page)
-    assert len(set(values)) >= 2, values
-    assert values == sorted(values)
-    assert values[-1] == IMPORT_ROWS
+    assert_progressed(page, IMPORT_ROWS)
     assert XNumber.objects.filter(application=application).count() == IMPORT_ROWS
     journey.shot("import-done")
