@@ -6,23 +6,18 @@ only call these services; bindings/tests/test_import_jobs.py runs them on a real
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from bindings import services
 from bindings.choices import NumberImportState
 from bindings.models import NumberImport, XNumber
 from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.imports import IMPORT, as_xlsx, upload
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-IMPORT = reverse("admin:bindings_xnumber_import")
 
 
 @pytest.fixture
@@ -30,18 +25,6 @@ def boss(client, make_user, settings):
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are read in English
     return client
-
-
-def upload(client, application, content: bytes, name="numbers.csv", fmt="0"):
-    return client.post(
-        IMPORT,
-        {
-            "resource": "0",
-            "format": fmt,
-            "application": application.pk,
-            "import_file": SimpleUploadedFile(name, content),
-        },
-    )
 
 
 def validated(response) -> NumberImport:
@@ -127,13 +110,8 @@ def test_a_clean_file_is_previewed_then_imported_into_the_chosen_application(bos
 
 def test_an_xlsx_file_is_read_too(boss):
     application = ApplicationFactory(mode="AXB")
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["number", "city_code"])
-    sheet.append(["17000000001", "010"])
-    data = io.BytesIO()
-    book.save(data)
-    job = validated(upload(boss, application, data.getvalue(), name="numbers.xlsx", fmt="1"))
+    content = as_xlsx([("17000000001", "010")])
+    job = validated(upload(boss, application, content, name="numbers.xlsx", fmt="1"))
     assert row_errors(job) == {}
     assert (job.file_format, job.new_count) == ("xlsx", 1)
     assert services.number_import_progress(job)["can_confirm"]

@@ -6,12 +6,9 @@ The tests marked ``redis`` run the tasks on a real Celery worker (root conftest'
 
 from __future__ import annotations
 
-import io
 import time
 
-import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from bindings import services
@@ -20,12 +17,12 @@ from bindings.models import NumberImport, XNumber
 from bindings.resources import XNumberResource
 from bindings.tasks import import_numbers_task, validate_number_import_task
 from bindings.tests.factories import ApplicationFactory
+from bindings.tests.imports import as_xlsx, upload
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-IMPORT = reverse("admin:bindings_xnumber_import")
 ROWS = 2000
 ELEVEN_ROWS = b"number,city_code\n" + b"17000000001,0755\n" * 11
 
@@ -53,29 +50,6 @@ def big_file(rows: int = ROWS) -> tuple[list[tuple[str, str]], dict[int, str]]:
 
 def as_csv(lines) -> bytes:
     return ("number,city_code\n" + "".join(f"{n},{c}\n" for n, c in lines)).encode()
-
-
-def as_xlsx(lines) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["number", "city_code"])
-    for line in lines:
-        sheet.append(list(line))
-    data = io.BytesIO()
-    book.save(data)
-    return data.getvalue()
-
-
-def upload(client, application, content: bytes, name="numbers.csv", fmt="0"):
-    return client.post(
-        IMPORT,
-        {
-            "resource": "0",
-            "format": fmt,
-            "application": application.pk,
-            "import_file": SimpleUploadedFile(name, content),
-        },
-    )
 
 
 def follow(client, job: NumberImport, until: str, timeout: float = 90) -> list[int]:
