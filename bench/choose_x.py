@@ -61,27 +61,13 @@ def load(options: argparse.Namespace) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from bindings.cities import province_of
     from bindings.models import Binding, XNumber
-    from console.models import Application
 
-    application = Application(name="bench", mode="AXB", app_key="benchKey", base_url="http://x")
-    application.set_secret("bench-secret")
-    application.save()
+    application = benchmarking.bench_application()
     rng = random.Random(42)
     started = time.perf_counter()
     per_city = options.numbers // len(CITIES)
-    numbers = [
-        {
-            "number": f"+86170{i:08d}",
-            "application_id": application.pk,
-            "city_code": CITIES[i % len(CITIES)],
-            "province": province_of(CITIES[i % len(CITIES)]),
-            "state": "in_use",
-        }
-        for i in range(per_city * len(CITIES))
-    ]
-    benchmarking.copy_rows(XNumber, numbers)
+    benchmarking.copy_numbers(application, per_city * len(CITIES), cities=CITIES, state="in_use")
     ids = list(XNumber.objects.order_by("pk").values_list("pk", "number"))
     now = timezone.now()
     statuses = ["active"] * 7 + ["pending", "ended", "expired"]

@@ -147,25 +147,11 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     from django.db.models import Max, Min
 
     from bindings import services
-    from bindings.models import Binding, PlatformCall, XNumber
+    from bindings.models import Binding, PlatformCall
     from console.celery import app
-    from console.models import Application
 
-    application = Application(name="bench", mode="AXB", app_key=APP_KEY, base_url=sim.base_url)
-    application.set_secret(APP_SECRET)
-    application.save()
-    benchmarking.copy_rows(
-        XNumber,
-        (
-            {
-                "number": n["number"],
-                "application_id": application.pk,
-                "city_code": "0755",
-                "province": "Guangdong",
-            }
-            for n in [{"number": f"+86170{i:08d}"} for i in range(options.numbers)]
-        ),
-    )
+    application = benchmarking.bench_application(APP_KEY, APP_SECRET, sim.base_url)
+    benchmarking.copy_numbers(application, options.numbers)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE bindings_xnumber")
     app.control.purge()

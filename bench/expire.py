@@ -36,24 +36,9 @@ def load(options: argparse.Namespace):
     from django.utils import timezone
 
     from bindings.models import Binding, XNumber
-    from console.models import Application
 
-    application = Application(name="bench", mode="AXB", app_key="benchKey", base_url="http://x")
-    application.set_secret("bench-secret")
-    application.save()
-    benchmarking.copy_rows(
-        XNumber,
-        (
-            {
-                "number": f"+86170{i:08d}",
-                "application_id": application.pk,
-                "city_code": "0755",
-                "province": "Guangdong",
-                "state": "in_use",
-            }
-            for i in range(options.numbers)
-        ),
-    )
+    application = benchmarking.bench_application()
+    benchmarking.copy_numbers(application, options.numbers, state="in_use")
     ids = list(XNumber.objects.values_list("pk", "number"))
     rng = random.Random(3)
     now = timezone.now()

@@ -80,27 +80,13 @@ def run(args: list[str]) -> dict:
 
         from bindings import services, tasks
         from bindings.models import NumberImport, XNumber
-        from console.models import Application
 
         # The tasks run here, timed one by one; nothing goes to a broker.
         tasks.validate_number_import_task.delay_on_commit = lambda *a, **k: None
         tasks.import_numbers_task.delay_on_commit = lambda *a, **k: None
 
-        application = Application(name="bench", mode="AXB", app_key="benchKey", base_url="http://x")
-        application.set_secret("bench-secret")
-        application.save()
-        benchmarking.copy_rows(
-            XNumber,
-            (
-                {
-                    "number": f"+86170{i:08d}",
-                    "application_id": application.pk,
-                    "city_code": "0755",
-                    "province": "Guangdong",
-                }
-                for i in range(options.existing)
-            ),
-        )
+        application = benchmarking.bench_application()
+        benchmarking.copy_numbers(application, options.existing)
         user = get_user_model().objects.create_user("bench", is_staff=True)
         user.user_permissions.add(Permission.objects.get(codename="add_xnumber"))
         user = get_user_model().objects.get(pk=user.pk)

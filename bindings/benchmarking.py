@@ -154,6 +154,40 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / ticks
 
 
+def bench_application(
+    app_key: str = "benchKey",
+    secret: str = "bench-secret",  # noqa: S107 - a throw-away benchmark application
+    base_url: str = "http://x",
+):
+    """The AXB application a benchmark's numbers and bindings belong to."""
+    from console.models import Application
+
+    application = Application(name="bench", mode="AXB", app_key=app_key, base_url=base_url)
+    application.set_secret(secret)
+    application.save()
+    return application
+
+
+def copy_numbers(application, count: int, *, cities: Sequence[str] = ("0755",), **fields) -> int:
+    """COPY ``count`` X numbers (+86170…, from 0) into the pool, spread over ``cities`` in turn."""
+    from bindings.cities import province_of
+    from bindings.models import XNumber
+
+    return copy_rows(
+        XNumber,
+        (
+            {
+                "number": f"+86170{i:08d}",
+                "application_id": application.pk,
+                "city_code": cities[i % len(cities)],
+                "province": province_of(cities[i % len(cities)]),
+                **fields,
+            }
+            for i in range(count)
+        ),
+    )
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores spent busy since boot (/proc/stat): checks the per-process sum."""
     with open("/proc/stat", encoding="ascii") as stat:
