@@ -16,6 +16,7 @@ from billing.choices import StatementState
 from billing.models import CallRecord, SmsRecord, Statement, Tariff
 from billing.tables import shown
 from console import audit
+from console.admin import ReadOnlyAdmin
 from console.choices import AuditAction
 from console.numbers import search_form
 from console.paginators import LargeTablePaginator
@@ -54,7 +55,7 @@ class TariffAdmin(admin.ModelAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(admin.ModelAdmin):
+class StatementAdmin(ReadOnlyAdmin):
     """Statements are computed, never typed: read-only, with recompute / check / close actions."""
 
     list_display = [
@@ -74,15 +75,6 @@ class StatementAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
     actions = ["recompute_open", "check_against_cdrs", "close_now"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_close_permission(self, request) -> bool:
         return request.user.has_perm("billing.close_statement")
@@ -159,7 +151,7 @@ class NotificationModeFilter(admin.SimpleListFilter):
 
 
 @admin.register(SmsRecord)
-class SmsRecordAdmin(admin.ModelAdmin):
+class SmsRecordAdmin(ReadOnlyAdmin):
     """SMS notices, read-only, on the list page alone. Real numbers are masked and the text
     hidden unless the viewer may reveal numbers (decided per request: admins are shared)."""
 
@@ -192,15 +184,6 @@ class SmsRecordAdmin(admin.ModelAdmin):
     def mode(self, obj: SmsRecord) -> str:
         return NOTIFICATION_MODES.get(obj.notification_mode, obj.notification_mode)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -221,17 +204,8 @@ class SmsRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallRecord)
-class CallRecordAdmin(admin.ModelAdmin):
+class CallRecordAdmin(ReadOnlyAdmin):
     """Calls are read in the console's calls pages; the admin only leads there."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

@@ -52,6 +52,7 @@ from bindings.models import (
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
 from console import audit
+from console.admin import ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import mask, search_form
@@ -890,17 +891,6 @@ class OutcomeFilter(admin.SimpleListFilter):
         if self.value() == "no_answer":
             return queryset.filter(no_answer)
         return queryset
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PlatformCall)

@@ -31,6 +31,19 @@ def https_url_fields(field, **kwargs):
     return field.formfield(**kwargs)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin that shows rows and never adds, changes or deletes one (records, logs, inboxes)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ApplicationForm(forms.ModelForm):
     """The secret is write-only: a password input that never shows the stored value."""
 
@@ -154,7 +167,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     """Read-only: nobody edits or deletes the audit trail from the admin."""
 
     list_display = ["at", "username", "action", "target_type", "target_repr", "ip_address"]
@@ -180,15 +193,6 @@ class AuditLogAdmin(admin.ModelAdmin):
         types = ContentType.objects.values_list("pk", flat=True)
         condition = Q(username=term) | Q(target_type__in=list(types), target_id=term)
         return queryset.filter(condition), False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DeliveryStateFilter(admin.SimpleListFilter):
@@ -218,7 +222,7 @@ class DeliveryStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     """The push inbox. Opens on the failed deliveries; re-processing is an audited action.
 
     Read-only: a delivery is what the platform sent. The raw body (real numbers) is never shown
@@ -272,15 +276,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         if not term:
             return queryset, False
         return queryset.filter(digest=term), False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_reprocess_permission(self, request) -> bool:
         return request.user.has_perm("console.reprocess_delivery")
