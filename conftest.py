@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing import KNOWN_PASSWORD
 
 
@@ -60,6 +61,20 @@ def make_user(django_user_model):
         return user
 
     return make
+
+
+@pytest.fixture
+def staff(client, make_user):
+    """The test client signed in as customer service."""
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    return client
+
+
+@pytest.fixture
+def boss(client, make_user):
+    """The test client signed in as a number administrator."""
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    return client
 
 
 def pytest_collection_modifyitems(items) -> None:

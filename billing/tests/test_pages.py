@@ -27,7 +27,6 @@ from billing.tests.factories import (
     unanswered,
     utc,
 )
-from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -37,18 +36,6 @@ CALLS = "/calls/"
 
 def ingest(application, *bodies):
     services.ingest_cdrs(application, [FeeInfo.model_validate(b) for b in bodies])
-
-
-@pytest.fixture
-def staff(client, make_user):
-    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
-    return client
-
-
-@pytest.fixture
-def boss(client, make_user):
-    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    return client
 
 
 @pytest.fixture

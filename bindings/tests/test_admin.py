@@ -18,24 +18,12 @@ from bindings.tests.factories import (
     XNumberFactory,
 )
 from console.models import AuditLog
-from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.roles import NUMBER_ADMINISTRATOR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 A, B = "+8613800000001", "+8675528000001"
 CHANGELIST = reverse("admin:bindings_binding_changelist")
-
-
-@pytest.fixture
-def staff(client, make_user):
-    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
-    return client
-
-
-@pytest.fixture
-def boss(client, make_user):
-    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    return client
 
 
 @pytest.fixture

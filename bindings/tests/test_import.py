@@ -15,16 +15,15 @@ from bindings.models import NumberImport, XNumber
 from bindings.tests.factories import ApplicationFactory, XNumberFactory
 from bindings.tests.imports import IMPORT, as_xlsx, upload
 from console.models import AuditLog
-from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.roles import CUSTOMER_SERVICE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 @pytest.fixture
-def boss(client, make_user, settings):
-    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are read in English
-    return client
+def boss(boss, settings):
+    boss.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are read in English
+    return boss
 
 
 def validated(response) -> NumberImport:

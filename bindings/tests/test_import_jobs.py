@@ -19,7 +19,7 @@ from bindings.tasks import import_numbers_task, validate_number_import_task
 from bindings.tests.factories import ApplicationFactory
 from bindings.tests.imports import as_xlsx, upload
 from console.models import AuditLog
-from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.roles import CUSTOMER_SERVICE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -28,10 +28,9 @@ ELEVEN_ROWS = b"number,city_code\n" + b"17000000001,0755\n" * 11
 
 
 @pytest.fixture
-def boss(client, make_user, settings):
-    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
+def boss(boss, settings):
+    boss.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are read in English
+    return boss
 
 
 def number(i: int) -> str:

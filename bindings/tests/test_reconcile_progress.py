@@ -9,15 +9,9 @@ from bindings import services
 from bindings.models import Reconciliation, XNumber
 from bindings.tests.factories import ApplicationFactory, XNumberFactory
 from console.models import AuditLog
-from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.roles import CUSTOMER_SERVICE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-
-@pytest.fixture
-def boss(client, make_user):
-    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    return client
 
 
 def test_reconciling_one_applications_numbers_opens_the_runs_progress_page(
