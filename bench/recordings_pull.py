@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from bindings import benchmarking
+
 logger = logging.getLogger("bench.recordings_pull")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,20 +144,6 @@ def _rss_kib(pid: int) -> int | None:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return None
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def run(args: list[str]) -> dict[str, Any]:
@@ -274,12 +262,12 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         try:
             ready_by = time.monotonic() + 60
-            while len(_children(worker.pid)) < options.workers:
+            while len(benchmarking.children(worker.pid)) < options.workers:
                 if time.monotonic() > ready_by or worker.poll() is not None:
                     raise RuntimeError("the Celery worker did not start")
                 time.sleep(0.2)
             time.sleep(2)  # let the pool connect to the broker
-            idle = {pid: _rss_kib(pid) for pid in _children(worker.pid)}
+            idle = {pid: _rss_kib(pid) for pid in benchmarking.children(worker.pid)}
 
             started = time.monotonic()
             for offset in range(0, len(cdrs), 50):
@@ -299,7 +287,7 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
                     break
                 time.sleep(0.25)
             elapsed = time.monotonic() - started
-            children = _children(worker.pid)
+            children = benchmarking.children(worker.pid)
             peaks = {pid: _peak_rss_kib(pid) for pid in children}
             main_peak = _peak_rss_kib(worker.pid)
         finally:

@@ -196,19 +196,30 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (a prefork worker's pool processes), from /proc."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # it has ended
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as listed:
+                found.extend(int(child) for child in listed.read().split())
+        except OSError:
+            continue
+    return sorted(found)
+
+
 def with_descendants(pids: Sequence[int]) -> list[int]:
-    """``pids`` and every process below them (a prefork worker's pool processes), from /proc."""
+    """``pids`` and every process below them, from /proc."""
     found: list[int] = []
     pending = list(pids)
     while pending:
         pid = pending.pop()
         found.append(pid)
-        for task in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
-            try:
-                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
-                    pending.extend(int(child) for child in children.read().split())
-            except OSError:
-                continue
+        pending.extend(children(pid))
     return found
 
 
