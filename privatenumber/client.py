@@ -9,7 +9,9 @@
 * turns every failure into a :class:`~privatenumber.errors.PlatformError` that says whether it is
   permanent and whether the request may have landed;
 * validates a successful answer against its response model;
-* reports every call, success or failure, to ``on_call`` as a :class:`CallLog` for the audit table.
+* reports every call, success or failure, to ``on_call`` as a :class:`CallLog` for the audit table;
+* asks ``gate`` first, when given: a gate that raises (an application whose calls are paused)
+  stops the request before anything is sent.
 
 Secrets never reach a log line, an exception or a ``repr``; query strings (which carry real phone
 numbers) are kept out of logs and ``CallLog.path`` too.
@@ -28,7 +30,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from privatenumber import auth
+from privatenumber import auth, unconfirmed
 from privatenumber.codes import TRANSIENT_RESULT_CODES
 from privatenumber.errors import PlatformError, PlatformTransientError, own_code_for_status
 from privatenumber.schemas import (
@@ -40,6 +42,8 @@ from privatenumber.schemas import (
     AxbQueryParams,
     AxbQueryResponse,
     AxbUnbindParams,
+    AxeBindingCountParams,
+    AxeBindingCountResponse,
     AxeBindRequest,
     AxeBindResponse,
     AxeModifyRequest,
@@ -76,6 +80,7 @@ AXE_URI = "/rest/caas/extendnumber/v1.0"
 AXE_V2_URI = "/rest/caas/extendnumber/v2.0"
 AXYB_URI = "/rest/omp/xyrelationnumber/v1.0"
 STOP_CALL_URI = "/rest/httpsessions/callStop/v2.0"
+AXE_COUNT_URI = unconfirmed.AXE_COUNT_URI
 RECORDING_URI = "/rest/provision/voice/record/v1.0"
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -155,6 +160,7 @@ class PrivateNumberClient:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         scheme: auth.Scheme | str = auth.Scheme.AKSK,
         on_call: Callable[[CallLog], None] | None = None,
+        gate: Callable[[str], None] | None = None,
     ) -> None:
         if not base_url.startswith(("https://", "http://")):
             raise ValueError("base_url must start with https:// (or http:// for the simulator)")
@@ -166,6 +172,8 @@ class PrivateNumberClient:
         self.timeout = timeout
         self.scheme = auth.Scheme(scheme)
         self.on_call = on_call
+        # Called with the interface name before every request; raising a PlatformError refuses it.
+        self.gate = gate
         # requests' own adapters retry nothing (max_retries=0); no retrying adapter is mounted,
         # because a silent second bind could create a second binding.
         self.session = requests.Session()
@@ -351,6 +359,29 @@ class PrivateNumberClient:
             "axe_query_v2", "GET", AXE_V2_URI, params=params, answer=AxeQueryV2Response
         )
 
+    def axe_binding_count(
+        self,
+        number: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> AxeBindingCountResponse:
+        """How many AXE bindings X numbers carry (QueryAXEBindingCount, spec §5.4.5).
+
+        With ``number``: that X (a one-item list). Without: the application's numbers page by
+        page, from ``schemas.AXE_COUNT_FIRST_CURSOR`` to an answer without ``next_cursor``.
+        """
+        params = _build(
+            AxeBindingCountParams, None, {"number": number, "cursor": cursor, "limit": limit}
+        )
+        return self._request(
+            "axe_binding_count",
+            "GET",
+            AXE_COUNT_URI,
+            params=params,
+            answer=AxeBindingCountResponse,
+        )
+
     def axe_unbind(
         self,
         subscription_id: str | None = None,
@@ -381,7 +412,9 @@ class PrivateNumberClient:
     ) -> AxybBindResponse:
         """Bind AXYB in two steps: A–X first, then Y–B with the first answer's subscription id.
 
-        Keyword arguments with ``subscription_id`` build the second step, without it the first.
+        Keyword arguments with ``subscription_id`` build the second step, without it the first;
+        ``orig_num`` is A in the first step and B in the second. The platform chooses X and Y in
+        ``area_code`` and answers the chosen number as ``relation_number``.
         """
         body: AxybBindAxRequest | AxybBindYbRequest
         if isinstance(request, AxybBindYbRequest) or (
@@ -436,7 +469,7 @@ class PrivateNumberClient:
     # -----------------------------------------------------------------------------------------
 
     def stop_call(self, session_id: str) -> ResultEnvelope:
-        """Hang up the call with this ``sessionId`` (from its call events)."""
+        """Hang up the call with this ``sessionId`` (of its call events); sent as ``sessionid``."""
         body = _build(StopCallRequest, None, {"session_id": session_id})
         return self._request("stop_call", "POST", STOP_CALL_URI, body=body, answer=ResultEnvelope)
 
@@ -467,6 +500,8 @@ class PrivateNumberClient:
         answer: type[R] | None,
     ) -> Any:
         """Send one signed request and interpret the answer; ``answer=None`` expects a 301."""
+        if self.gate is not None:
+            self.gate(interface)  # a refusal here sends nothing and logs no call
         started = time.monotonic()
         http_status: int | None = None
         result_code: str | None = None

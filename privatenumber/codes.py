@@ -309,6 +309,47 @@ _RESULT_CODE_LIST: tuple[ResultCode, ...] = (
         "This A–X binding already exists: query it instead of binding again.",
         "该 A–X 绑定关系已存在：请查询现有绑定，无需重复绑定。",
     ),
+    # Second edition (spec §7); the 403 of these rows is UNCONFIRMED (privatenumber.unconfirmed).
+    _rc(
+        "1020166",
+        403,
+        "The app client ip is not in ip white list.",
+        "调用方 IP 不在应用的 IP 白名单中。",
+        "Add the console's outbound IP address to the application's IP whitelist on the Huawei "
+        "Cloud console; retrying before that cannot succeed.",
+        "请在华为云控制台把本系统的出口 IP 地址加入该应用的 IP 白名单；修改前重试不会成功。",
+    ),
+    _rc(
+        "1020167",
+        403,
+        "No idle extend Number.",
+        "没有空闲的分机号。",
+        "AXE: this X has no free extension (or the requested one is taken): choose another X or "
+        "let the platform allocate the extension.",
+        "AXE 模式：该 X 号码没有空闲分机号（或指定的分机号已被占用）："
+        "请换一个 X 号码，或由平台分配分机号。",
+    ),
+    _rc(
+        "1020176",
+        403,
+        "Authentication failed, try again later.",
+        "鉴权失败次数过多，请稍后再试。",
+        "The platform locked this client IP after repeated authentication failures. The console "
+        "pauses this application's platform calls: check its APP_Key and APP_Secret, wait for the "
+        "lock to end, then resume the application's platform calls.",
+        "平台因多次鉴权失败暂时锁定了本系统的 IP。系统已暂停该应用的平台调用：请核对 APP_Key 和 "
+        "APP_Secret，等待锁定解除后，在应用页面恢复平台调用。",
+        permanent=False,
+    ),
+    # Historical: renamed 1012010 on 2022-05-13 (spec §7); decoded the same way.
+    _rc(
+        "1013102",
+        403,
+        "The number has been bound.",
+        "号码已被绑定。",
+        "A or B is already bound on this X: use another X number for this pair.",
+        "A 或 B 已在该 X 号码上绑定：请为这对号码使用另一个 X 号码。",
+    ),
     _rc(
         "1010001",
         500,
@@ -340,10 +381,16 @@ _RESULT_CODE_LIST: tuple[ResultCode, ...] = (
 
 RESULT_CODES: dict[str, ResultCode] = {entry.code: entry for entry in _RESULT_CODE_LIST}
 
-# Codes where the same request may succeed later: flow control and the platform's 5xx rows.
+# Codes where the same request may succeed later: flow control, the platform's 5xx rows and the
+# authentication lock (once it is over).
 TRANSIENT_RESULT_CODES: frozenset[str] = frozenset(
     entry.code for entry in _RESULT_CODE_LIST if entry.code != "0" and not entry.permanent
 )
+
+# Codes after which nothing more may be sent for the application until a person looks: the client
+# IP is locked after repeated authentication failures, and every further request would extend the
+# lock (spec §7 "back off, do not hammer").
+PAUSING_RESULT_CODES: frozenset[str] = frozenset({"1020176"})
 
 
 def describe_result(code: str) -> ResultCode:

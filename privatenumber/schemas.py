@@ -40,29 +40,31 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-# ---------------------------------------------------------------------------------------------
-# UNCONFIRMED choices (spec §13), each taken from the spec's recommendation, all in this block.
-# Field *names* of UNCONFIRMED response lists are on the models themselves and marked there.
-# ---------------------------------------------------------------------------------------------
+# UNCONFIRMED choices (spec §13) live in the one register, privatenumber.unconfirmed; the names
+# below are kept here because callers read them off this module. Field *names* of UNCONFIRMED
+# response lists are on the models themselves and marked there.
+from privatenumber import unconfirmed
+from privatenumber.unconfirmed import (
+    AX_MODIFY_REQUIRES_PRIVATE_SMS,
+    AX_PRIVATE_NUM_TYPE,
+    AXE_COUNT_COUNT_FIELD,
+    AXE_COUNT_CURSOR_FIELD,
+    AXE_COUNT_LIMIT_RANGE,
+    AXE_COUNT_LIST_FIELD,
+    AXE_COUNT_NUMBER_FIELD,
+    AXE_DISPLAY_NUM_MODE_NAMES,
+    AXE_V2_LIMIT_RANGE,
+    FEE_EXTEND_NUMBER_NAMES,
+    RECORD_URL_MAX_LENGTH,
+    SMS_EXT_DIRECTION,
+    SMS_EXT_SPLIT_NUM,
+    STOP_CALL_SESSION_FIELD,
+    STOP_CALL_SIGNAL,
+)
 
-# AX bind by areaCode needs privateNumType; Huawei's samples send this value (spec §5.2.1).
-AX_PRIVATE_NUM_TYPE = "mobile-virtual"
-# AXE bind: the doc table says displayNumMode, Huawei's C# sample calleeNumDisplay (spec §5.3.1).
-# We send displayNumMode and accept both when parsing.
-AXE_DISPLAY_NUM_MODE_NAMES = ("displayNumMode", "calleeNumDisplay")
-# AXE v2 query: the range of `limit` is not published; 1–100 like AXB's pageSize (spec §5.3.4).
-AXE_V2_LIMIT_RANGE = (1, 100)
-# AXE v2 query: the first cursor of a listing (spec §5.3.4).
-AXE_V2_FIRST_CURSOR = "0000000000000_0"
-# CDR extension: the doc table says extendNumber, sample comments extendNum (spec §6.2). We accept
-# both and emit extendNumber.
-FEE_EXTEND_NUMBER_NAMES = ("extendNumber", "extendNum")
-# CDR recordFileDownloadUrl has no published length; signed URLs can be long.
-RECORD_URL_MAX_LENGTH = 4096
-# AX modify: Huawei's sample marks privateSms as the mandatory field (spec §5.2.2).
-AX_MODIFY_REQUIRES_PRIVATE_SMS = True
-# Stop call: body taken from Huawei VoiceCall (spec §5.4.4).
-STOP_CALL_SIGNAL = "call_stop"
+# The first cursors of the two cursor-paged queries, read off this module by callers.
+AXE_V2_FIRST_CURSOR = unconfirmed.AXE_V2_FIRST_CURSOR
+AXE_COUNT_FIRST_CURSOR = unconfirmed.AXE_COUNT_FIRST_CURSOR
 
 # ---------------------------------------------------------------------------------------------
 # Field types
@@ -131,6 +133,15 @@ UserData = Annotated[
 ]
 SubscriptionId = Text1to64
 TrueFalse = Literal["true", "false"]
+
+
+def _flag_from_boolean(value: Any) -> Any:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+# recordFlag: String "true"/"false" in every table, a JSON boolean in Huawei's AXYB Node sample
+# (privatenumber.unconfirmed.RECORD_FLAG_ACCEPTS_BOOLEAN): both are read, the string is sent.
+RecordFlag = Annotated[TrueFalse, BeforeValidator(_flag_from_boolean)]
 ZeroOne = Literal["0", "1"]
 AreaCode = Annotated[str, StringConstraints(pattern=r"^0[0-9]{2,3}$")]
 ExtendNum = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
@@ -344,7 +355,7 @@ class AxbBindRequest(Request):
     callee_num: GlobalNumber
     call_direction: CallDirection | None = None
     duration: Duration | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     max_duration: MaxDuration | None = None
     last_min_voice: Text0to128 | None = None
@@ -380,7 +391,7 @@ class AxbModifyRequest(Request):
     callee_num: GlobalNumber | None = None
     call_direction: CallDirection | None = None
     duration: Duration | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     max_duration: MaxDuration | None = None
     last_min_voice: Text0to128 | None = None
@@ -431,7 +442,7 @@ class AxbBindingInfo(Received):
     call_direction: CallDirection | None = None
     duration: Duration | None = None
     max_duration: MaxDuration | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text0to128 | None = None
     private_sms: TrueFalse | None = None
     last_min_voice: Text0to128 | None = None
@@ -485,12 +496,14 @@ class AxBindRequest(Request):
     area_match_mode: ZeroOne | None = None
     turn_flag: Literal["on", "off"] | None = None
     call_direction: CallDirection | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     pre_voice: PlayInfo | None = None
     max_duration: MaxDuration | None = None
     last_min_voice: Text0to128 | None = None
     private_sms: TrueFalse | None = None
+    # What A sees when someone else calls X: "0" the X, "1" the real caller (spec §5.2.1).
+    callee_num_display: ZeroOne | None = None
     user_data: UserData | None = None
 
     @model_validator(mode="before")
@@ -531,7 +544,7 @@ class AxModifyRequest(Request):
     orig_num: GlobalNumber | None = None
     private_num: GlobalNumber | None = None
     private_sms: TrueFalse | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     pre_voice: PlayInfo | None = None
     max_duration: MaxDuration | None = None
@@ -574,7 +587,7 @@ class AxBindingInfo(Received):
     orig_num: Text1to32 | None = None
     private_num: Text1to32 | None = None
     callee_num: Text1to32 | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     private_sms: TrueFalse | None = None
     turn_flag: Literal["on", "off"] | None = None
     max_duration: MaxDuration | None = None
@@ -644,7 +657,7 @@ class AxeBindRequest(Request):
     area_code: AreaCode | None = None
     area_match_mode: ZeroOne | None = None
     display_num_mode: ZeroOne | None = _DISPLAY_NUM_MODE
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     callback_num: GlobalNumber | None = None
     callback_tone: Text1to128 | None = None
@@ -681,7 +694,7 @@ class AxeModifyRequest(Request):
     virtual_num: GlobalNumber | None = None
     extend_num: ExtendNum | None = None
     display_num_mode: ZeroOne | None = _DISPLAY_NUM_MODE
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     callback_num: GlobalNumber | None = None
     callback_tone: Text1to128 | None = None
@@ -721,7 +734,7 @@ class AxeBindingInfo(Received):
     extend_num: Text1to4 | None = None
     bind_num: Text1to32 | None = None
     display_num_mode: ZeroOne | None = _DISPLAY_NUM_MODE
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     callback_tone: Text1to128 | None = None
     callback_num: Text1to32 | None = None
@@ -771,21 +784,21 @@ class AxeUnbindParams(QueryParams):
 
 
 # ---------------------------------------------------------------------------------------------
-# AXYB (spec §5.4). Body field names are UNCONFIRMED: the simulator's, taken from the query answer.
-# Every AXYB URI carries app_key; the client fills it in.
+# AXYB (spec §5.4). Every AXYB URI carries app_key; the client fills it in. The bind names no X
+# and no Y: the platform chooses them in the city of ``areaCode`` (privatenumber.unconfirmed).
 # ---------------------------------------------------------------------------------------------
 
 
-class AxybBindAxRequest(Request):
-    """AXYB bind, first step (A–X): ``POST /rest/omp/xyrelationnumber/v1.0?app_key=…``."""
+class _AxybBindOptions(Request):
+    """Fields either AXYB bind step may carry (spec §5.4.1); ``origNum`` is A, then B."""
 
-    num_a: GlobalNumber
-    num_x: GlobalNumber | None = None
+    orig_num: GlobalNumber
     area_code: AreaCode | None = None
+    area_match_mode: ZeroOne | None = None
     call_direction: CallDirection | None = None
     duration: AxybDuration | None = None
     yb_duration: AxybDuration | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     pre_voice_x: Text1to128 | None = None
     pre_voice_y: Text1to128 | None = None
@@ -793,17 +806,27 @@ class AxybBindAxRequest(Request):
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
+        if self.area_match_mode is not None and self.area_code is None:
+            raise ValueError("areaMatchMode needs areaCode")
         _check_recording(self.record_flag, self.record_hint_tone, binding=True)
         return self
 
 
-class AxybBindYbRequest(Request):
-    """AXYB bind, second step (Y–B on the binding of the first): same URI, with subscriptionId."""
+class AxybBindAxRequest(_AxybBindOptions):
+    """AXYB bind, first step (A–X): ``POST /rest/omp/xyrelationnumber/v1.0?app_key=…``.
+
+    ``origNum`` is A; the platform picks X in ``areaCode`` and answers it as ``relationNumber``.
+    """
+
+
+class AxybBindYbRequest(_AxybBindOptions):
+    """AXYB bind, second step (Y–B on the binding of the first): same URI.
+
+    ``origNum`` is B here, ``subscriptionId`` the first step's id; the platform picks Y in
+    ``areaCode`` and answers it as ``relationNumber``.
+    """
 
     subscription_id: SubscriptionId
-    num_b: GlobalNumber
-    num_y: GlobalNumber | None = None
-    yb_duration: AxybDuration | None = None
 
 
 class AxybBindResponse(ResultEnvelope):
@@ -834,7 +857,7 @@ class AxybBindingInfo(Received):
     num_x: Text1to32 | None = None
     num_y: Text1to32 | None = None
     num_b: Text1to32 | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text1to128 | None = None
     subscribe_time: PlatformTime = None
     call_direction: CallDirection | None = None
@@ -871,10 +894,42 @@ class AxybUnbindParams(QueryParams):
 
 
 class StopCallRequest(Request):
-    """Hang up a call in progress: ``POST /rest/httpsessions/callStop/v2.0`` (body UNCONFIRMED)."""
+    """Hang up a call in progress: ``POST /rest/httpsessions/callStop/v2.0``.
+
+    The body field is ``sessionid``, lower-case (Huawei's documented example, spec §5.4.4).
+    """
 
     signal: Literal["call_stop"] = STOP_CALL_SIGNAL
-    session_id: Text1to256
+    session_id: Text1to256 = Field(alias=STOP_CALL_SESSION_FIELD)
+
+
+class AxeBindingCountParams(QueryParams):
+    """How many AXE bindings X numbers carry: ``GET /rest/caas/virtualnumber/v1.0`` (spec §5.4.5).
+
+    With ``number`` it counts that X; without, it lists the app's numbers page by page from
+    ``cursor`` :data:`AXE_COUNT_FIRST_CURSOR` (``cursor`` and ``limit`` are ignored with a number).
+    """
+
+    number: GlobalNumber | None = None
+    cursor: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = None
+    limit: (
+        Annotated[int, Field(ge=AXE_COUNT_LIMIT_RANGE[0], le=AXE_COUNT_LIMIT_RANGE[1])] | None
+    ) = None
+
+
+class AxeBindingCount(Received):
+    """One X and the number of AXE bindings on it. Names UNCONFIRMED (privatenumber.unconfirmed)."""
+
+    number: Text1to32 = Field(alias=AXE_COUNT_NUMBER_FIELD)
+    bind_count: NonNegativeInt = Field(alias=AXE_COUNT_COUNT_FIELD)
+
+
+class AxeBindingCountResponse(ResultEnvelope):
+    """Answer to QueryAXEBindingCount. The list is required: a wrong guess at its name must fail
+    as a bad answer, not read as numbers without bindings."""
+
+    number_list: list[AxeBindingCount] = Field(alias=AXE_COUNT_LIST_FIELD)
+    next_cursor: Pushed64 = Field(default=None, alias=AXE_COUNT_CURSOR_FIELD)
 
 
 class RecordingUrlParams(QueryParams):
@@ -992,8 +1047,28 @@ class NumStatusPush(Received):
     num_info: Annotated[list[NumInfo], Field(min_length=1, max_length=100)]
 
 
+class ExtPara(Received):
+    """One ``{"key": …, "value": …}`` of ``extInfo.extParas``."""
+
+    key: Text1to64
+    value: Annotated[str, StringConstraints(max_length=256)]
+
+
+class SmsExtInfo(Received):
+    """``extInfo`` of an SMS notice: ``extParas`` holding ``splitNum`` and ``direction`` (§6.4)."""
+
+    ext_paras: list[ExtPara] = Field(default_factory=list)
+
+    def get(self, key: str) -> str | None:
+        return next((para.value for para in self.ext_paras if para.key == key), None)
+
+
 class SmsEvent(Received):
-    """One SMS notice (spec §6.4). Required flags of calling/virtualNumber/event are UNCONFIRMED."""
+    """One SMS notice (spec §6.4). Required flags of calling/virtualNumber/event are UNCONFIRMED.
+
+    ``sendResult`` is required (an Integer; its value table is UNCONFIRMED, so it is kept as it
+    comes); ``extInfo.extParas`` carries ``splitNum`` and ``direction`` as strings.
+    """
 
     sms_identifier: Text1to64
     notification_mode: Literal["Notify", "Block"]
@@ -1005,6 +1080,18 @@ class SmsEvent(Received):
     time_stamp: SmsTime
     subscription_id: Pushed64 = None
     sms_content: str | None = None
+    send_result: NonNegativeInt
+    ext_info: SmsExtInfo | None = None
+
+    @property
+    def split_num(self) -> str | None:
+        """``splitNum`` of ``extInfo.extParas``: the SMS's number of parts (None when absent)."""
+        return self.ext_info.get(SMS_EXT_SPLIT_NUM) if self.ext_info else None
+
+    @property
+    def direction(self) -> str | None:
+        """``direction`` of ``extInfo.extParas`` ("2": abnormal, direction unknown)."""
+        return self.ext_info.get(SMS_EXT_DIRECTION) if self.ext_info else None
 
 
 class SmsPush(Received):
@@ -1034,7 +1121,7 @@ class ConnectInfo(Request):
     callee_num: Annotated[GlobalNumber, StringConstraints(min_length=4, max_length=31)]
     max_duration: MaxDuration | None = None
     wait_voice: Text0to128 | None = None
-    record_flag: TrueFalse | None = None
+    record_flag: RecordFlag | None = None
     record_hint_tone: Text0to128 | None = None
     last_min_voice: Text0to128 | None = None
     user_data: UserData | None = None

@@ -518,6 +518,14 @@ INTERFACES: list[tuple[str, Callable[[PrivateNumberClient], Any], str, str, Answ
         schemas.AxeQueryV2Response,
     ),
     (
+        "axe_binding_count",
+        lambda c: c.axe_binding_count(X),
+        "GET",
+        "/rest/caas/virtualnumber/v1.0",
+        ok(numberList=[{"number": X, "bindCount": 3}]),
+        schemas.AxeBindingCountResponse,
+    ),
+    (
         "axe_unbind",
         lambda c: c.axe_unbind(subscription_id="s-1"),
         "DELETE",
@@ -527,7 +535,7 @@ INTERFACES: list[tuple[str, Callable[[PrivateNumberClient], Any], str, str, Answ
     ),
     (
         "axyb_bind",
-        lambda c: c.axyb_bind(num_a=A, num_x=X),
+        lambda c: c.axyb_bind(orig_num=A, area_code="0755"),
         "POST",
         "/rest/omp/xyrelationnumber/v1.0",
         ok(subscriptionId="s-1", relationNumber=X),
@@ -579,9 +587,9 @@ def test_every_interface_uses_its_method_and_uri(
 
 def test_axyb_uris_carry_the_app_key(connect) -> None:
     client, adapter = connect(ok(subscriptionId="s-1", relationNumber=X), ok(), ok())
-    client.axyb_bind(num_a=A, area_code="0755")
+    client.axyb_bind(orig_num=A, area_code="0755")
     assert _query(adapter.last) == {"app_key": [APP_KEY]}
-    assert _body(adapter.last) == {"numA": A, "areaCode": "0755"}
+    assert _body(adapter.last) == {"origNum": A, "areaCode": "0755"}
     client.axyb_query(relation_num=X)
     assert _query(adapter.last) == {"app_key": [APP_KEY], "relationNum": [X]}
     client.axyb_unbind(subscription_id="s-1")
@@ -590,15 +598,35 @@ def test_axyb_uris_carry_the_app_key(connect) -> None:
 
 def test_axyb_bind_with_a_subscription_id_is_the_second_step(connect) -> None:
     client, adapter = connect(ok(subscriptionId="s-1", relationNumber="+8617012340002"))
-    answer = client.axyb_bind(subscription_id="s-1", num_b=B)
-    assert _body(adapter.last) == {"subscriptionId": "s-1", "numB": B}
+    answer = client.axyb_bind(subscription_id="s-1", orig_num=B)
+    assert _body(adapter.last) == {"origNum": B, "subscriptionId": "s-1"}
     assert answer.relation_number == "+8617012340002"
 
 
 def test_stop_call_sends_the_call_stop_signal(connect) -> None:
     client, adapter = connect(ok())
     client.stop_call("1200_366_0@host")
-    assert _body(adapter.last) == {"signal": "call_stop", "sessionId": "1200_366_0@host"}
+    assert _body(adapter.last) == {"signal": "call_stop", "sessionid": "1200_366_0@host"}
+
+
+def test_the_axe_binding_count_pages_with_a_cursor(connect) -> None:
+    client, adapter = connect(ok(numberList=[], nextCursor="17"))
+    answer = client.axe_binding_count(cursor=schemas.AXE_COUNT_FIRST_CURSOR, limit=100)
+    assert _query(adapter.last) == {"cursor": ["0"], "limit": ["100"]}
+    assert answer.next_cursor == "17"
+
+
+def test_a_gate_that_refuses_stops_the_request_before_anything_is_sent(connect, calls) -> None:
+    def closed(interface: str) -> None:
+        raise PlatformTransientError("PAUSED", f"{interface} refused by the gate")
+
+    client, adapter = connect(ok())
+    client.gate = closed
+    with pytest.raises(PlatformTransientError) as refused:
+        client.axb_unbind(subscription_id="s-1")
+    assert refused.value.code == "PAUSED"
+    assert adapter.sent == []
+    assert calls == []
 
 
 # The audit hook and secrecy

@@ -82,6 +82,27 @@ def test_the_digest_placeholder_is_1010012() -> None:
     assert codes.describe_result("1010012").en == "Invalid PasswordDigest."
 
 
+def test_the_second_edition_codes_are_decoded_with_the_operator_action() -> None:
+    assert "white list" in codes.describe_result("1020166").en
+    assert "白名单" in codes.describe_result("1020166").action_zh
+    assert codes.describe_result("1020167").en == "No idle extend Number."
+    locked = codes.describe_result("1020176")
+    assert not locked.permanent
+    assert "resume" in locked.action_en
+    assert "恢复" in locked.action_zh
+    assert frozenset({"1020176"}) == codes.PAUSING_RESULT_CODES
+
+
+def test_the_historical_1013102_is_decoded_as_1012010() -> None:
+    old, new = codes.describe_result("1013102"), codes.describe_result("1012010")
+    assert (old.en, old.zh, old.action_en, old.action_zh) == (
+        new.en,
+        new.zh,
+        new.action_en,
+        new.action_zh,
+    )
+
+
 def test_unknown_result_codes_get_a_generic_permanent_entry() -> None:
     entry = codes.describe_result("1099999")
     assert entry.code == "1099999"
@@ -97,8 +118,11 @@ def test_known_result_codes_are_described() -> None:
     assert "宽松匹配" in entry.action_zh
 
 
-def test_transient_codes_are_flow_control_and_the_5xx_rows() -> None:
-    assert frozenset({"1010010", "1010001", "1023001", "1023002"}) == codes.TRANSIENT_RESULT_CODES
+def test_transient_codes_are_flow_control_the_5xx_rows_and_the_authentication_lock() -> None:
+    assert (
+        frozenset({"1010010", "1010001", "1023001", "1023002", "1020176"})
+        == codes.TRANSIENT_RESULT_CODES
+    )
     for code in codes.TRANSIENT_RESULT_CODES:
         assert not codes.RESULT_CODES[code].permanent
 

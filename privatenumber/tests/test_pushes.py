@@ -355,3 +355,20 @@ def test_broken_copies_were_really_generated() -> None:
     paths = {".".join(map(str, path)) for path, _, _ in _broken_copies(data, schemas.FeePush)}
     assert "feeLst.0.callerNum" in paths
     assert "feeLst.49.sessionId" in paths
+
+
+def test_the_documented_sms_notice_carries_its_send_result_and_ext_params() -> None:
+    notice = schemas.parse_push((FIXTURES / "sms_notify_documented.json").read_bytes())
+    assert notice.sms_event.send_result == 2
+    assert (notice.sms_event.split_num, notice.sms_event.direction) == ("0", "2")
+    block = schemas.parse_push((FIXTURES / "sms_block_documented.json").read_bytes())
+    assert (block.sms_event.split_num, block.sms_event.direction) == ("2", "1")
+    assert block.sms_event.event == "TextSMS"
+
+
+def test_an_sms_notice_without_send_result_is_refused_naming_it() -> None:
+    data = _load("sms_notify_documented.json")
+    del data["smsEvent"]["sendResult"]
+    with pytest.raises(SchemaError) as refused:
+        schemas.parse_push(json.dumps(data))
+    assert refused.value.field == "smsEvent.sendResult"

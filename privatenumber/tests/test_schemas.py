@@ -115,7 +115,7 @@ def test_models_are_immutable() -> None:
         ("maxDuration", 1441),
         ("callDirection", 3),
         ("recordFlag", "yes"),
-        ("recordFlag", True),
+        ("recordFlag", 1),  # a JSON boolean is read (Huawei's AXYB sample); a number is not
         ("privateSms", "TRUE"),
         ("areaMatchMode", "2"),
         ("areaCode", "755"),
@@ -325,21 +325,36 @@ def test_axe_v2_cursor_has_the_documented_pattern() -> None:
 
 @pytest.mark.parametrize("duration", [0, 60, 7776000])
 def test_axyb_lifetimes_are_zero_or_60_to_7776000(duration: int) -> None:
-    request = schemas.AxybBindAxRequest(num_a=A, duration=duration, yb_duration=duration)
+    request = schemas.AxybBindAxRequest(orig_num=A, duration=duration, yb_duration=duration)
     assert request.duration == duration
 
 
 @pytest.mark.parametrize("duration", [1, 59, 7776001])
 def test_axyb_lifetimes_outside_the_range_are_refused(duration: int) -> None:
-    error = _refused(schemas.AxybBindAxRequest, {"numA": A, "ybDuration": duration})
+    error = _refused(schemas.AxybBindAxRequest, {"origNum": A, "ybDuration": duration})
     assert error.field == "ybDuration"
     assert error.problem == "must be 0 or between 60 and 7776000 seconds"
 
 
-def test_the_second_axyb_step_needs_the_binding_and_b() -> None:
-    assert _refused(schemas.AxybBindYbRequest, {"numB": B}).field == "subscriptionId"
-    request = schemas.AxybBindYbRequest(subscription_id="s-1", num_b=B)
-    assert request.to_wire() == {"subscriptionId": "s-1", "numB": B}
+def test_the_second_axyb_step_needs_the_binding_and_b_as_orig_num() -> None:
+    assert _refused(schemas.AxybBindYbRequest, {"origNum": B}).field == "subscriptionId"
+    request = schemas.AxybBindYbRequest(subscription_id="s-1", orig_num=B, area_code="028")
+    assert request.to_wire() == {"origNum": B, "subscriptionId": "s-1", "areaCode": "028"}
+
+
+def test_an_axyb_bind_names_no_x_and_no_y() -> None:
+    assert _refused(schemas.AxybBindAxRequest, {"origNum": A, "numX": X}).field == "numX"
+    assert _refused(schemas.AxybBindAxRequest, {"origNum": A, "areaMatchMode": "1"}).field == (
+        "body"
+    )
+
+
+def test_record_flag_as_a_json_boolean_is_read_and_sent_as_the_string() -> None:
+    request = schemas.AxybBindAxRequest(orig_num=A, record_flag=True)
+    assert request.to_wire()["recordFlag"] == "true"
+    assert schemas.AxbBindRequest(caller_num=A, callee_num=B, record_flag=False).record_flag == (
+        "false"
+    )
 
 
 def test_axyb_parameters_carry_the_app_key_under_its_own_name() -> None:
@@ -350,9 +365,37 @@ def test_axyb_parameters_carry_the_app_key_under_its_own_name() -> None:
 # Stop call and recordings
 
 
-def test_stop_call_sends_the_call_stop_signal() -> None:
+def test_stop_call_sends_the_call_stop_signal_and_a_lower_case_sessionid() -> None:
     request = schemas.StopCallRequest(session_id="1200_366@host")
-    assert request.to_wire() == {"signal": "call_stop", "sessionId": "1200_366@host"}
+    assert request.to_wire() == {"signal": "call_stop", "sessionid": "1200_366@host"}
+
+
+def test_an_ax_bind_carries_callee_num_display() -> None:
+    request = schemas.AxBindRequest(orig_num=A, private_num=X, callee_num_display="0")
+    assert request.to_wire()["calleeNumDisplay"] == "0"
+    assert _refused(schemas.AxBindRequest, {"origNum": A, "calleeNumDisplay": "2"}).field == (
+        "calleeNumDisplay"
+    )
+
+
+def test_axe_binding_count_parameters() -> None:
+    assert schemas.AxeBindingCountParams(number=X).to_wire() == {"number": X}
+    paged = schemas.AxeBindingCountParams(cursor=schemas.AXE_COUNT_FIRST_CURSOR, limit=100)
+    assert paged.to_wire() == {"cursor": "0", "limit": 100}
+    assert _refused(schemas.AxeBindingCountParams, {"cursor": "12_3"}).field == "cursor"
+    assert _refused(schemas.AxeBindingCountParams, {"limit": 101}).field == "limit"
+
+
+def test_an_axe_binding_count_answer_without_its_list_is_refused() -> None:
+    answer = parse_model(
+        schemas.AxeBindingCountResponse,
+        {"resultcode": "0", "resultdesc": "Success", "numberList": [{"number": X, "bindCount": 7}]},
+    )
+    assert (answer.number_list[0].number, answer.number_list[0].bind_count) == (X, 7)
+    assert answer.next_cursor is None
+    with pytest.raises(SchemaError) as missing:
+        parse_model(schemas.AxeBindingCountResponse, {"resultcode": "0", "resultdesc": "Success"})
+    assert missing.value.field == "numberList"
 
 
 def test_recording_parameters_are_required() -> None:
