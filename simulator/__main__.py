@@ -43,6 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--reject-replayed-nonce", action="store_true")
     parser.add_argument("--push-workers", type=int, default=8)
+    parser.add_argument(
+        "--push-retry-header",
+        choices=unconfirmed.PUSH_RETRY_HEADER_MODES,
+        default=unconfirmed.PUSH_RETRY_HEADER_DEFAULT,
+        help="sign every push attempt anew, or reuse the first attempt's header on retries",
+    )
     parser.add_argument("--push-timeout", type=float, default=5.0, help="seconds per push attempt")
     parser.add_argument(
         "--cdr-window", type=float, default=0.3, help="seconds CDRs wait to be merged into a push"
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             push_workers=args.push_workers,
             push_timeout=args.push_timeout,
             cdr_window=args.cdr_window,
+            push_retry_header=args.push_retry_header,
         )
     except (RuntimeError, OSError) as exc:  # e.g. a state file of another schema
         logger.error("%s", exc)

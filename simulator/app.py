@@ -70,6 +70,48 @@ class NonceCache:
             return True
 
 
+class AuthLocks:
+    """Addresses locked out of an app after repeated authentication failures (1020176).
+
+    Per (address, app_key): the platform locks the client IP (spec §7); keying it by app as well
+    keeps one app's wrong secret from locking the others out (an UNCONFIRMED choice, see
+    privatenumber.unconfirmed).
+    """
+
+    def __init__(self, time_scale: float) -> None:
+        self.time_scale = time_scale
+        self._failures: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self._locked: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def locked(self, address: str, app: AppConfig) -> bool:
+        with self._lock:
+            until = self._locked.get((address, app.app_key))
+            if until is not None and until <= time.time():
+                del self._locked[(address, app.app_key)]
+                until = None
+            return until is not None
+
+    def failed(self, address: str, app: AppConfig) -> None:
+        """Count one failed authentication; lock the address when the app's limit is reached."""
+        if not app.auth_lock_failures:
+            return
+        now = time.time()
+        window = unconfirmed.AUTH_LOCK_WINDOW_SECONDS / self.time_scale
+        with self._lock:
+            key = (address, app.app_key)
+            recent = [t for t in self._failures[key] if t > now - window] + [now]
+            self._failures[key] = recent
+            if len(recent) >= app.auth_lock_failures:
+                self._locked[key] = now + app.auth_lock_seconds / self.time_scale
+                self._failures[key] = []
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._locked.clear()
+
+
 class Simulator:
     """Everything one simulator process runs."""
 
@@ -85,6 +127,7 @@ class Simulator:
         push_workers: int = 8,
         push_timeout: float = 5.0,
         cdr_window: float = 0.3,
+        push_retry_header: str = unconfirmed.PUSH_RETRY_HEADER_DEFAULT,
     ) -> None:
         self.config_apps = apps
         self.store = Store(state)
@@ -93,6 +136,7 @@ class Simulator:
             self.platform.put_app(app)
         self.max_skew = max_skew
         self.nonces = NonceCache(max_skew) if reject_replayed_nonce else None
+        self.auth_locks = AuthLocks(time_scale)
         self.faults = Faults()
         self.metrics = Metrics()
         self.pushes = PushQueue(
@@ -102,6 +146,7 @@ class Simulator:
             workers=push_workers,
             timeout=push_timeout,
             cdr_window=cdr_window,
+            retry_header=push_retry_header,
         )
         self.recordings = Recordings(self)
         self.pushes.on_cdrs_pushed = self.recordings.cdrs_pushed
@@ -151,6 +196,7 @@ class Simulator:
     def reset(self, *, reload_apps: bool = False) -> None:
         self.calls.stop_all()
         self.faults.clear()
+        self.auth_locks.clear()
         if not self.pushes.quiesce():
             logger.warning("reset: pushes still in flight after the push timeout")
         try:

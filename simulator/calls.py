@@ -229,6 +229,8 @@ class CallEngine:
                 route.failure = AX_NO_CALLEE
         else:
             route.callee, route.direction = row["a"], 0
+            if data.get("calleeNumDisplay") == "1":  # A sees the real caller, not X
+                route.display = route.caller
             if allowed == 1:
                 route.failure = DIRECTION_REFUSED
 
@@ -410,6 +412,7 @@ class CallEngine:
             "serviceType": SERVICE_TYPES[app.mode],
             "hostName": HOST_NAME,
             "userData": route.user_data,
+            **unconfirmed.CDR_RESERVED_DEFAULTS,
         }
         if app.mode == "AXE" and route.ext:
             cdr[unconfirmed.CDR_EXTENSION_FIELD] = route.ext
@@ -545,9 +548,9 @@ class CallEngine:
         return True
 
     def stop_call(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        """Stop-call (§5.4.4): ``signal`` = ``call_stop`` and the call's ``sessionId``."""
+        """Stop-call (§5.4.4): ``signal`` = ``call_stop`` and the call's ``sessionid``."""
         signal = f.req_string("signal", max_len=32)
-        session_id = f.req_string("sessionId", max_len=256)
+        session_id = f.req_string(unconfirmed.STOP_CALL_SESSION_FIELD, max_len=256)
         if signal != "call_stop":
             raise invalid("signal")
         with self._live_lock:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from privatenumber import unconfirmed
+
 MODES = ("AXB", "AX", "AXE", "AXYB", "X")
 PUSH_SCHEMES = ("AKSK", "WSSE")
 APP_STATUSES = ("normal", "unavailable", "frozen")
@@ -118,6 +120,12 @@ class AppConfig:
     push_scheme: str = ""
     status: str = "normal"
     sp_id: str = "sim_sp"
+    # Client addresses allowed to call (empty: any); others get 1020166 (spec §7).
+    ip_whitelist: list[str] = field(default_factory=list)
+    # After this many failed authentications from one address the address is locked out of
+    # the app with 1020176 for auth_lock_seconds (platform seconds); 0 = never (spec §7).
+    auth_lock_failures: int = 0
+    auth_lock_seconds: int = unconfirmed.AUTH_LOCK_DEFAULT_SECONDS
     numbers: list[NumberConfig] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -131,6 +139,12 @@ class AppConfig:
             raise ConfigError(f"app {self.app_key}: status must be one of {APP_STATUSES}")
         if not 1 <= int(self.extension_length) <= 4:
             raise ConfigError(f"app {self.app_key}: extension_length must be 1 to 4")
+        if not isinstance(self.ip_whitelist, list) or not all(
+            isinstance(address, str) for address in self.ip_whitelist
+        ):
+            raise ConfigError(f"app {self.app_key}: ip_whitelist must be a list of addresses")
+        if int(self.auth_lock_failures) < 0 or int(self.auth_lock_seconds) <= 0:
+            raise ConfigError(f"app {self.app_key}: auth_lock_failures >= 0, auth_lock_seconds > 0")
         self.numbers = [
             n if isinstance(n, NumberConfig) else NumberConfig(**n) for n in self.numbers
         ]

@@ -399,7 +399,8 @@ class Platform:
                 raise PlatformError("1016001")
             new_a, new_b = a or row["a"], b or row["b"]
             if new_a == new_b:
-                raise invalid("calleeNum")
+                # Name the field this request sent: a new A equal to B is callerNum's fault.
+                raise invalid("callerNum" if a is not None and b is None else "calleeNum")
             changed = tuple(n for n in (a, b) if n is not None and n not in (row["a"], row["b"]))
             taken = changed and self._axb_conflict(db, row["x"], changed, exclude=row["id"])
             if taken:
@@ -518,6 +519,7 @@ class Platform:
             "maxDuration": f.integer("maxDuration", lo=0, hi=1440),
             "lastMinVoice": f.string("lastMinVoice", min_len=0, max_len=128),
             "privateSms": f.flag("privateSms"),
+            "calleeNumDisplay": f.string("calleeNumDisplay", choices=("0", "1")),
             "userData": f.user_data(),
         }
 
@@ -721,10 +723,12 @@ class Platform:
             self.sweep(db)
             if x is not None:
                 number = self._own_x(db, app, x)
-                if not fits(x):
-                    raise PlatformError(unconfirmed.AXE_TAKEN_CODE)
-                if number["x_used"] >= capacity:
-                    raise PlatformError("1012008")
+                if db.execute(
+                    "SELECT 1 FROM bindings WHERE x=? AND a=? AND kind='AXE'", (x, a)
+                ).fetchone():
+                    raise PlatformError(unconfirmed.AXE_SAME_A_CODE)
+                if not fits(x) or number["x_used"] >= capacity:
+                    raise PlatformError(unconfirmed.AXE_TAKEN_CODE)  # no idle extension
             else:
                 x = self._choose(db, app, area, loose, fits, capacity_sql=f"x_used < {capacity}")
             if not ext:
@@ -750,7 +754,7 @@ class Platform:
                 return str(candidate).zfill(length)
         free = [n for n in range(1, capacity + 1) if n not in used]
         if not free:
-            raise PlatformError("1012008")
+            raise PlatformError(unconfirmed.AXE_TAKEN_CODE)  # no idle extension
         return str(random.choice(free)).zfill(length)
 
     def _axe_find(self, db: sqlite3.Connection, app: AppConfig, f: Fields) -> sqlite3.Row | None:
@@ -855,6 +859,49 @@ class Platform:
             )
         return body
 
+    def axe_binding_count(self, app: AppConfig, f: Fields) -> dict[str, Any]:
+        """QueryAXEBindingCount (§5.4.5): live AXE bindings per X, one number or page by page."""
+        number = f.number("number")
+        cursor = f.string("cursor", max_len=20, pattern=re.compile(r"^\d{1,20}$"))
+        limit = f.integer("limit")
+        if not limit or not (
+            unconfirmed.AXE_COUNT_LIMIT_RANGE[0] <= limit <= unconfirmed.AXE_COUNT_LIMIT_RANGE[1]
+        ):
+            limit = unconfirmed.AXE_COUNT_DEFAULT_LIMIT
+        with self.store.tx() as db:
+            self.sweep(db)
+            if number is not None:
+                rows = db.execute(
+                    "SELECT rowid AS seq_no, number, x_used FROM numbers "
+                    "WHERE number=? AND app_key=?",
+                    (number, app.app_key),
+                ).fetchall()
+                if not rows:
+                    raise PlatformError(unconfirmed.AXE_COUNT_FOREIGN_NUMBER_CODE)
+                more = False
+            else:
+                # The cursor is the rowid of the last number already listed.
+                after = int(cursor or unconfirmed.AXE_COUNT_FIRST_CURSOR)
+                rows = db.execute(
+                    "SELECT rowid AS seq_no, number, x_used FROM numbers "
+                    "WHERE app_key=? AND rowid>? ORDER BY rowid LIMIT ?",
+                    (app.app_key, after, limit + 1),
+                ).fetchall()
+                more = len(rows) > limit
+                rows = rows[:limit]
+        body: dict[str, Any] = {
+            unconfirmed.AXE_COUNT_LIST_FIELD: [
+                {
+                    unconfirmed.AXE_COUNT_NUMBER_FIELD: row["number"],
+                    unconfirmed.AXE_COUNT_COUNT_FIELD: row["x_used"],
+                }
+                for row in rows
+            ]
+        }
+        if more:
+            body[unconfirmed.AXE_COUNT_CURSOR_FIELD] = str(rows[-1]["seq_no"])
+        return body
+
     def axe_unbind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
         with self.store.tx() as db:
             self.sweep(db)
@@ -873,17 +920,8 @@ class Platform:
             raise invalid(name)
         return value
 
-    def axyb_bind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        parent_id = f.string("subscriptionId", max_len=64)
-        if parent_id is not None:
-            return self._axyb_bind_yb(app, f, parent_id)
-        a = f.req_number("numA")
-        x = f.number("numX")
-        area, loose = self._area(f)
-        if f.has("numB") or f.has("numY"):
-            # The B side is bound in a second call carrying the AX subscriptionId.
-            raise missing("subscriptionId")
-        fields = {
+    def _axyb_fields(self, f: Fields) -> dict[str, Any]:
+        return {
             "callDirection": f.integer("callDirection", lo=0, hi=2),
             "duration": self._axyb_duration(f, "duration"),
             "ybDuration": self._axyb_duration(f, "ybDuration"),
@@ -893,50 +931,54 @@ class Platform:
             "preVoiceY": f.string("preVoiceY", max_len=128),
             "userData": f.user_data(),
         }
+
+    def axyb_bind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
+        """Both steps (§5.4.1): ``origNum`` is A, or B with the AX ``subscriptionId``.
+
+        The request names no X and no Y: they are chosen in ``areaCode`` and answered as
+        ``relationNumber``.
+        """
+        parent_id = f.string("subscriptionId", max_len=64)
+        if parent_id is not None:
+            return self._axyb_bind_yb(app, f, parent_id)
+        a = f.req_number("origNum")
+        area, loose = self._area(f)
+        fields = self._axyb_fields(f)
         with self.store.tx() as db:
             self.sweep(db)
-            if x is not None:
-                number = self._own_x(db, app, x)
-                if db.execute(
-                    "SELECT 1 FROM bindings WHERE x=? AND a=? AND kind='AXYB'", (x, a)
-                ).fetchone():
-                    raise PlatformError("1016002")
-                if number["x_used"] or number["y_used"]:
-                    raise PlatformError(unconfirmed.AX_X_TAKEN_CODE)
             held = db.execute(
                 "SELECT COUNT(*) FROM bindings WHERE a=? AND kind='AXYB' AND app_key=?",
                 (a, app.app_key),
             ).fetchone()[0]
             if held >= AX_X_PER_A:
                 raise PlatformError("1011003")
-            if x is None:
-                x = self._choose(
-                    db, app, area, loose, lambda n: True, capacity_sql="x_used = 0 AND y_used = 0"
-                )
+            x = self._choose(
+                db, app, area, loose, lambda n: True, capacity_sql="x_used = 0 AND y_used = 0"
+            )
             binding_id = self._insert(
                 db, app, "AXYB", x=x, a=a, data=fields, expires=self.expiry(fields["duration"])
             )
         return {"subscriptionId": binding_id, "relationNumber": x}
 
     def _axyb_bind_yb(self, app: AppConfig, f: Fields, parent_id: str) -> dict[str, Any]:
-        b = f.req_number("numB")
-        y = f.number("numY")
+        b = f.req_number("origNum")
         area, loose = self._area(f)
         yb_duration = self._axyb_duration(f, "ybDuration")
         user_data = f.user_data()
+        self._axyb_fields(f)  # the rest is validated; the AX step's settings stay in force
         with self.store.tx() as db:
             self.sweep(db)
             parent = self._binding(db, app, parent_id, ("AXYB",))
             if parent is None:
                 raise PlatformError("1016001")
             if b == parent["a"]:
-                raise invalid("numB")
+                raise invalid("origNum")
             binding_id, y = self.bind_yb(
                 db,
                 app,
                 parent,
                 b,
-                y,
+                None,
                 area,
                 loose,
                 yb_duration,
@@ -1058,9 +1100,21 @@ class Platform:
         return {"xyRelationNumList": items}
 
     def axyb_unbind(self, app: AppConfig, f: Fields) -> dict[str, Any]:
+        """Unbind AX and YB, or with ``yNum`` / ``bNum`` one Y-B relation only (yNum wins)."""
+        y = f.number("yNum")
+        b = f.number("bNum")
         with self.store.tx() as db:
             self.sweep(db)
             rows = self._axyb_find(db, app, f)
+            if rows and (y is not None or b is not None):
+                parents = [row["id"] if row["kind"] == "AXYB" else row["parent"] for row in rows]
+                column, number = ("y", y) if y is not None else ("b", b)
+                marks = ",".join("?" * len(parents))
+                rows = db.execute(
+                    f"SELECT * FROM bindings WHERE kind='YB' AND {column}=? "  # noqa: S608
+                    f"AND parent IN ({marks})",
+                    (number, *parents),
+                ).fetchall()
             if not rows:
                 raise PlatformError("1016001")
             for row in rows:

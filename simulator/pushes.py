@@ -4,7 +4,9 @@ Every push is a row in the store before anything is sent, so pushes and their re
 a restart. A dispatcher thread hands due rows to a small pool of worker threads; each attempt has a
 timeout, so a slow console delays only its own pushes. A push not answered 2xx is retried at 1, 4,
 9, 106, 203 and 300 minutes after the original failure (divided by the time scale), at most six
-times, then marked failed.
+times, then marked failed. Whether the platform signs a retry anew or sends it with the header of
+its first attempt is not documented: ``retry_header`` "resign" (the default) signs every attempt,
+"reuse" keeps the first attempt's header (same Nonce and Created) for every retry.
 
 CDRs are not pushed one by one: calls put them into a buffer, and the dispatcher merges what ended
 close together (a short flush window) into ``fee`` messages of at most 50 CDRs.
@@ -56,8 +58,12 @@ class PushQueue:
         workers: int = 8,
         timeout: float = 5.0,
         cdr_window: float = 0.3,
+        retry_header: str = unconfirmed.PUSH_RETRY_HEADER_DEFAULT,
     ) -> None:
+        if retry_header not in unconfirmed.PUSH_RETRY_HEADER_MODES:
+            raise ValueError(f"retry_header must be one of {unconfirmed.PUSH_RETRY_HEADER_MODES}")
         self.store = store
+        self.retry_header = retry_header
         self.platform = platform
         self.default_scheme = default_scheme
         self.timeout = timeout
@@ -282,8 +288,7 @@ class PushQueue:
         if app is None:
             error = "application no longer exists"
         else:
-            headers = build_headers(app.app_key, app.app_secret, row["scheme"])
-            headers["Content-Type"] = JSON_TYPE
+            headers = self._headers(row, app)
             try:
                 response = self._session().post(
                     row["url"],
@@ -318,6 +323,20 @@ class PushQueue:
             logger.info(
                 "push %s (%s) to %s failed: %s", row["id"], row["kind"], row["url"], error or status
             )
+
+    def _headers(self, row: sqlite3.Row, app: AppConfig) -> dict[str, str]:
+        """The signed headers of this attempt: new ones, or the first attempt's when reused."""
+        if self.retry_header == "reuse" and row["headers"]:
+            return json.loads(row["headers"])
+        headers = build_headers(app.app_key, app.app_secret, row["scheme"])
+        headers["Content-Type"] = JSON_TYPE
+        if self.retry_header == "reuse":
+            with self.store.tx() as db:
+                db.execute(
+                    "UPDATE pushes SET headers=? WHERE id=? AND headers IS NULL",
+                    (json.dumps(headers), row["id"]),
+                )
+        return headers
 
     def _schedule_retry(self, db: sqlite3.Connection, push: sqlite3.Row, failed_at: float) -> None:
         first = push["first_failure"] or failed_at
@@ -382,6 +401,7 @@ class PushQueue:
                 "maxRetries": r["max_retries"],
                 "nextAt": r["next_at"] if r["state"] == "pending" else None,
                 "body": json.loads(r["body"]),
+                "headers": json.loads(r["headers"]) if r["headers"] else None,
                 "attempts": attempts[r["id"]],
             }
             for r in rows

@@ -132,8 +132,8 @@ class Recordings:
         self, db: sqlite3.Connection, app: AppConfig, session_id: str, answered: float, seconds: int
     ) -> dict[str, Any]:
         """A recording for one call; returns the CDR fields that announce it."""
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(answered))
-        name = f"{stamp}-{secrets.token_hex(12)}.wav"  # never a phone number in the name
+        # Named like Huawei's examples: the session id's part before "@" (no phone number in it).
+        name = session_id.partition("@")[0] + unconfirmed.RECORDING_NAME_SUFFIX
         db.execute(
             "INSERT INTO recordings (object_name, app_key, domain, bucket, session_id, seconds, "
             "seed, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

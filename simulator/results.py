@@ -47,6 +47,11 @@ def invalid(name: str) -> PlatformError:
     return PlatformError("1010002", unconfirmed.INVALID_PARAM_DESC.format(name=name))
 
 
+def unsupported(name: str) -> PlatformError:
+    """1010002 naming a parameter the interface does not have (a misnamed or unknown field)."""
+    return PlatformError("1010002", unconfirmed.UNKNOWN_PARAM_DESC.format(name=name))
+
+
 def missing(name: str) -> PlatformError:
     """1010002 naming the missing parameter."""
     return PlatformError("1010002", unconfirmed.MISSING_PARAM_DESC.format(name=name))

@@ -2,8 +2,9 @@
 
 A threaded HTTP/1.1 server with keep-alive. Every platform request goes through the same steps, in
 the platform's order: route (unknown URI: bare 404), injected faults, authentication (spec §2),
-application state, the mode rule (1010040), then the interface itself; answers carry the §1.4
-envelope with the HTTP status of their result code.
+application state, the mode rule (1010040), the parameters the interface has (anything else is
+refused with 1010002 naming it: the platform's tables are strict and so is the simulator), then the
+interface itself; answers carry the §1.4 envelope with the HTTP status of their result code.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from privatenumber.auth import AuthError, verify_headers
+from privatenumber.auth import CODE_UNKNOWN_APP_KEY, AuthError, parse_headers, verify_token
 from simulator import unconfirmed
 from simulator.config import AppConfig
 from simulator.results import PlatformError, invalid, missing
@@ -33,6 +34,104 @@ logger = logging.getLogger(__name__)
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
+# The parameters of each interface (its body, or its URL query), as the spec's tables list them.
+_AXB_SETTINGS = (
+    "callDirection",
+    "duration",
+    "recordFlag",
+    "recordHintTone",
+    "maxDuration",
+    "lastMinVoice",
+    "privateSms",
+    "preVoice",
+    "userData",
+)
+_AX_SETTINGS = (
+    "turnFlag",
+    "callDirection",
+    "recordFlag",
+    "recordHintTone",
+    "preVoice",
+    "callerHintTone",  # the waiting tones may also come at the top level (placement UNCONFIRMED)
+    "calleeHintTone",
+    "maxDuration",
+    "lastMinVoice",
+    "privateSms",
+    "calleeNumDisplay",
+    "userData",
+)
+_AXE_SETTINGS = (
+    *unconfirmed.AXE_DISPLAY_NUM_MODE_NAMES,
+    "recordFlag",
+    "recordHintTone",
+    "callbackNum",
+    "callbackTone",
+    "timeUnit",
+    "bindExpiredTime",
+    "callbackExpiredTime",
+    "userData",
+)
+_AXE_ONE = ("subscriptionId", "virtualNum", "extendNum")
+FIELDS: dict[str, frozenset[str]] = {
+    name: frozenset(names)
+    for name, names in {
+        "axb.bind": (
+            "relationNum",
+            "areaCode",
+            "areaMatchMode",
+            "callerNum",
+            "calleeNum",
+            *_AXB_SETTINGS,
+        ),
+        "axb.modify": ("subscriptionId", "callerNum", "calleeNum", *_AXB_SETTINGS),
+        "axb.query": (
+            "relationNum",
+            "subscriptionId",
+            "callerNum",
+            "calleeNum",
+            "pageIndex",
+            "pageSize",
+        ),
+        "axb.unbind": ("subscriptionId", "relationNum"),
+        "ax.bind": (
+            "origNum",
+            "privateNum",
+            "privateNumType",
+            "areaCode",
+            "areaMatchMode",
+            *_AX_SETTINGS,
+        ),
+        "ax.modify": ("subscriptionId", "origNum", "privateNum", *_AX_SETTINGS),
+        "ax.query": ("subscriptionId", "origNum", "privateNum"),
+        "ax.unbind": ("subscriptionId", "privateNum", "origNum"),
+        "ax.callee": ("origNum", "privateNum", "calleeNum", "duration", "userData"),
+        "axe.bind": (
+            "bindNum",
+            "virtualNum",
+            "extendNum",
+            "areaCode",
+            "areaMatchMode",
+            *_AXE_SETTINGS,
+        ),
+        "axe.modify": (*_AXE_ONE, *_AXE_SETTINGS),
+        "axe.query": _AXE_ONE,
+        "axe.query2": (*_AXE_ONE, "cursor", "limit"),
+        "axe.unbind": _AXE_ONE,
+        "axe.count": ("number", "cursor", "limit"),
+        "axyb.bind": (
+            *unconfirmed.AXYB_AX_STEP_FIELDS,
+            *unconfirmed.AXYB_YB_STEP_FIELDS,
+            "app_key",
+        ),
+        "axyb.query": ("app_key", "relationNum", "subscriptionId"),
+        # yNum / bNum: unbind one Y-B relation only (privatenumber_axyb_0018, table 3).
+        "axyb.unbind": ("app_key", "subscriptionId", "relationNum", "yNum", "bNum"),
+        "call.stop": ("signal", unconfirmed.STOP_CALL_SESSION_FIELD),
+        "record.url": ("fileName", "recordDomain"),
+    }.items()
+}
+
+
 @dataclass(frozen=True)
 class Route:
     """One platform interface: fault/metrics name, the mode allowed to call it, the handler."""
@@ -42,6 +141,10 @@ class Route:
     handler: str  # method name on the simulator part named by ``target``
     target: str = "platform"
     app_key_param: bool = False  # AXYB URIs carry app_key in the query string
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return FIELDS[self.name]
 
 
 def _routes() -> dict[tuple[str, str], Route]:
@@ -70,6 +173,7 @@ def _routes() -> dict[tuple[str, str], Route]:
         ("GET", axe_uri): Route("axe.query", axe, "axe_query"),
         ("DELETE", axe_uri): Route("axe.unbind", axe, "axe_unbind"),
         ("GET", "/rest/caas/extendnumber/v2.0"): Route("axe.query2", axe, "axe_query_v2"),
+        ("GET", unconfirmed.AXE_COUNT_URI): Route("axe.count", axe, "axe_binding_count"),
         ("POST", axyb_uri): Route("axyb.bind", axyb, "axyb_bind", app_key_param=True),
         ("GET", axyb_uri): Route("axyb.query", axyb, "axyb_query", app_key_param=True),
         ("DELETE", axyb_uri): Route("axyb.unbind", axyb, "axyb_unbind", app_key_param=True),
@@ -233,21 +337,33 @@ class Handler(BaseHTTPRequestHandler):
         self.sim.metrics.record(route.name, "0", time.perf_counter() - started)
 
     def _authenticate(self) -> AppConfig:
+        """Who is calling: the header pair checked against the app's secret (spec §2).
+
+        Before the digest, the app's IP whitelist (1020166) and the lock that follows repeated
+        authentication failures (1020176); a failed authentication counts towards that lock.
+        """
         sim = self.sim
+        address = self.client_address[0]
         try:
-            verified = verify_headers(
-                self.headers,
-                lambda key: app.app_secret if (app := sim.platform.app(key)) else None,
-                max_skew=timedelta(seconds=sim.max_skew),
-            )
+            token = parse_headers(self.headers)
         except AuthError as error:
+            raise PlatformError(error.code, error.message) from None
+        app = sim.platform.app(token.app_key)
+        if app is None:
+            raise PlatformError(CODE_UNKNOWN_APP_KEY, "Invalid app_key.")
+        if app.ip_whitelist and address not in app.ip_whitelist:
+            raise PlatformError(unconfirmed.CODE_IP_NOT_WHITELISTED)
+        if sim.auth_locks.locked(address, app):
+            raise PlatformError(unconfirmed.CODE_AUTH_LOCKED)
+        try:
+            verified = verify_token(token, app.app_secret, max_skew=timedelta(seconds=sim.max_skew))
+        except AuthError as error:
+            sim.auth_locks.failed(address, app)
             raise PlatformError(error.code, error.message) from None
         if sim.nonces is not None and not sim.nonces.first_use(
             self.headers.get(verified.scheme.token_header, "")
         ):
             raise PlatformError(unconfirmed.REPLAYED_NONCE_CODE)
-        app = sim.platform.app(verified.app_key)
-        assert app is not None
         if app.status == "unavailable":
             raise PlatformError("1010021")
         if app.status == "frozen":
@@ -265,6 +381,7 @@ class Handler(BaseHTTPRequestHandler):
             if app_key != app.app_key:
                 raise invalid("app_key")
         if self.command in ("POST", "PUT"):
+            Fields(params).only(frozenset({"app_key"} if route.app_key_param else ()))
             try:
                 data = json.loads(raw.decode("utf-8")) if raw else None
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -273,8 +390,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise PlatformError(
                     "1010002", "Invalid request. The request body is not a JSON object."
                 )
-            return Fields(data)
-        return Fields(params, from_query=True)
+            fields = Fields(data)
+        else:
+            fields = Fields(params, from_query=True)
+        fields.only(route.fields)
+        return fields
 
 
 class Server(ThreadingHTTPServer):

@@ -34,6 +34,17 @@ def sms_timestamp() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
+def _ext_info(direction: str, content: str) -> dict[str, Any]:
+    """``extInfo.extParas`` of a notice: parts of the SMS and its direction (spec §6.4)."""
+    parts = 0 if len(content) <= unconfirmed.SMS_PART_CHARACTERS else -(-len(content) // 67)
+    return {
+        "extParas": [
+            {"key": unconfirmed.SMS_EXT_SPLIT_NUM, "value": str(parts)},
+            {"key": unconfirmed.SMS_EXT_DIRECTION, "value": direction},
+        ]
+    }
+
+
 def _global(number: str) -> str:
     """``@13800000021`` names B without the country code; the forwarded SMS needs it."""
     return number if number.startswith("+") else f"+86{number}"
@@ -57,6 +68,7 @@ class SmsEngine:
         x: str,
         binding_id: str | None,
         content: str,
+        direction: str = "2",
     ) -> dict[str, Any]:
         event: dict[str, Any] = {
             "smsIdentifier": sms_id,
@@ -72,6 +84,8 @@ class SmsEngine:
             event["subscriptionId"] = binding_id
         if app.sms_content:
             event["smsContent"] = content
+        event["extInfo"] = _ext_info(direction, content)
+        event["sendResult"] = unconfirmed.SMS_SEND_RESULT
         return {"appKey": app.app_key, "smsEvent": event}
 
     def send(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +115,7 @@ class SmsEngine:
                 row = db.execute("SELECT * FROM bindings WHERE x=? AND kind='AX'", (x,)).fetchone()
             if row is None or json.loads(row["data"]).get("privateSms") == "false":
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no binding"}
+            direction = "1" if sender == row["a"] else "0"  # A→B, B→A (UNCONFIRMED values)
             if app.mode == "AXB":
                 called = row["b"] if sender == row["a"] else row["a"]
             elif sender == row["a"]:
@@ -119,6 +134,7 @@ class SmsEngine:
                 content=content,
                 sms_id=sms_id,
                 x=x,
+                direction=direction,
             )
             push = self.sim.pushes.enqueue(db, app, "sms", body)
         return {

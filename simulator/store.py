@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS pushes (
     state TEXT NOT NULL,                       -- pending, sending, delivered, failed
     next_at REAL NOT NULL,
     context TEXT,                              -- what to do with the answer (Block flows)
-    order_key TEXT                             -- pushes of one call go out one after another
+    order_key TEXT,                            -- pushes of one call go out one after another
+    headers TEXT                               -- the first attempt's signed headers (JSON)
 );
 CREATE INDEX IF NOT EXISTS pushes_due ON pushes (state, next_at);
 CREATE INDEX IF NOT EXISTS pushes_order ON pushes (order_key, id) WHERE order_key IS NOT NULL;
@@ -149,6 +150,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._check_version()
+        self._add_columns()
         # A push caught mid-send by a stop is sent again: the platform retries, never drops.
         self._db.execute("UPDATE pushes SET state='pending' WHERE state='sending'")
         self._depth = 0
@@ -167,6 +169,12 @@ class Store:
                 f"state file {self.path} has schema {row['value']}, this simulator needs "
                 f"{SCHEMA_VERSION}: delete the file (or use --state elsewhere)"
             )
+
+    def _add_columns(self) -> None:
+        """Columns added since schema 1, added to an older state file in place."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(pushes)")}
+        if "headers" not in columns:
+            self._db.execute("ALTER TABLE pushes ADD COLUMN headers TEXT")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

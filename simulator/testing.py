@@ -212,9 +212,13 @@ def run_simulator(
     time_scale: float = 1,
     memory: bool = True,
     push_scheme: str = "AKSK",
+    push_retry_header: str = "resign",
     extra_args: Sequence[str] = (),
 ) -> Iterator[SimulatorHandle]:
-    """Run ``python -m simulator`` with ``config`` (``{"apps": [...]}``) on a free loopback port."""
+    """Run ``python -m simulator`` with ``config`` (``{"apps": [...]}``) on a free loopback port.
+
+    ``push_retry_header`` "reuse" sends every retry of a push with its first attempt's header.
+    """
     with tempfile.TemporaryDirectory(prefix="pn-sim-") as tmp:
         config_path = Path(tmp) / "simulator.json"
         config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -228,6 +232,8 @@ def run_simulator(
             str(time_scale),
             "--push-scheme",
             push_scheme,
+            "--push-retry-header",
+            push_retry_header,
             *(["--memory"] if memory else ["--state", str(Path(tmp) / "state.sqlite3")]),
             *extra_args,
         ]

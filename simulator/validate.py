@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.results import invalid, missing
+from simulator import unconfirmed
+from simulator.results import invalid, missing, unsupported
 
 # What the platform takes as a number at all (digits, optional +); the rest is 1010002.
 _NUMBERISH_RE = re.compile(r"^\+?\d{3,31}$")
@@ -67,8 +68,22 @@ class Fields:
         return value
 
     def flag(self, name: str) -> str | None:
-        """A ``"true"``/``"false"`` string enum."""
+        """A ``"true"``/``"false"`` string enum (``recordFlag`` also as a JSON boolean)."""
+        value = self.data.get(name)
+        if (
+            isinstance(value, bool)
+            and name == "recordFlag"
+            and unconfirmed.RECORD_FLAG_ACCEPTS_BOOLEAN
+            and not self.from_query
+        ):
+            return "true" if value else "false"
         return self.string(name, choices=("true", "false"))
+
+    def only(self, known: frozenset[str]) -> None:
+        """Refuse the first parameter the interface does not have (1010002 naming it)."""
+        for name in self.data:
+            if name not in known:
+                raise unsupported(name)
 
     def integer(
         self, name: str, *, required: bool = False, lo: int | None = None, hi: int | None = None

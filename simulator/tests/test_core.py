@@ -9,7 +9,7 @@ import wave
 import pytest
 
 from simulator import recordings, unconfirmed
-from simulator.config import AppConfig, ConfigError, parse_apps
+from simulator.config import AppConfig, ConfigError, NumberConfig, parse_apps
 from simulator.core import Platform
 from simulator.results import PlatformError
 from simulator.store import Store
@@ -54,25 +54,28 @@ def test_an_axb_x_holds_at_most_5000_pairs() -> None:
 
 
 def test_a_y_carries_at_most_1000_relations() -> None:
-    platform, app = _platform("AXYB", 1002)
-    y = "+8617000000000"
+    # 1001 X numbers in Shenzhen, one number in Beijing that can only serve as Y
+    platform, app = _platform("AXYB", 1001)
+    platform.add_numbers(app.app_key, [NumberConfig("+8617100000000", "010")])
     for i in range(1, 1002):
-        ax = platform.axyb_bind(app, Fields({"numA": f"+86138{i:08d}", "numX": f"+861700{i:07d}"}))
-        step = Fields({"subscriptionId": ax["subscriptionId"], "numB": f"+86139{i:08d}", "numY": y})
+        ax = platform.axyb_bind(app, Fields({"origNum": f"+86138{i:08d}", "areaCode": "0755"}))
+        step = Fields(
+            {"subscriptionId": ax["subscriptionId"], "origNum": f"+86139{i:08d}", "areaCode": "010"}
+        )
         if i <= 1000:
-            platform.axyb_bind(app, step)
+            assert platform.axyb_bind(app, step)["relationNumber"] == "+8617100000000"
         else:
             with pytest.raises(PlatformError) as refused:
                 platform.axyb_bind(app, step)
-            assert refused.value.code == "1011003"
+            assert refused.value.code == "1012008"  # no Y left in Beijing
 
 
 def test_axyb_a_holds_at_most_five_x() -> None:
     platform, app = _platform("AXYB", 7)
     for _ in range(5):
-        platform.axyb_bind(app, Fields({"numA": "+8613800000001"}))
+        platform.axyb_bind(app, Fields({"origNum": "+8613800000001"}))
     with pytest.raises(PlatformError) as refused:
-        platform.axyb_bind(app, Fields({"numA": "+8613800000001"}))
+        platform.axyb_bind(app, Fields({"origNum": "+8613800000001"}))
     assert refused.value.code == "1011003"
 
 
@@ -85,7 +88,12 @@ def test_axe_capacity_follows_the_extension_length() -> None:
     assert extensions == {str(n) for n in range(1, 10)}
     with pytest.raises(PlatformError) as refused:
         platform.axe_bind(app, Fields({"bindNum": "+8613900000000"}))
-    assert refused.value.code == "1012008"
+    assert refused.value.code == "1012008"  # no X with room: none to choose
+    with pytest.raises(PlatformError) as named:
+        platform.axe_bind(
+            app, Fields({"bindNum": "+8613900000000", "virtualNum": "+8617000000000"})
+        )
+    assert named.value.code == "1020167"  # the named X has no idle extension
 
 
 def test_the_wav_stream_is_deterministic_and_any_range_matches_the_whole() -> None:

@@ -106,7 +106,8 @@ def test_a_wrong_uri_is_a_bare_404(api: Any) -> None:
         ({"callerNum": "12ab", "calleeNum": B}, "callerNum"),
         ({"callerNum": A, "calleeNum": B, "duration": "60"}, "duration"),
         ({"callerNum": A, "calleeNum": B, "duration": 7776001}, "duration"),
-        ({"callerNum": A, "calleeNum": B, "recordFlag": True}, "recordFlag"),
+        ({"callerNum": A, "calleeNum": B, "recordFlag": 1}, "recordFlag"),
+        ({"callerNum": A, "calleeNum": B, "recordFlag": "yes"}, "recordFlag"),
         ({"callerNum": A, "calleeNum": B, "maxDuration": 1441}, "maxDuration"),
         ({"callerNum": A, "calleeNum": B, "userData": "{x}"}, "userData"),
         ({"callerNum": A, "calleeNum": B, "areaCode": "755"}, "areaCode"),
@@ -355,7 +356,9 @@ def test_axe_assigns_extensions_of_the_apps_length_up_to_capacity(api: Any) -> N
     x = "+8616700000001"
     given = axe.ok("POST", AXE_URI, {"bindNum": A, "virtualNum": x, "extendNum": "42"})
     assert given["extendNum"] == "42"
-    axe.fails("POST", AXE_URI, {"bindNum": B, "virtualNum": x, "extendNum": "42"}, code="1016002")
+    # the extension is taken: "No idle extend Number."; the same A twice: "already exists"
+    axe.fails("POST", AXE_URI, {"bindNum": B, "virtualNum": x, "extendNum": "42"}, code="1020167")
+    axe.fails("POST", AXE_URI, {"bindNum": A, "virtualNum": x}, code="1016002")
     axe.fails("POST", AXE_URI, {"bindNum": B, "virtualNum": x, "extendNum": "123"}, code="1010002")
     extensions = {"42"}
     for i in range(98):
@@ -363,7 +366,7 @@ def test_axe_assigns_extensions_of_the_apps_length_up_to_capacity(api: Any) -> N
         assert len(bound["extendNum"]) == 2
         extensions.add(bound["extendNum"])
     assert extensions == {f"{n:02d}" for n in range(1, 100)}
-    axe.fails("POST", AXE_URI, {"bindNum": C, "virtualNum": x}, code="1012008")
+    axe.fails("POST", AXE_URI, {"bindNum": C, "virtualNum": x}, code="1020167")
 
 
 def test_axe_query_v1_v2_modify_and_unbind(api: Any) -> None:
@@ -412,38 +415,53 @@ def test_axe_query_v1_v2_modify_and_unbind(api: Any) -> None:
 
 
 def test_axyb_binds_in_two_steps_and_keeps_y_unique_per_ax(api: Any, apps: dict[str, Any]) -> None:
+    # The app's numbers: ...01 and ...02 in Shenzhen (0755), ...03 in Guangzhou, ...04 in Beijing.
     axyb = api("AXYB")
-    key = apps["AXYB"]["app_key"]
-    ax = axyb.ok(
-        "POST",
-        f"{AXYB_URI}?app_key={key}",
-        {"numA": A, "numX": "+8616500000001", "ybDuration": 600},
-    )
-    assert ax["relationNumber"] == "+8616500000001"
+    url = f"{AXYB_URI}?app_key={apps['AXYB']['app_key']}"
+    ax = axyb.ok("POST", url, {"origNum": A, "areaCode": "0755", "ybDuration": 600})
+    x = ax["relationNumber"]
+    assert x in ("+8616500000001", "+8616500000002")  # the platform chose X in Shenzhen
     yb = axyb.ok(
-        "POST",
-        f"{AXYB_URI}?app_key={key}",
-        {"subscriptionId": ax["subscriptionId"], "numB": B, "numY": "+8616500000002"},
+        "POST", url, {"subscriptionId": ax["subscriptionId"], "origNum": B, "areaCode": "020"}
     )
-    assert yb["relationNumber"] == "+8616500000002"
-    again = {"subscriptionId": ax["subscriptionId"], "numB": C, "numY": "+8616500000002"}
-    axyb.fails("POST", f"{AXYB_URI}?app_key={key}", again, code="1012010")
-    auto = axyb.ok(
-        "POST", f"{AXYB_URI}?app_key={key}", {"subscriptionId": ax["subscriptionId"], "numB": C}
-    )
-    assert auto["relationNumber"] not in ("+8616500000001", "+8616500000002")
-    listed = axyb.ok("GET", AXYB_URI, app_key=key, subscriptionId=ax["subscriptionId"])[
-        "xyRelationNumList"
-    ]
-    assert {(r["numA"], r["numX"], r["numB"]) for r in listed} == {
-        (A, "+8616500000001", B),
-        (A, "+8616500000001", C),
-    }
+    assert yb["relationNumber"] == "+8616500000003"  # and Y in Guangzhou
+    # A Y never twice with the same AX: Guangzhou has no other Y
+    again = {"subscriptionId": ax["subscriptionId"], "origNum": C, "areaCode": "020"}
+    axyb.fails("POST", url, again, code="1012008")
+    auto = axyb.ok("POST", url, {"subscriptionId": ax["subscriptionId"], "origNum": C})
+    assert auto["relationNumber"] not in (x, "+8616500000003")
+    listed = axyb.ok(
+        "GET", AXYB_URI, app_key=apps["AXYB"]["app_key"], subscriptionId=ax["subscriptionId"]
+    )["xyRelationNumList"]
+    assert {(r["numA"], r["numX"], r["numB"]) for r in listed} == {(A, x, B), (A, x, C)}
     assert all(r["ybDuration"] == "600" for r in listed)
+    # one Y-B relation alone, by its Y
+    key = apps["AXYB"]["app_key"]
+    axyb.ok(
+        "DELETE",
+        AXYB_URI,
+        app_key=key,
+        subscriptionId=ax["subscriptionId"],
+        yNum=yb["relationNumber"],
+    )
+    left = axyb.ok("GET", AXYB_URI, app_key=key, subscriptionId=ax["subscriptionId"])
+    assert {r["numB"] for r in left["xyRelationNumList"]} == {C}
     axyb.ok("DELETE", AXYB_URI, app_key=key, subscriptionId=ax["subscriptionId"])
-    axyb.fails("GET", AXYB_URI, app_key=key, relationNum="+8616500000002", code="1016001")
+    axyb.fails("GET", AXYB_URI, app_key=key, relationNum=auto["relationNumber"], code="1016001")
+
+
+def test_axyb_names_b_as_orig_num_and_refuses_a_b_equal_to_a(
+    api: Any, apps: dict[str, Any]
+) -> None:
+    axyb = api("AXYB")
+    url = f"{AXYB_URI}?app_key={apps['AXYB']['app_key']}"
+    ax = axyb.ok("POST", url, {"origNum": A})
+    refused = axyb.fails(
+        "POST", url, {"subscriptionId": ax["subscriptionId"], "origNum": A}, code="1010002"
+    )
+    assert "origNum" in refused["resultdesc"]
 
 
 def test_axyb_needs_app_key_in_the_query(api: Any) -> None:
-    answer = api("AXYB").fails("POST", AXYB_URI, {"numA": A}, code="1010002")
+    answer = api("AXYB").fails("POST", AXYB_URI, {"origNum": A}, code="1010002")
     assert "app_key" in answer["resultdesc"]

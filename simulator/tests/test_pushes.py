@@ -212,19 +212,19 @@ def test_axyb_stop_call_ends_a_live_call(
 ) -> None:
     axyb = api("AXYB")
     url = f"{AXYB_URI}?app_key={apps['AXYB']['app_key']}"
-    ax = axyb.ok("POST", url, {"numA": A, "numX": "+8616500000001"})
-    yb = axyb.ok("POST", url, {"subscriptionId": ax["subscriptionId"], "numB": B})
+    ax = axyb.ok("POST", url, {"origNum": A, "areaCode": "0755"})
+    yb = axyb.ok("POST", url, {"subscriptionId": ax["subscriptionId"], "origNum": B})
     call = sim.control.place_call(A, yb["relationNumber"], duration=3600, live=True)
     assert call["live"] is True
     receiver.wait("/status", 4)
-    axyb.fails("POST", STOP_URI, {"signal": "call_stop", "sessionId": "nope"}, code="1016001")
-    axyb.ok("POST", STOP_URI, {"signal": "call_stop", "sessionId": call["sessionId"]})
+    axyb.fails("POST", STOP_URI, {"signal": "call_stop", "sessionid": "nope"}, code="1016001")
+    axyb.ok("POST", STOP_URI, {"signal": "call_stop", "sessionid": call["sessionId"]})
     events = receiver.wait("/status", 5)
     assert events[-1].body["eventType"] == "disconnect"
     [fee] = receiver.wait("/fee", 1)
     assert fee.body["feeLst"][0]["serviceType"] == "007"
     # B calling X reaches A with Y displayed.
-    back = sim.control.place_call(B, "+8616500000001")
+    back = sim.control.place_call(B, ax["relationNumber"])
     assert back["callee"] == A
 
 
