@@ -119,3 +119,9 @@ def test_an_x_binds_one_a_at_a_time(client_for) -> None:
 
 def test_another_modes_app_gets_1010040(client_for) -> None:
     assert _code(lambda: client_for("AXB").ax_query(orig_num=A)) == "1010040"
+
+
+def test_ax_bind_sends_callee_num_display(client_for, simulator) -> None:
+    client_for("AX").ax_bind(orig_num=A, private_num=AX_X[0], callee_num_display="0")
+    [bound] = simulator.control.bindings(kind="AX")
+    assert bound["data"]["calleeNumDisplay"] == "0"

@@ -95,7 +95,7 @@ def test_an_extension_is_taken_once_per_x(client_for) -> None:
     client.axe_bind(bind_num=A, virtual_num=AXE_X[0], extend_num="0123")
     with pytest.raises(PlatformError) as caught:
         client.axe_bind(bind_num=A2, virtual_num=AXE_X[0], extend_num="0123")
-    assert caught.value.permanent  # the code is UNCONFIRMED (simulator: 1016002)
+    assert caught.value.code == "1020167"  # "No idle extend Number." (spec §7)
     # The same extension on another X is fine.
     assert client.axe_bind(bind_num=A2, virtual_num=AXE_X[1], extend_num="0123").subscription_id
 
@@ -116,7 +116,7 @@ def test_a_one_digit_x_holds_nine_extensions(client_for) -> None:
     assert extensions == {str(digit) for digit in range(1, 10)}
     with pytest.raises(PlatformError) as caught:
         client.axe_bind(bind_num=B, virtual_num=AXE_SMALL_X)
-    assert caught.value.permanent
+    assert (caught.value.code, caught.value.permanent) == ("1020167", True)
 
 
 def test_no_free_x_in_the_city_is_1012008_when_strict(client_for) -> None:
@@ -129,3 +129,17 @@ def test_no_free_x_in_the_city_is_1012008_when_strict(client_for) -> None:
 
 def test_another_modes_app_gets_1010040(client_for) -> None:
     assert _code(lambda: client_for("AXB").axe_query(subscription_id="s-1")) == "1010040"
+
+
+def test_axe_binding_count_counts_one_x_and_lists_them_all(client_for) -> None:
+    client = client_for("AXE")
+    for index in range(3):
+        client.axe_bind(bind_num=f"+8613800001{index:03d}", virtual_num=AXE_X[0])
+    [single] = client.axe_binding_count(AXE_X[0]).number_list
+    assert (single.number, single.bind_count) == (AXE_X[0], 3)
+    counted, cursor = {}, schemas.AXE_COUNT_FIRST_CURSOR
+    while cursor:
+        page = client.axe_binding_count(cursor=cursor, limit=1)
+        counted.update({item.number: item.bind_count for item in page.number_list})
+        cursor = page.next_cursor
+    assert counted == {AXE_X[0]: 3, AXE_X[1]: 0}

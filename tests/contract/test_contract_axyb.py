@@ -14,6 +14,7 @@ A = "+8613800000001"
 A2 = "+8613800000002"
 B = "+8613900000002"
 B2 = "+8613900000003"
+CITY = "028"  # every AXYB number of the contract app
 
 
 def _code(call) -> str:
@@ -22,29 +23,30 @@ def _code(call) -> str:
     return caught.value.code
 
 
-def test_axyb_binds_in_two_steps(client_for) -> None:
+def test_axyb_binds_in_two_steps_and_the_platform_chooses_x_and_y(client_for) -> None:
     client = client_for("AXYB")
-    ax = client.axyb_bind(num_a=A, num_x=AXYB_X[0], duration=3600, yb_duration=600)
+    ax = client.axyb_bind(orig_num=A, area_code=CITY, duration=3600, yb_duration=600)
     assert isinstance(ax, schemas.AxybBindResponse)
-    assert ax.relation_number == AXYB_X[0]
-    yb = client.axyb_bind(subscription_id=ax.subscription_id, num_b=B)
-    assert yb.relation_number in AXYB_X[1:]
+    assert ax.relation_number in AXYB_X
+    yb = client.axyb_bind(subscription_id=ax.subscription_id, orig_num=B, area_code=CITY)
+    assert yb.relation_number in AXYB_X
+    assert yb.relation_number != ax.relation_number
     assert yb.subscription_id
 
 
 def test_axyb_query_lists_the_relations(client_for) -> None:
     client = client_for("AXYB")
-    ax = client.axyb_bind(num_a=A, num_x=AXYB_X[0], duration=3600)
-    yb = client.axyb_bind(subscription_id=ax.subscription_id, num_b=B, num_y=AXYB_X[1])
+    ax = client.axyb_bind(orig_num=A, area_code=CITY, duration=3600)
+    yb = client.axyb_bind(subscription_id=ax.subscription_id, orig_num=B)
     for answer in (
         client.axyb_query(subscription_id=ax.subscription_id),
-        client.axyb_query(relation_num=AXYB_X[0]),
+        client.axyb_query(relation_num=ax.relation_number),
     ):
         [relation] = answer.xy_relation_num_list
         assert (relation.num_a, relation.num_x, relation.num_y, relation.num_b) == (
             A,
-            AXYB_X[0],
-            AXYB_X[1],
+            ax.relation_number,
+            yb.relation_number,
             B,
         )
         assert relation.bind_id == yb.subscription_id
@@ -53,7 +55,7 @@ def test_axyb_query_lists_the_relations(client_for) -> None:
 
 def test_axyb_unbind_removes_the_binding(client_for) -> None:
     client = client_for("AXYB")
-    ax = client.axyb_bind(num_a=A, num_x=AXYB_X[0])
+    ax = client.axyb_bind(orig_num=A, area_code=CITY)
     client.axyb_unbind(subscription_id=ax.subscription_id)
     assert _code(lambda: client.axyb_query(subscription_id=ax.subscription_id)) == "1016001"
     assert _code(lambda: client.axyb_unbind(subscription_id=ax.subscription_id)) == "1016001"
@@ -61,45 +63,38 @@ def test_axyb_unbind_removes_the_binding(client_for) -> None:
 
 def test_a_y_is_never_used_twice_with_the_same_ax(client_for) -> None:
     client = client_for("AXYB")
-    ax = client.axyb_bind(num_a=A, num_x=AXYB_X[0])
-    client.axyb_bind(subscription_id=ax.subscription_id, num_b=B, num_y=AXYB_X[2])
-    again = lambda: client.axyb_bind(  # noqa: E731
-        subscription_id=ax.subscription_id, num_b=B2, num_y=AXYB_X[2]
-    )
-    assert _code(again) == "1012010"
-    # The same Y with another AX is allowed (A1X1Y1B1 + A2X2Y1B2).
-    other = client.axyb_bind(num_a=A2, num_x=AXYB_X[1])
-    reused = client.axyb_bind(subscription_id=other.subscription_id, num_b=B2, num_y=AXYB_X[2])
-    assert reused.relation_number == AXYB_X[2]
+    ax = client.axyb_bind(orig_num=A, area_code=CITY)
+    first = client.axyb_bind(subscription_id=ax.subscription_id, orig_num=B)
+    second = client.axyb_bind(subscription_id=ax.subscription_id, orig_num=B2)
+    assert len({ax.relation_number, first.relation_number, second.relation_number}) == 3
 
 
 def test_one_a_holds_at_most_five_x(client_for) -> None:
     client = client_for("AXYB")
-    for number in AXYB_X[:5]:
-        client.axyb_bind(num_a=A, num_x=number)
-    assert _code(lambda: client.axyb_bind(num_a=A, num_x=AXYB_X[5])) == "1011003"
+    held = {client.axyb_bind(orig_num=A, area_code=CITY).relation_number for _ in range(5)}
+    assert len(held) == 5
+    assert _code(lambda: client.axyb_bind(orig_num=A, area_code=CITY)) == "1011003"
 
 
-def test_the_same_a_and_x_cannot_be_bound_twice(client_for) -> None:
-    client = client_for("AXYB")
-    client.axyb_bind(num_a=A, num_x=AXYB_X[0])
-    assert _code(lambda: client.axyb_bind(num_a=A, num_x=AXYB_X[0])) == "1016002"
+def test_a_city_without_a_free_x_is_refused(client_for) -> None:
+    assert _code(lambda: client_for("AXYB").axyb_bind(orig_num=A, area_code="0755")) == "1012008"
 
 
 def test_the_yb_step_needs_a_known_ax_binding(client_for) -> None:
     client = client_for("AXYB")
-    assert _code(lambda: client.axyb_bind(subscription_id="no-such-binding", num_b=B)) == (
+    assert _code(lambda: client.axyb_bind(subscription_id="no-such-binding", orig_num=B)) == (
         "1016001"
     )
 
 
 def test_stop_call_hangs_up_a_live_call(client_for, simulator) -> None:
     client = client_for("AXYB")
-    ax = client.axyb_bind(num_a=A, num_x=AXYB_X[0])
-    yb = client.axyb_bind(subscription_id=ax.subscription_id, num_b=B)
+    ax = client.axyb_bind(orig_num=A, area_code=CITY)
+    yb = client.axyb_bind(subscription_id=ax.subscription_id, orig_num=B)
     call = simulator.control.place_call(A, yb.relation_number, "answered", duration=600, live=True)
     answer = client.stop_call(call["sessionId"])
     assert answer.result_code == "0"
+    assert simulator.control.request("GET", "calls/live")["sessionIds"] == []
 
 
 def test_stop_call_of_an_unknown_session_is_refused(client_for) -> None:
