@@ -134,6 +134,13 @@ def _number_column(field: str, label, reveal: bool):
 
 # The platform's two SMS modes (spec §6.4); stored as pushed, shown translated.
 NOTIFICATION_MODES = {"Notify": _("Notify"), "Block": _("Block")}
+# extInfo.extParas "direction" of SMS notices; 0 and 1 by analogy with the CDR's direction
+# (privatenumber.unconfirmed.SMS_DIRECTIONS), 2 as the documented example says.
+SMS_DIRECTIONS = {
+    "0": _("B to A"),
+    "1": _("A to B"),
+    "2": _("abnormal (direction unknown)"),
+}
 
 
 class NotificationModeFilter(admin.SimpleListFilter):
@@ -172,6 +179,8 @@ class SmsRecordAdmin(ReadOnlyAdmin):
             _number_column("calling", _("sender"), reveal),
             "virtual_number",
             _number_column("called", _("receiver"), reveal),
+            "send_result",
+            "direction_shown",
             "decision",
             _number_column("forwarded_to", _("forwarded to"), reveal),
             "subscription_id",
@@ -183,6 +192,10 @@ class SmsRecordAdmin(ReadOnlyAdmin):
     @admin.display(description=_("mode"))
     def mode(self, obj: SmsRecord) -> str:
         return NOTIFICATION_MODES.get(obj.notification_mode, obj.notification_mode)
+
+    @admin.display(description=_("direction"))
+    def direction_shown(self, obj: SmsRecord) -> str:
+        return SMS_DIRECTIONS.get(obj.direction, obj.direction or "—")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):

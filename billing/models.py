@@ -228,7 +228,12 @@ class CallRecord(models.Model):
 
 
 class SmsRecord(models.Model):
-    """One SMS notice (spec §6.4), Notify or Block, with the console's decision for Block."""
+    """One SMS notice (spec §6.4), Notify or Block, with the console's decision for Block.
+
+    ``send_result`` is the notice's ``sendResult`` as pushed (its value table is UNCONFIRMED, so
+    it is kept, not interpreted); ``direction`` the ``direction`` of ``extInfo.extParas``
+    ("2": abnormal, direction unknown).
+    """
 
     application = models.ForeignKey(
         "console.Application",
@@ -253,6 +258,8 @@ class SmsRecord(models.Model):
     time_stamp = models.DateTimeField(_("time"))
     subscription_id = models.CharField(_("subscriptionId"), max_length=64, blank=True)
     content = models.TextField(_("content"), blank=True)
+    send_result = models.PositiveIntegerField(_("send result"), null=True, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, blank=True)
     decision = models.CharField(
         _("decision"), max_length=8, choices=SmsDecision.choices, blank=True, default=""
     )

@@ -18,7 +18,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -669,6 +669,11 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         own = [
             path("usage/", wrap(self.usage_view), name="bindings_xnumber_usage"),
             path(
+                "usage/count/<int:application_id>/",
+                wrap(self.count_view),
+                name="bindings_xnumber_usage_count",
+            ),
+            path(
                 "import/<int:job_id>/",
                 wrap(self.import_job_view),
                 name="bindings_xnumber_import_job",
@@ -692,6 +697,24 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
             "rows": pool.usage(),
         }
         return TemplateResponse(request, "admin/bindings/xnumber/usage.html", context)
+
+    def count_view(self, request, application_id: int):
+        """POST: ask the platform for an AXE application's binding counts (a task does it)."""
+        from bindings.tasks import count_axe_bindings_task
+
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        application = get_object_or_404(Application, pk=application_id, mode=Mode.AXE)
+        count_axe_bindings_task.delay(application.pk)
+        messages.info(
+            request,
+            gettext(
+                "The platform is being asked how many bindings each X of %(application)s "
+                "carries; reload this page in a moment."
+            )
+            % {"application": application.name},
+        )
+        return redirect("admin:bindings_xnumber_usage")
 
     # --- import ---------------------------------------------------------------------------------
     # django-import-export's import page and form; the file is then validated and imported by

@@ -57,6 +57,11 @@ class XNumber(models.Model):
     binding_count = models.PositiveIntegerField(_("live bindings"), default=0)
     # AXYB: relations in which this number is Y (at most 1000, spec §4); kept like binding_count.
     y_binding_count = models.PositiveIntegerField(_("live relations as Y"), default=0)
+    # AXE: what the platform itself counts (QueryAXEBindingCount), when it was last asked.
+    platform_binding_count = models.PositiveIntegerField(
+        _("AXE bindings on the platform"), null=True, blank=True
+    )
+    platform_counted_at = models.DateTimeField(_("counted on the platform"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -1,8 +1,10 @@
 """What each binding mode sends to the platform and how its answers are read (spec §5).
 
 Pure translation between a :class:`~bindings.models.Binding` and the client's request models; the
-decisions (when to bind, adopt, fail or retry) are in :mod:`bindings.services`. The console always
-names the X (and Y, and AXE extension) it chose, so the platform never picks at random.
+decisions (when to bind, adopt, fail or retry) are in :mod:`bindings.services`. The console names
+the X (and the AXE extension) it chose, so the platform never picks at random, except in AXYB:
+its bind names no number (spec §5.4.1), so the console names the city of the X (and of the Y) it
+chose, strictly, and takes the numbers the platform answers (``relationNumber``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import ValidationError
 
 from bindings.models import Binding
 from console.choices import Mode
-from console.numbers import mask
+from console.numbers import mask, mask_text
 from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from privatenumber.schemas import (
@@ -42,14 +44,11 @@ REQUEST_FIELDS = {
     "caller_num": "a_number",
     "orig_num": "a_number",
     "bind_num": "a_number",
-    "num_a": "a_number",
     "callee_num": "b_number",
-    "num_b": "b_number",
     "relation_num": "x_number",
     "private_num": "x_number",
     "virtual_num": "x_number",
-    "num_x": "x_number",
-    "num_y": "y_number",
+    "area_code": "area_code",
     "extend_num": "extension",
     "user_data": "user_data",
     "record_hint_tone": "record_hint_tone",
@@ -70,20 +69,6 @@ REQUEST_FIELDS = {
     "pre_voice_y": "caller_hint_tone",
 }
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-_NUMBER_IN_TEXT = re.compile(r"(?<![\d*])\+?(?:86)?1\d{10}(?!\d)|(?<![\d*])\+86\d{9,11}(?!\d)")
-
-
-def mask_text(text: str | None) -> str:
-    """``text`` with every phone number masked (platform texts name the numbers they refuse)."""
-    if not text:
-        return ""
-
-    def hide(match: re.Match[str]) -> str:
-        found = match.group()
-        return mask(found if found.startswith("+") else "+86" + found.removeprefix("86"))
-
-    return _NUMBER_IN_TEXT.sub(hide, text)
 
 
 class RequestRefused(ValueError):
@@ -169,6 +154,7 @@ def bind_request(binding: Binding):
             last_min_voice=_text(binding.last_min_voice),
             private_sms=_flag(binding.private_sms),
             pre_voice=_play_info(binding),
+            callee_num_display=binding.application.callee_num_display,
             user_data=_text(binding.user_data),
             **record,
         )
@@ -191,8 +177,9 @@ def bind_request(binding: Binding):
     if binding.mode == Mode.AXYB:
         return _build(
             AxybBindAxRequest,
-            num_a=binding.a_number,
-            num_x=binding.x_number,
+            orig_num=binding.a_number,
+            # The platform chooses X in this city; strict, so it cannot stray from the console's.
+            **_city(binding.x_number, binding),
             call_direction=int(binding.call_direction),
             duration=binding.duration or None,
             yb_duration=binding.yb_duration or None,
@@ -206,30 +193,48 @@ def bind_request(binding: Binding):
 
 
 def yb_request(binding: Binding) -> AxybBindYbRequest:
-    """The second AXYB bind step: Y–B on the binding of the first."""
+    """The second AXYB bind step: Y–B on the binding of the first, Y chosen in Y's city."""
     return _build(
         AxybBindYbRequest,
+        orig_num=binding.b_number,
         subscription_id=binding.subscription_id,
-        num_b=binding.b_number,
-        num_y=binding.y_number,
+        **_city(binding.y_number, binding),
         yb_duration=binding.yb_duration or None,
     )
 
 
-def send_bind(client: PrivateNumberClient, binding: Binding) -> str:
-    """Send the bind (first AXYB step) and return the platform's subscriptionId."""
+def _city(number: str, binding: Binding) -> dict[str, str]:
+    """``areaCode`` (strict) naming the city of ``number``, when it is known."""
+    city = city_of(number, binding)
+    return {"area_code": city, "area_match_mode": "0"} if city else {}
+
+
+def city_of(number: str, binding: Binding) -> str | None:
+    """The city code of an X (or Y) of the binding: its pool row's, else the binding's city."""
+    for held in (binding.x, binding.y):
+        if held is not None and held.number == number and held.city_code:
+            return held.city_code
+    return binding.area_code or None
+
+
+def send_bind(client: PrivateNumberClient, binding: Binding) -> tuple[str, str | None]:
+    """Send the bind (first AXYB step): the platform's subscriptionId, and for AXYB the X it chose
+    (``relationNumber``; None in the other modes, where the console named X)."""
     request = bind_request(binding)
     if binding.mode == Mode.AXB:
-        return client.axb_bind(request).subscription_id
+        return client.axb_bind(request).subscription_id, None
     if binding.mode == Mode.AX:
-        return client.ax_bind(request).subscription_id
+        return client.ax_bind(request).subscription_id, None
     if binding.mode == Mode.AXE:
-        return client.axe_bind(request).subscription_id
-    return client.axyb_bind(request).subscription_id
+        return client.axe_bind(request).subscription_id, None
+    answer = client.axyb_bind(request)
+    return answer.subscription_id, answer.relation_number
 
 
-def send_yb(client: PrivateNumberClient, binding: Binding) -> str:
-    return client.axyb_bind(yb_request(binding)).subscription_id
+def send_yb(client: PrivateNumberClient, binding: Binding) -> tuple[str, str]:
+    """The second AXYB step: the Y–B relation's id and the Y the platform chose."""
+    answer = client.axyb_bind(yb_request(binding))
+    return answer.subscription_id, answer.relation_number
 
 
 def _absent(error: PlatformError) -> bool:
@@ -262,11 +267,8 @@ def find_landed(client: PrivateNumberClient, binding: Binding) -> str | None:
             answer = client.axe_query(virtual_num=binding.x_number, extend_num=binding.extension)
             return answer.subscription_id if answer.bind_num == binding.a_number else None
         if binding.mode == Mode.AXYB:
-            answer = client.axyb_query(relation_num=binding.x_number)
-            for item in answer.xy_relation_num_list:
-                if item.num_a == binding.a_number and not item.num_y:
-                    return item.bind_id
-            return None
+            found = find_landed_axyb(client, binding, [binding.x_number])
+            return found[0] if found else None
     except PlatformError as error:
         if _absent(error):
             return None
@@ -274,21 +276,41 @@ def find_landed(client: PrivateNumberClient, binding: Binding) -> str | None:
     return None
 
 
-def find_landed_yb(client: PrivateNumberClient, binding: Binding) -> str | None:
-    """AXYB: the id of the Y–B relation if an earlier second step landed."""
+def find_landed_axyb(
+    client: PrivateNumberClient, binding: Binding, candidates: list[str]
+) -> tuple[str, str] | None:
+    """AXYB: the A–X binding an earlier first step made, and its X, if it landed.
+
+    The bind named only a city, so X may be any of ``candidates`` (the numbers the platform could
+    have chosen); each is asked in turn.
+    """
+    for number in candidates:
+        try:
+            answer = client.axyb_query(relation_num=number)
+        except PlatformError as error:
+            if _absent(error):
+                continue
+            raise
+        for item in answer.xy_relation_num_list:
+            if item.num_a == binding.a_number and not item.num_y:
+                return item.bind_id, item.num_x or number
+    return None
+
+
+def find_landed_yb(client: PrivateNumberClient, binding: Binding) -> tuple[str, str] | None:
+    """AXYB: the Y–B relation an earlier second step made, and its Y, if it landed.
+
+    Asked by the A–X binding's id, which lists every relation hanging on it.
+    """
     try:
-        answer = client.axyb_query(relation_num=binding.y_number)
+        answer = client.axyb_query(subscription_id=binding.subscription_id)
     except PlatformError as error:
         if _absent(error):
             return None
         raise
     for item in answer.xy_relation_num_list:
-        if (
-            item.num_b == binding.b_number
-            and item.num_x == binding.x_number
-            and item.num_a == binding.a_number
-        ):
-            return item.bind_id
+        if item.num_b == binding.b_number and item.num_y and item.num_a == binding.a_number:
+            return item.bind_id, item.num_y
     return None
 
 
@@ -537,6 +559,7 @@ __all__ = [
     "bind_request",
     "exists",
     "find_landed",
+    "find_landed_axyb",
     "find_landed_yb",
     "list_on_number",
     "mask_text",

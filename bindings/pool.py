@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bindings import cities
@@ -370,6 +370,45 @@ def free_extension(number: XNumber, application) -> str:
     return str(random.choice(free)).zfill(length) if free else ""
 
 
+def move(binding: Binding, which: str, number: str, *, now: datetime | None = None) -> bool:
+    """The platform bound ``which`` ("x" or "y") of a pending binding to ``number``, not to the
+    number the console had counted it on (AXYB: its bind names only a city, spec §5.4.1).
+
+    The binding is counted on ``number`` instead, in one transaction with both rows locked; the
+    number it leaves, never actually used, is available again at once (no cooldown). A number
+    the pool does not know (the pool is out of step with the platform) is recorded on the binding
+    without a count. Returns whether anything changed.
+    """
+    now = now or timezone.now()
+    count_field = "binding_count" if which == "x" else "y_binding_count"
+    with transaction.atomic():
+        locked = Binding.objects.select_for_update().get(pk=binding.pk)
+        if getattr(locked, f"{which}_number") == number:
+            return False
+        old_id = getattr(locked, f"{which}_id")
+        new = (
+            XNumber.objects.select_for_update()
+            .filter(application_id=locked.application_id, number=number)
+            .first()
+        )
+        if old_id is not None:
+            XNumber.objects.filter(pk=old_id).update(
+                **{count_field: F(count_field) - 1}, updated_at=now
+            )
+            XNumber.objects.filter(pk=old_id, binding_count=0, y_binding_count=0).exclude(
+                state=NumberState.RETIRED
+            ).update(state=NumberState.AVAILABLE, cooling_until=None)
+        if new is not None:
+            role = Role(which, Q(), "", count_field)
+            count(new, role, +1, now=now)
+        Binding.objects.filter(pk=binding.pk).update(
+            **{which: new, f"{which}_number": number}, updated_at=now
+        )
+    setattr(binding, which, new)
+    setattr(binding, f"{which}_number", number)
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # Releasing: one statement ends bindings and gives their numbers back
 # ---------------------------------------------------------------------------------------------
@@ -642,7 +681,14 @@ def usage() -> list[dict[str, Any]]:
             "city_code",
             "province",
         )
-        .annotate(total=Count("pk"), bindings=Sum("binding_count"), **by_state)
+        .annotate(
+            total=Count("pk"),
+            bindings=Sum("binding_count"),
+            on_platform=Sum("platform_binding_count"),
+            counted_at=Min("platform_counted_at"),
+            counted=Count("platform_counted_at"),
+            **by_state,
+        )
         .order_by("application__name", "application_id", "city_code", "province")
     )
     result = []
@@ -666,6 +712,9 @@ def usage() -> list[dict[str, Any]]:
                 "bindings": row["bindings"] or 0,
                 "capacity": capacity,
                 "percent": round(100 * (row["bindings"] or 0) / capacity, 1) if capacity else None,
+                # AXE: the platform's own count (QueryAXEBindingCount), when every number has one.
+                "on_platform": row["on_platform"] if row["counted"] == row["total"] else None,
+                "counted_at": row["counted_at"],
             }
         )
     return result

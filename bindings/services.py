@@ -56,14 +56,15 @@ from bindings.models import (
     Reconciliation,
     XNumber,
 )
-from console import audit
+from console import audit, gateway
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
 from privatenumber.client import CallLog, PrivateNumberClient
-from privatenumber.codes import describe_result
+from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
 from privatenumber.errors import PlatformError
-from privatenumber.schemas import NumStatusPush
+from privatenumber.schemas import AXE_COUNT_FIRST_CURSOR, NumStatusPush
+from privatenumber.unconfirmed import CODE_NO_IDLE_EXTENSION
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class BindingRefused(Exception):
 
 
 class _CallRecorder:
-    """The client's ``on_call`` hook: one PlatformCall row per request, numbers masked."""
+    """The client's ``on_call`` hook: one PlatformCall row per request, numbers masked; an answer
+    that locks the console out (1020176) pauses the application's platform calls."""
 
     def __init__(self, application_id: int, binding_id: int | None) -> None:
         self.application_id = application_id
@@ -111,10 +113,16 @@ class _CallRecorder:
             latency_ms=call.latency_ms,
             error=platform.mask_text(call.error),
         )
+        if code in PAUSING_RESULT_CODES:
+            gateway.pause(self.application_id, code, call.interface)
 
 
 def client_for(application: Application, binding: Binding | None = None) -> PrivateNumberClient:
-    """A platform client for ``application`` whose every call is logged (against ``binding``)."""
+    """A platform client for ``application`` whose every call is logged (against ``binding``).
+
+    Its gate refuses every request while the application's platform calls are paused
+    (:class:`console.gateway.ApplicationPaused`).
+    """
     client = PrivateNumberClient(
         application.base_url,
         application.app_key,
@@ -124,6 +132,7 @@ def client_for(application: Application, binding: Binding | None = None) -> Priv
             settings.BINDINGS_PLATFORM_READ_TIMEOUT,
         ),
         on_call=_CallRecorder(application.pk, binding.pk if binding is not None else None),
+        gate=gateway.gate_for(application.pk),
     )
     # A new session (and connection) per client: the platform closes connections after each
     # answer anyway (spec §1.1), and a kept-alive connection measured slower, not cheaper.
@@ -504,9 +513,11 @@ def bind(binding_id: int) -> Binding | None:
                     if subscription_id:
                         logger.info("binding %s: adopted the bind that landed", binding.pk)
                 if subscription_id is None:
+                    if binding.mode == Mode.AXE:
+                        _check_axe_room(client, binding)
                     if not _claim_attempt(binding):
                         return binding
-                    subscription_id = platform.send_bind(client, binding)
+                    subscription_id, _chosen = platform.send_bind(client, binding)
                 _activate(binding, subscription_id)
         except platform.RequestRefused as refusal:
             _fail(binding, PlatformError("1010002", refusal.problem))
@@ -517,28 +528,113 @@ def bind(binding_id: int) -> Binding | None:
     return binding
 
 
+def _check_axe_room(client: PrivateNumberClient, binding: Binding) -> None:
+    """Before an AXE bind: ask the platform how many bindings X carries (QueryAXEBindingCount).
+
+    X full on the platform (spec §4: the extension range, capped by the recommended maximum)
+    refuses the bind here with 1020167, without sending it; the count is kept on the number.
+    The check only advises: when the platform cannot answer it (its answer's names are
+    UNCONFIRMED), the bind goes ahead and the platform's own answer decides.
+    """
+    capacity = pool.axe_capacity(binding.application)
+    try:
+        answer = client.axe_binding_count(binding.x_number)
+    except gateway.ApplicationPaused:
+        raise
+    except PlatformError as error:
+        if not error.permanent:
+            raise
+        logger.warning(
+            "binding %s: AXE count not available (%s); binding anyway", binding.pk, error
+        )
+        return
+    on_platform = sum(
+        item.bind_count for item in answer.number_list if item.number == binding.x_number
+    )
+    XNumber.objects.filter(pk=binding.x_id).update(
+        platform_binding_count=on_platform, platform_counted_at=timezone.now()
+    )
+    if on_platform >= capacity:
+        raise PlatformError(
+            CODE_NO_IDLE_EXTENSION,
+            f"{binding.x_number} carries {on_platform} AXE bindings on the platform; "
+            f"it takes {capacity}",
+        )
+
+
+def count_axe_bindings(application: Application) -> int:
+    """Ask the platform how many AXE bindings each X of ``application`` carries, page by page
+    (QueryAXEBindingCount), and keep it on the numbers for the pool usage page.
+
+    Returns how many of the application's numbers were counted.
+    """
+    now = timezone.now()
+    counted = 0
+    with client_for(application) as client:
+        cursor: str | None = AXE_COUNT_FIRST_CURSOR
+        while cursor:
+            page = client.axe_binding_count(cursor=cursor, limit=100)
+            counts = {item.number: item.bind_count for item in page.number_list}
+            numbers = list(XNumber.objects.filter(application=application, number__in=counts))
+            for number in numbers:
+                number.platform_binding_count = counts[number.number]
+                number.platform_counted_at = now
+            XNumber.objects.bulk_update(
+                numbers, ["platform_binding_count", "platform_counted_at"], batch_size=100
+            )
+            counted += len(numbers)
+            cursor = page.next_cursor if page.number_list else None
+    return counted
+
+
+def _axyb_candidates(binding: Binding, limit: int = 20) -> list[str]:
+    """The X numbers an AXYB first step may have landed on: the one the console counted it on,
+    then the other free numbers of its city (the platform chooses among those)."""
+    others = (
+        pool.usable(binding.application, timezone.now())
+        .filter(city_code=platform.city_of(binding.x_number, binding) or "")
+        .filter(binding_count=0, y_binding_count=0)
+        .exclude(number=binding.x_number)
+        .order_by("pk")
+        .values_list("number", flat=True)[:limit]
+    )
+    return [binding.x_number, *others]
+
+
 def _bind_axyb(client: PrivateNumberClient, binding: Binding) -> None:
-    """AXYB in two steps; the first step's id is stored before the second is sent."""
+    """AXYB in two steps; the first step's id is stored before the second is sent.
+
+    Each step names a city; the X and the Y the platform chose are recorded on the binding (and
+    counted on those numbers) as soon as it answers.
+    """
     if not binding.subscription_id:
-        sid = platform.find_landed(client, binding) if binding.bind_attempts else None
-        if sid is None:
+        found = None
+        if binding.bind_attempts:
+            found = platform.find_landed_axyb(client, binding, _axyb_candidates(binding))
+        if found is None:
             if not _claim_attempt(binding):
                 return
-            sid = platform.send_bind(client, binding)
+            found = platform.send_bind(client, binding)
+        sid, x = found
         Binding.objects.filter(pk=binding.pk).update(subscription_id=sid)
         binding.subscription_id = sid
-    yb_id = platform.find_landed_yb(client, binding) if binding.bind_attempts > 1 else None
-    if yb_id is None:
+        if x:
+            pool.move(binding, "x", x)
+    landed = platform.find_landed_yb(client, binding) if binding.bind_attempts > 1 else None
+    if landed is None:
         if not _claim_attempt(binding):
             return
         try:
-            yb_id = platform.send_yb(client, binding)
+            landed = platform.send_yb(client, binding)
         except PlatformError as error:
             if not error.permanent:
                 raise
             # The A–X part exists on the platform: remove it before calling the bind failed.
             platform.send_unbind(client, binding)
             raise
+    yb_id, y = landed
+    if y:
+        pool.move(binding, "y", y)
     _activate(binding, binding.subscription_id, yb_subscription_id=yb_id)
 
 

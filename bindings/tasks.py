@@ -2,7 +2,9 @@
 
 Platform tasks retry transient failures (timeouts, connection errors, 5xx, flow control) with
 exponential backoff and jitter; when the retries are used up a bind is adopted if it landed after
-all, else marked failed. ``acks_late``: a worker that dies mid-task leaves the message to another
+all, else marked failed. While an application's platform calls are paused (the platform locked the
+console out, ``console.gateway``), a task sends nothing and re-queues itself for later, spending
+none of its retries. ``acks_late``: a worker that dies mid-task leaves the message to another
 one, which is safe because every service checks the binding's status first and asks the platform
 before sending a bind again.
 """
@@ -17,6 +19,7 @@ from django.conf import settings
 
 from bindings import services
 from bindings.models import Reconciliation, XNumber
+from console.gateway import ApplicationPaused
 from console.models import Application
 from privatenumber.errors import PlatformError, PlatformTransientError
 
@@ -33,7 +36,29 @@ RETRYING = {
 }
 
 
-class BindTask(DjangoTask):
+class PlatformTask(DjangoTask):
+    """A task that calls the platform: while its application is paused it comes back later.
+
+    The re-queued message is a new one (its retries start again), so a long pause never uses up
+    the retries that real failures need; the task is safe to run twice anyway.
+    """
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ApplicationPaused as paused:
+            logger.info(
+                "%s%s: application %s is paused; again in %s s",
+                self.name,
+                args,
+                paused.application_id,
+                settings.PLATFORM_PAUSED_RECHECK_SECONDS,
+            )
+            self.apply_async(args, kwargs, countdown=settings.PLATFORM_PAUSED_RECHECK_SECONDS)
+            return None
+
+
+class BindTask(PlatformTask):
     """Marks the binding failed (or adopts it) once the retries are used up."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
@@ -46,19 +71,27 @@ def bind_binding_task(binding_id: int) -> None:
     services.bind(binding_id)
 
 
-@shared_task(**RETRYING)
+@shared_task(base=PlatformTask, **RETRYING)
 def modify_binding_task(binding_id: int) -> None:
     services.apply_modification(binding_id)
 
 
-@shared_task(**RETRYING)
+@shared_task(base=PlatformTask, **RETRYING)
 def unbind_binding_task(binding_id: int) -> None:
     services.unbind(binding_id)
 
 
-@shared_task(**RETRYING)
+@shared_task(base=PlatformTask, **RETRYING)
 def sync_binding_task(binding_id: int) -> None:
     services.sync_binding(binding_id)
+
+
+@shared_task(base=PlatformTask, **RETRYING)
+def count_axe_bindings_task(application_id: int) -> None:
+    """Ask the platform for the AXE binding count of every X of one application."""
+    application = Application.objects.filter(pk=application_id, mode="AXE").first()
+    if application is not None:
+        services.count_axe_bindings(application)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -88,9 +121,8 @@ def reconcile_bindings_task(
 @shared_task(ignore_result=True)
 def reconcile_applications_task() -> None:
     """Beat: one reconciliation task per active application that has bindings."""
-    for application_id in (
-        Application.objects.filter(is_active=True).exclude(mode="X").values_list("pk", flat=True)
-    ):
+    active = Application.objects.filter(is_active=True, calls_paused_at__isnull=True)
+    for application_id in active.exclude(mode="X").values_list("pk", flat=True):
         reconcile_bindings_task.delay(application_id)
 
 

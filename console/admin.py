@@ -1,7 +1,12 @@
-"""Admin of applications (secrets never rendered back), the read-only audit log, and the inbox of
-pushes (failed ones listed, re-processed after a fix, raw bodies for administrators only)."""
+"""Admin of applications (secrets never rendered back, platform calls resumed after a lock-out),
+the read-only audit log, the inbox of pushes (failed ones listed, re-processed after a fix, held
+ones released or discarded, bodies shown masked, raw bodies for administrators only), and the
+alerts administrators acknowledge."""
 
 from __future__ import annotations
+
+import contextlib
+import json
 
 from axes import admin as axes_admin
 from axes.models import AccessLog
@@ -14,13 +19,15 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from console import audit, inbox
+from console import alerts, audit, gateway, inbox
 from console.choices import AuditAction, DeliveryState
-from console.models import Application, AuditLog, Delivery
+from console.models import Alert, Application, AuditLog, Delivery
+from console.numbers import mask_text
 from console.paginators import LargeTablePaginator
 
 
@@ -73,6 +80,7 @@ class ApplicationForm(forms.ModelForm):
             "extension_length",
             "block_call_rule",
             "block_sms_rule",
+            "callee_num_display",
             "is_active",
         ]
         formfield_callback = https_url_fields
@@ -98,10 +106,26 @@ class ApplicationForm(forms.ModelForm):
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "mode", "app_key", "base_url", "recording_enabled", "is_active"]
+    list_display = [
+        "name",
+        "mode",
+        "app_key",
+        "base_url",
+        "recording_enabled",
+        "is_active",
+        "platform_calls",
+    ]
     list_filter = ["mode", "is_active"]
     search_fields = ["name", "app_key"]
-    readonly_fields = ["secret_state", "receiver_urls", "created_at", "updated_at"]
+    readonly_fields = [
+        "secret_state",
+        "receiver_urls",
+        "platform_calls",
+        "calls_paused_reason",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["resume_platform_calls"]
     fieldsets = [
         (None, {"fields": ["name", "mode", "app_key", "app_secret", "secret_state", "base_url"]}),
         (
@@ -127,12 +151,53 @@ class ApplicationAdmin(admin.ModelAdmin):
                     "extension_length",
                     "block_call_rule",
                     "block_sms_rule",
+                    "callee_num_display",
                     "is_active",
                 ]
             },
         ),
+        (_("Platform calls"), {"fields": ["platform_calls", "calls_paused_reason"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @admin.display(description=_("platform calls"))
+    def platform_calls(self, obj: Application) -> str:
+        if obj.calls_paused_at is None:
+            return _("running")
+        return _("paused since %(at)s") % {
+            "at": formats.date_format(
+                timezone.localtime(obj.calls_paused_at), "SHORT_DATETIME_FORMAT"
+            )
+        }
+
+    def has_resume_permission(self, request) -> bool:
+        return request.user.has_perm("console.change_application")
+
+    @admin.action(
+        description=_("Resume the platform calls of the selected applications"),
+        permissions=["resume"],
+    )
+    def resume_platform_calls(self, request, queryset):
+        resumed = [
+            application
+            for application in queryset.filter(calls_paused_at__isnull=False)
+            if gateway.resume(application, request=request)
+        ]
+        if resumed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Platform calls resumed for %(n)d application.",
+                    "Platform calls resumed for %(n)d applications.",
+                    len(resumed),
+                )
+                % {"n": len(resumed)},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request, _("None of the selected applications was paused."), messages.WARNING
+            )
 
     @admin.display(description=_("APP_Secret"))
     def secret_state(self, obj: Application) -> str:
@@ -235,6 +300,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "endpoint",
         "kind",
         "state",
+        "hold_reason",
         "items",
         "size",
         "attempts",
@@ -246,13 +312,17 @@ class DeliveryAdmin(ReadOnlyAdmin):
     sortable_by = ["received_at"]
     show_full_result_count = False
     paginator = LargeTablePaginator
-    actions = ["reprocess_selected"]
+    actions = ["reprocess_selected", "release_selected", "discard_selected"]
     fields = [
         "received_at",
         "application",
         "endpoint",
         "kind",
         "state",
+        "hold_reason",
+        "signed_at",
+        "nonce",
+        "note",
         "error_field",
         "error",
         "items",
@@ -262,6 +332,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "attempts",
         "processed_at",
         "answer",
+        "masked_body",
         "body_link",
     ]
     readonly_fields = fields
@@ -279,6 +350,16 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     def has_reprocess_permission(self, request) -> bool:
         return request.user.has_perm("console.reprocess_delivery")
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("console.release_delivery")
+
+    @admin.display(description=_("body (numbers masked)"))
+    def masked_body(self, obj: Delivery):
+        if obj.pk is None:
+            return "—"
+        raw = bytes(Delivery.objects.values_list("body", flat=True).get(pk=obj.pk))
+        return format_html('<pre class="delivery-body">{}</pre>', masked(raw))
 
     @admin.display(description=_("error"))
     def short_error(self, obj: Delivery) -> str:
@@ -319,6 +400,43 @@ class DeliveryAdmin(ReadOnlyAdmin):
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
+    @admin.action(description=_("Release the selected held pushes"), permissions=["release"])
+    def release_selected(self, request, queryset):
+        ids = list(queryset.filter(state=DeliveryState.HELD).values_list("pk", flat=True))
+        results = [inbox.release(pk, request=request) for pk in ids]
+        done = sum(1 for result in results if result.ok)
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d held push released.", "%(n)d held pushes released.", done)
+                % {"n": done},
+                messages.SUCCESS,
+            )
+        for result in results:
+            if not result.ok:
+                self.message_user(
+                    request,
+                    _("Held push %(id)s could not be applied: %(error)s")
+                    % {"id": result.delivery_id, "error": result.error},
+                    messages.ERROR,
+                )
+        if not ids:
+            self.message_user(request, _("None of the selected pushes is held."), messages.WARNING)
+
+    @admin.action(description=_("Discard the selected held pushes"), permissions=["release"])
+    def discard_selected(self, request, queryset):
+        ids = list(queryset.filter(state=DeliveryState.HELD).values_list("pk", flat=True))
+        done = sum(1 for pk in ids if inbox.discard(pk, request=request))
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d held push discarded.", "%(n)d held pushes discarded.", done)
+                % {"n": done},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, _("None of the selected pushes is held."), messages.WARNING)
+
     @admin.action(
         description=_("Re-process the selected failed deliveries"), permissions=["reprocess"]
     )
@@ -345,6 +463,107 @@ class DeliveryAdmin(ReadOnlyAdmin):
             self.message_user(
                 request, _("None of the selected deliveries has failed."), messages.WARNING
             )
+
+
+def masked(body: bytes) -> str:
+    """A pushed body for the page: pretty JSON (or the text) with every phone number masked."""
+    text = body.decode("utf-8", errors="replace")
+    with contextlib.suppress(ValueError):
+        text = json.dumps(json.loads(text), ensure_ascii=False, indent=2)
+    return mask_text(text)
+
+
+class AlertStateFilter(admin.SimpleListFilter):
+    """Open alerts by default: the page an administrator comes for."""
+
+    title = _("state")
+    parameter_name = "state"
+    OPEN, RESOLVED, ALL = "open", "resolved", "all"
+
+    def lookups(self, request, model_admin):
+        return [(self.OPEN, _("Open")), (self.RESOLVED, _("Resolved")), (self.ALL, _("All"))]
+
+    def choices(self, changelist):
+        current = self.value() or self.OPEN
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or self.OPEN
+        if value == self.OPEN:
+            return queryset.filter(resolved_at__isnull=True)
+        if value == self.RESOLVED:
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts for number administrators: open ones first; acknowledging one is audited.
+
+    Rows are written by ``console.alerts`` only; a person acknowledges (it stays open until what
+    it is about is resolved).
+    """
+
+    list_display = [
+        "last_seen_at",
+        "kind",
+        "application",
+        "title_shown",
+        "count",
+        "opened_at",
+        "acknowledged",
+    ]
+    list_filter = [AlertStateFilter, "kind", "application"]
+    list_select_related = ["application", "acknowledged_by"]
+    sortable_by = ["last_seen_at"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    actions = ["acknowledge_selected"]
+    fields = [
+        "kind",
+        "application",
+        "title_shown",
+        "detail_shown",
+        "count",
+        "opened_at",
+        "last_seen_at",
+        "acknowledged",
+        "resolved_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("alert"))
+    def title_shown(self, obj: Alert) -> str:
+        return alerts.render(obj)[0]
+
+    @admin.display(description=_("detail"))
+    def detail_shown(self, obj: Alert) -> str:
+        return alerts.render(obj)[1]
+
+    @admin.display(description=_("acknowledged"))
+    def acknowledged(self, obj: Alert) -> str:
+        if obj.acknowledged_at is None:
+            return "—"
+        who = obj.acknowledged_by.get_username() if obj.acknowledged_by else "?"
+        when = formats.date_format(timezone.localtime(obj.acknowledged_at), "SHORT_DATETIME_FORMAT")
+        return f"{who}, {when}"
+
+    def has_acknowledge_permission(self, request) -> bool:
+        return request.user.has_perm("console.acknowledge_alert")
+
+    @admin.action(description=_("Acknowledge the selected alerts"), permissions=["acknowledge"])
+    def acknowledge_selected(self, request, queryset):
+        done = alerts.acknowledge(queryset, user=request.user, request=request)
+        self.message_user(
+            request,
+            ngettext("%(n)d alert acknowledged.", "%(n)d alerts acknowledged.", done) % {"n": done},
+            messages.SUCCESS if done else messages.WARNING,
+        )
 
 
 # django-axes' sign-in log gains a row at every sign-in: its admin, as shipped, counts the whole

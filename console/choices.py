@@ -30,6 +30,13 @@ class BlockSmsRule(models.TextChoices):
     DISCARD = "discard", _("Discard the SMS")
 
 
+class CalleeNumDisplay(models.TextChoices):
+    """AX bind ``calleeNumDisplay``: what A sees when someone else calls X (spec §5.2.1)."""
+
+    X_NUMBER = "0", _("The X number")
+    REAL_CALLER = "1", _("The real caller")
+
+
 class AuditAction(models.TextChoices):
     """Things people do that leave an audit row."""
 
@@ -46,6 +53,11 @@ class AuditAction(models.TextChoices):
     SET_CALLEE = "set_callee", _("Set temporary callee")
     STOP_CALL = "stop_call", _("Stop call")
     SECRET_REPLACED = "secret_replaced", _("Replace secret")
+    RELEASE = "release", _("Release")
+    DISCARD = "discard", _("Discard")
+    ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+    PAUSE = "pause", _("Pause platform calls")
+    RESUME = "resume", _("Resume platform calls")
 
 
 class HookEndpoint(models.TextChoices):
@@ -68,8 +80,31 @@ class DeliveryKind(models.TextChoices):
 
 
 class DeliveryState(models.TextChoices):
-    """Where a push stands: applied, kept for a fix, or kept but deliberately not applied."""
+    """Where a push stands: applied, kept for a fix, or kept but deliberately not applied.
+
+    ``held``: its digest was right but its header was stale, reused or could not be checked; it
+    waits to be corroborated or released (docs/notifications.md). ``duplicate``: a held push found
+    to carry nothing new (applied: nothing). ``discarded``: a held push an administrator threw away.
+    """
 
     PROCESSED = "processed", _("Processed")
     FAILED = "failed", _("Failed")
     IGNORED = "ignored", _("Ignored")
+    HELD = "held", _("Held")
+    DUPLICATE = "duplicate", _("Harmless duplicate")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class HoldReason(models.TextChoices):
+    """Why a push whose digest was right is held instead of applied."""
+
+    STALE = "stale", _("Created too old (or in the future)")
+    REPLAYED = "replayed", _("Header already used with another body")
+    UNCHECKED = "unchecked", _("Replay check unavailable")
+
+
+class AlertKind(models.TextChoices):
+    """What an alert is about (issue 16 adds its delivery by e-mail and webhook)."""
+
+    PLATFORM_LOCKED = "platform_locked", _("Platform calls paused")
+    HELD_PUSHES = "held_pushes", _("Pushes held")

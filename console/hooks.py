@@ -2,16 +2,19 @@
 
 Each request is authenticated before its body is read: the application is the one whose APP_Key
 signs the ``Authorization``/``X-AKSK`` (or legacy ``X-WSSE``) headers, and the digest is checked
-against its secret (``privatenumber.auth``, spec §2). Then the body is read (at most
-``HOOKS_MAX_BODY_BYTES``) and handed to ``console.inbox.receive``, which keeps it as a
-``Delivery`` and applies it in one transaction. Answers, by case, are listed in
-``docs/notifications.md``.
+against its secret (``privatenumber.auth``, spec §2); a wrong digest is refused. Then the body is
+read (at most ``HOOKS_MAX_BODY_BYTES``) and handed to ``console.inbox.receive``, which keeps it as
+a ``Delivery`` and applies it in one transaction. A push whose digest is right but whose header
+is stale, was used before with another body, or could not be checked for reuse is kept and held
+instead (``console.inbox.hold``): answered 200, applied only once corroborated or released.
+Answers, by case, are listed in ``docs/notifications.md``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from console import inbox
+from console.choices import HoldReason
 from console.models import Application
 from console.sql import prepared_cursor
 from privatenumber import auth
@@ -40,18 +44,51 @@ def _client(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "?")
 
 
-def authenticate(request: HttpRequest) -> tuple[Application, auth.Verified]:
-    """The application that signed the request; :class:`privatenumber.auth.AuthError` if none."""
+@dataclass(frozen=True)
+class Signed:
+    """Who signed a push and how; ``stale``: its Created is outside the allowed skew."""
+
+    application: Application
+    verified: auth.Verified
+    token: auth.UsernameToken
+    stale: bool = False
+
+
+def authenticate(request: HttpRequest) -> Signed:
+    """The application that signed the request; :class:`privatenumber.auth.AuthError` if none.
+
+    A right digest with a stale ``Created`` is not refused: the push may be a platform retry sent
+    with its first header (spec §6.0), so it is kept and held (``Signed.stale``).
+    """
     token = auth.parse_headers(request.headers)
     application = _application(token.app_key)
     if application is None or not application.has_secret:
         raise auth.AuthError(auth.CODE_UNKNOWN_APP_KEY, "Invalid app_key.", token.app_key)
-    verified = auth.verify_token(
-        token, application.get_secret(), max_skew=settings.HOOKS_MAX_CLOCK_SKEW
-    )
-    if settings.HOOKS_REJECT_REPLAYED_NONCE and not _first_use(token):
-        raise auth.AuthError(auth.CODE_NO_NONCE, "Nonce already used.", token.app_key)
-    return application, verified
+    try:
+        verified = auth.verify_token(
+            token, application.get_secret(), max_skew=settings.HOOKS_MAX_CLOCK_SKEW
+        )
+    except auth.StaleCreated as stale:
+        return Signed(application, stale.verified, token, stale=True)
+    return Signed(application, verified, token)
+
+
+def hold_reason(signed: Signed, digest: str) -> str:
+    """Why this push must be held ("" when it may be applied): stale, replayed or unchecked.
+
+    Each accepted header (nonce and Created) is remembered with the digest of its body for
+    longer than the allowed skew. The same header with the same body again is a retry of what was
+    accepted (the inbox's duplicate handling answers it); the same header with another body is a
+    replay of a captured header, since the signature does not cover the body.
+    """
+    if signed.stale:
+        return HoldReason.STALE
+    if not settings.HOOKS_REJECT_REPLAYED_NONCE:
+        return ""
+    seen = _remember(signed.token, digest)
+    if seen is None:
+        return HoldReason.UNCHECKED
+    return "" if seen == digest else HoldReason.REPLAYED
 
 
 @functools.cache
@@ -91,24 +128,28 @@ def _redis_client() -> Any:
     return client
 
 
-def _first_use(token: auth.UsernameToken) -> bool:
-    """Whether this exact header (nonce and Created) is seen for the first time.
-
-    The signature does not cover the body, so a captured header could carry another body while
-    ``Created`` is fresh. The platform signs every attempt anew, so a repeat is never genuine.
-    If the cache is down, the push is let through (CDR intake matters more) and logged.
+def _remember(token: auth.UsernameToken, digest: str) -> str | None:
+    """Remember this header (nonce and Created) with its body's digest; returns the digest it
+    was first seen with (``digest`` itself when it is new), or None when the replay store
+    cannot be reached: then the push is held, never applied unchecked.
     """
     key = f"hooks:nonce:{token.app_key}:{token.nonce}:{token.created}"
     timeout = int(settings.HOOKS_MAX_CLOCK_SKEW.total_seconds() * 2) + 60
     try:
         client = _redis_client()
         if client is None:
-            return bool(cache.add(key, 1, timeout=timeout))
-        # what RedisCache.add does, on the kept client
-        return bool(client.set(cache.make_and_validate_key(key), 1, ex=timeout, nx=True))
+            if cache.add(key, digest, timeout=timeout):
+                return digest
+            return cache.get(key)
+        # what RedisCache.add does, on the kept client (one round trip for a fresh header)
+        stored_key = cache.make_and_validate_key(key)
+        if client.set(stored_key, digest, ex=timeout, nx=True):
+            return digest
+        seen = client.get(stored_key)
+        return seen.decode() if isinstance(seen, bytes) else seen
     except Exception:
-        logger.warning("nonce cache unavailable; replay check skipped", exc_info=True)
-        return True
+        logger.warning("replay store unavailable: the push is held", exc_info=True)
+        return None
 
 
 @csrf_exempt
@@ -117,7 +158,7 @@ def receive(request: HttpRequest, endpoint: str) -> HttpResponse:
     if request.method != "POST":
         return _refuse(405, {"error": "only POST is accepted"}, Allow="POST")
     try:
-        application, verified = authenticate(request)
+        signed = authenticate(request)
     except auth.AuthError as error:
         logger.warning(
             "push to /hooks/%s refused from %s: %s %s (app_key %r)",
@@ -128,6 +169,7 @@ def receive(request: HttpRequest, endpoint: str) -> HttpResponse:
             error.app_key,
         )
         return _refuse(401, {"resultcode": error.code, "resultdesc": error.message})
+    application = signed.application
     limit = settings.HOOKS_MAX_BODY_BYTES
     length = request.META.get("CONTENT_LENGTH") or ""
     if not length.isdigit():
@@ -139,7 +181,21 @@ def receive(request: HttpRequest, endpoint: str) -> HttpResponse:
     body = request.read(limit + 1)
     if len(body) > limit:  # pragma: no cover - the WSGI stream stops at Content-Length
         return _refuse(413, {"error": f"body larger than {limit} bytes"})
-    answer = inbox.receive(application, endpoint, body, scheme=verified.scheme.value)
+    scheme = signed.verified.scheme.value
+    digest = inbox.digest_of(body)
+    reason = hold_reason(signed, digest)
+    if reason:
+        answer = inbox.hold(
+            application,
+            endpoint,
+            body,
+            scheme=scheme,
+            reason=reason,
+            nonce=signed.token.nonce,
+            signed_at=signed.verified.created,
+        )
+    else:
+        answer = inbox.receive(application, endpoint, body, scheme=scheme, digest=digest)
     if answer.status == 200 and answer.body is None:
         return HttpResponse(status=200)
     return JsonResponse(

@@ -13,7 +13,10 @@ Outcomes (see ``docs/notifications.md``):
 * a body that cannot be parsed: kept as ``failed`` with the reason, 400 naming the field;
 * an unknown ``eventType``: kept as ``ignored``, 200 (the platform adds event types over time);
 * a failure while applying (a bug, the database): rolled back, then kept as ``failed`` in a
-  transaction of its own, 500 so that the platform retries; an administrator re-processes it.
+  transaction of its own, 500 so that the platform retries; an administrator re-processes it;
+* a push whose digest is right but whose header is stale, was used before with another body, or
+  could not be checked (``hold()``): kept as ``held``, 200, applied only when corroborated
+  (``corroborate()``, the owning app's rule) or released by an administrator (``release()``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 from pydantic import ValidationError
 
-from console import audit
-from console.choices import AuditAction, DeliveryKind, DeliveryState
+from console import alerts, audit
+from console.choices import AlertKind, AuditAction, DeliveryKind, DeliveryState
 from console.models import Application, Delivery
 from console.sql import prepared_cursor
 from privatenumber import schemas
@@ -47,6 +51,14 @@ HANDLERS: dict[str, str] = {
     DeliveryKind.CALL_EVENT: "billing.services.apply_call_event_push",
     DeliveryKind.SMS: "billing.services.apply_sms_push",
     DeliveryKind.NUM_STATUS: "bindings.services.apply_x_number_status",
+}
+# Kind of message → the service that judges a held push of that kind (``f(application, push) ->
+# Verdict``): is it a harmless duplicate of what arrived under a fresh signature, or corroborated
+# by it? X-number status has no judge: its bodies carry no id or time to check against.
+CORROBORATORS: dict[str, str] = {
+    DeliveryKind.FEE: "billing.services.corroborate_fee_push",
+    DeliveryKind.CALL_EVENT: "billing.services.corroborate_call_event_push",
+    DeliveryKind.SMS: "billing.services.corroborate_sms_push",
 }
 _KIND_OF_EVENT_TYPE = {
     "fee": DeliveryKind.FEE,
@@ -223,9 +235,16 @@ def _stored(application: Application, digest: str) -> Delivery | None:
     )
 
 
-def receive(application: Application, endpoint: str, body: bytes, *, scheme: str = "") -> Answer:
+def receive(
+    application: Application,
+    endpoint: str,
+    body: bytes,
+    *,
+    scheme: str = "",
+    digest: str | None = None,
+) -> Answer:
     """Keep and apply one authenticated push; the answer is decided only after commit."""
-    digest = digest_of(body)
+    digest = digest or digest_of(body)
     parsed = parse(application, body)
     if parsed.error is not None:
         delivery_id = _keep(application, endpoint, body, digest, scheme, parsed, parsed.error)
@@ -264,7 +283,7 @@ def _receive_valid(
     """Inside the push's transaction: claim the body, apply it, record the answer."""
     items = items_of(parsed.push)
     delivery, fresh = _claim(application, endpoint, body, digest, scheme, parsed, items)
-    if delivery.state != DeliveryState.FAILED and not fresh:
+    if delivery.state not in _TAKEN_OVER and not fresh:
         return Answer(200, delivery.answer, delivery_id=delivery.pk, duplicate=True)
     answer = _apply(application, delivery, parsed)
     if not fresh:
@@ -286,8 +305,9 @@ def _claim(
     """The delivery this body is applied under, and whether it is a new row.
 
     A new row is inserted already marked processed (it only commits if applying succeeds). A
-    failed copy is taken over; an applied or ignored copy is returned as it is (a duplicate).
-    X-number status bodies are not unique (see ``Delivery``): only a failed copy is taken over.
+    failed copy is taken over, and so is a held or discarded one: these bytes have now arrived
+    under a fresh signature. An applied or ignored copy is returned as it is (a duplicate).
+    X-number status bodies are not unique (see ``Delivery``): only such a copy is taken over.
     """
 
     def insert() -> int | None:
@@ -317,7 +337,9 @@ def _claim(
     if unique and (pk := insert()) is not None:
         return new(pk), True
     existing = _stored(application, digest)
-    if existing is not None and existing.state == DeliveryState.FAILED:
+    if existing is not None and existing.state in _TAKEN_OVER:
+        if existing.state != DeliveryState.FAILED:
+            existing.note = "the same body arrived under a fresh signature"
         existing.attempts += 1
         return existing, False
     if not unique:
@@ -325,6 +347,10 @@ def _claim(
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish
         raise IntegrityError("delivery conflict without a stored copy")
     return existing, False
+
+
+# Stored states a copy of the same body arriving fresh (or re-processed) takes over and applies.
+_TAKEN_OVER = (DeliveryState.FAILED, DeliveryState.HELD, DeliveryState.DISCARDED)
 
 
 def _mark_processed(delivery: Delivery, items: int, answer: dict[str, Any] | None) -> None:
@@ -343,6 +369,7 @@ def _mark_processed(delivery: Delivery, items: int, answer: dict[str, Any] | Non
             "error_field",
             "processed_at",
             "attempts",
+            "note",
         ]
     )
 
@@ -366,10 +393,11 @@ def _keep(
         text, field = f"{type(error).__name__}: {error}"[:2000], ""
     with transaction.atomic():
         existing = _stored(application, digest)
-        if existing is not None and existing.state in (DeliveryState.FAILED, DeliveryState.IGNORED):
+        if existing is not None and existing.state in (*_TAKEN_OVER, DeliveryState.IGNORED):
             existing.attempts += 1
+            existing.state = state  # a held copy's bytes arrived fresh: failed or ignored now
             existing.error, existing.error_field = text, field[:200]
-            existing.save(update_fields=["attempts", "error", "error_field"])
+            existing.save(update_fields=["attempts", "state", "error", "error_field"])
             return existing.pk
         if existing is not None and parsed.kind != DeliveryKind.NUM_STATUS:
             return existing.pk  # applied meanwhile by a concurrent copy
@@ -443,3 +471,278 @@ def reprocess(delivery_id: int, *, user=None, request=None) -> Reprocessed:
         details={"ok": result.ok, "error": result.error},
     )
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Held pushes: a right digest, but a header that cannot vouch for the body
+# ---------------------------------------------------------------------------------------------
+
+# What was answered to a held Block push: the platform must not wait, and nothing unverified may
+# connect a call or forward an SMS.
+_HELD_BLOCK_ANSWERS: dict[str, dict[str, Any]] = {
+    DeliveryKind.CALL_EVENT: schemas.CallinBlockAnswer(
+        operation="close", close_info=schemas.CloseInfo()
+    ).to_wire(),
+    DeliveryKind.SMS: schemas.SmsBlockAnswer(
+        actions=[schemas.SmsAction(operation="DiscardMessage")]
+    ).to_wire(),
+}
+# Bodies already stored this way vouch for an identical held body: it is nothing new.
+_RECEIVED = (DeliveryState.PROCESSED, DeliveryState.IGNORED, DeliveryState.DUPLICATE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's verdict on a held push: ``duplicate`` (nothing new: mark it so, apply nothing),
+    ``corroborated`` (apply it), or "" (keep it held). ``note`` says why, for the admin page."""
+
+    outcome: str = ""
+    note: str = ""
+
+    DUPLICATE = "duplicate"
+    CORROBORATED = "corroborated"
+
+
+def hold(
+    application: Application,
+    endpoint: str,
+    body: bytes,
+    *,
+    scheme: str,
+    reason: str,
+    nonce: str,
+    signed_at,
+) -> Answer:
+    """Keep a push whose digest is right but whose header cannot vouch for its body.
+
+    The signature covers Nonce and Created, not the body: a stale header may be a platform retry
+    sent with its first header, or a captured header replayed with another body. So the push is
+    answered 200 (the platform keeps no copy; it must not be lost) and kept, but applied only
+    when the same bytes or its facts already arrived under a fresh signature (see
+    :func:`corroborate`), or when an administrator releases it.
+    """
+    digest = digest_of(body)
+    parsed = parse(application, body)
+    existing = Delivery.objects.defer("body").filter(application=application, digest=digest)
+    existing = existing.order_by("-id").first()
+    if existing is not None and existing.state == DeliveryState.FAILED:
+        # These very bytes arrived under a fresh signature and could not be applied then.
+        return receive(application, endpoint, body, scheme=scheme, digest=digest)
+    if existing is not None and existing.state in _RECEIVED:
+        logger.info(
+            "held push from %s (%s): the same body was received before; nothing to apply",
+            application.app_key,
+            reason,
+        )
+        return Answer(200, existing.answer, delivery_id=existing.pk, duplicate=True)
+    answer = _HELD_BLOCK_ANSWERS.get(parsed.kind) if _is_block(parsed) else None
+    if existing is not None:  # held (or discarded) before: one more copy of it
+        Delivery.objects.filter(pk=existing.pk).update(attempts=F("attempts") + 1)
+        return Answer(200, existing.answer, delivery_id=existing.pk, duplicate=True)
+    error = parsed.error
+    try:
+        with transaction.atomic():
+            delivery = Delivery.objects.create(
+                application=application,
+                endpoint=endpoint,
+                kind=parsed.kind,
+                state=DeliveryState.HELD,
+                hold_reason=reason,
+                nonce=nonce[:128],
+                signed_at=signed_at,
+                scheme=scheme,
+                body=body,
+                size=len(body),
+                digest=digest,
+                items=items_of(parsed.push) if parsed.push is not None else 0,
+                answer=answer,
+                error=str(error) if error else parsed.ignored,
+                error_field=error.field[:200] if error else "",
+            )
+    except IntegrityError:  # the same bytes, held at the same moment by another worker
+        return Answer(200, answer)
+    logger.warning(
+        "push %s from %s held (%s): digest right, header %s, signed %s",
+        delivery.pk,
+        application.app_key,
+        parsed.kind or "unreadable",
+        reason,
+        signed_at.isoformat() if signed_at else "?",
+    )
+    if not corroborate(delivery.pk):
+        _alert_held(application)
+    return Answer(200, answer, delivery_id=delivery.pk)
+
+
+def _is_block(parsed: Parsed) -> bool:
+    return bool(getattr(parsed.push, "is_block", False))
+
+
+def corroborate(delivery_id: int) -> str:
+    """Judge one held push by its kind's rule; returns the outcome ("" when it stays held).
+
+    ``duplicate``: it carries nothing that has not arrived under a fresh signature (marked so,
+    nothing applied). ``corroborated``: what it says was confirmed by what arrived fresh, so it
+    is applied, exactly as a push is. The rules are the owning apps' (:data:`CORROBORATORS`).
+    """
+    delivery = (
+        Delivery.objects.select_related("application")
+        .filter(pk=delivery_id, state=DeliveryState.HELD)
+        .first()
+    )
+    if delivery is None:
+        return ""
+    application = delivery.application
+    parsed = parse(application, bytes(delivery.body))
+    if parsed.error is not None or parsed.ignored or parsed.kind not in CORROBORATORS:
+        return ""
+    verdict: Verdict = import_string(CORROBORATORS[parsed.kind])(application, parsed.push)
+    if verdict.outcome not in (Verdict.DUPLICATE, Verdict.CORROBORATED):
+        return ""
+    with transaction.atomic():
+        locked = (
+            Delivery.objects.select_for_update()
+            .defer("body")
+            .filter(pk=delivery_id, state=DeliveryState.HELD)
+            .first()
+        )
+        if locked is None:
+            return ""
+        locked.note = verdict.note[:300]
+        if verdict.outcome == Verdict.DUPLICATE:
+            locked.state = DeliveryState.DUPLICATE
+            locked.processed_at = timezone.now()
+            locked.save(update_fields=["state", "note", "processed_at"])
+        else:
+            _apply(application, locked, parsed)  # a Block answer is moot: one was given
+            _mark_processed(locked, items_of(parsed.push), locked.answer)
+    logger.info("held push %s: %s (%s)", delivery_id, verdict.outcome, verdict.note)
+    _resolve_held_alert(application)
+    return verdict.outcome
+
+
+def release(delivery_id: int, *, user=None, request=None) -> Reprocessed:
+    """An administrator vouches for a held push: apply it as it is; audited."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("application")
+            .filter(pk=delivery_id, state=DeliveryState.HELD)
+            .first()
+        )
+        if delivery is None:
+            return Reprocessed(delivery_id, ok=False, error="not a held push")
+        application = delivery.application
+        parsed = parse(application, bytes(delivery.body))
+    result: Reprocessed
+    try:
+        if parsed.error is not None:
+            raise parsed.error
+        with transaction.atomic():
+            locked = (
+                Delivery.objects.select_for_update()
+                .defer("body")
+                .get(pk=delivery_id, state=DeliveryState.HELD)
+            )
+            locked.note = f"released by {_who(user, request)}"[:300]
+            if parsed.ignored:
+                locked.state, locked.error = DeliveryState.IGNORED, parsed.ignored
+                locked.save(update_fields=["state", "error", "note"])
+            else:
+                _apply(application, locked, parsed)
+                _mark_processed(locked, items_of(parsed.push), locked.answer)
+        result = Reprocessed(delivery_id, ok=True)
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, SchemaError) else f"{type(exc).__name__}: {exc}"
+        logger.warning("releasing held push %s failed: %s", delivery_id, text)
+        Delivery.objects.filter(pk=delivery_id).update(error=text[:2000])
+        result = Reprocessed(delivery_id, ok=False, error=text[:2000])
+    audit.record(
+        AuditAction.RELEASE,
+        Delivery.objects.defer("body").get(pk=delivery_id),
+        user=user,
+        request=request,
+        details={"ok": result.ok, "error": result.error},
+    )
+    _resolve_held_alert(application)
+    return result
+
+
+def _who(user, request) -> str:
+    person = user or getattr(request, "user", None)
+    return getattr(person, "username", "") or "?"
+
+
+def discard(delivery_id: int, *, user=None, request=None) -> bool:
+    """An administrator judges a held push unfounded: it is kept, never applied; audited."""
+    discarded = Delivery.objects.filter(pk=delivery_id, state=DeliveryState.HELD).update(
+        state=DeliveryState.DISCARDED, processed_at=timezone.now()
+    )
+    if not discarded:
+        return False
+    delivery = Delivery.objects.defer("body").select_related("application").get(pk=delivery_id)
+    audit.record(AuditAction.DISCARD, delivery, user=user, request=request)
+    _resolve_held_alert(delivery.application)
+    return True
+
+
+def corroborate_held(limit: int = 500) -> dict[str, int]:
+    """Judge the held pushes again, oldest first (beat): what corroborates them may have arrived
+    since. Returns how many ended in each outcome; alerts of applications left without held
+    pushes are resolved."""
+    ids = list(
+        Delivery.objects.filter(state=DeliveryState.HELD)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    outcomes: dict[str, int] = {Verdict.DUPLICATE: 0, Verdict.CORROBORATED: 0, "held": 0}
+    for delivery_id in ids:
+        outcomes[corroborate(delivery_id) or "held"] += 1
+    held_apps = set(
+        Delivery.objects.filter(state=DeliveryState.HELD)
+        .values_list("application_id", flat=True)
+        .distinct()
+    )
+    for application in Application.objects.filter(
+        alerts__kind=AlertKind.HELD_PUSHES, alerts__resolved_at__isnull=True
+    ).exclude(pk__in=held_apps):
+        _resolve_held_alert(application)
+    return outcomes
+
+
+HELD_COUNT_CAP = 1000
+
+
+def held_count(application: Application | None = None) -> int:
+    """How many pushes wait held, counted up to :data:`HELD_COUNT_CAP` (the dashboard's figure;
+    the partial index ``delivery_held`` serves it)."""
+    held = Delivery.objects.filter(state=DeliveryState.HELD)
+    if application is not None:
+        held = held.filter(application=application)
+    return held.order_by()[:HELD_COUNT_CAP].count()
+
+
+def _held_alert_key(application: Application) -> str:
+    return f"application:{application.pk}"
+
+
+def _alert_held(application: Application) -> None:
+    alerts.raise_alert(
+        AlertKind.HELD_PUSHES,
+        _held_alert_key(application),
+        application=application,
+        title=gettext_noop("Pushes of %(application)s are held"),
+        detail=gettext_noop(
+            "%(count)s push(es) arrived with a right signature but a header that cannot vouch "
+            "for the body: too old, used before with another body, or not checkable (the "
+            "replay store was down). They are kept, not applied: each is applied when what it "
+            "says is confirmed by pushes signed afresh, or when an administrator releases it "
+            "from the held pushes page."
+        ),
+        params={"application": application.name, "count": held_count(application)},
+    )
+
+
+def _resolve_held_alert(application: Application) -> None:
+    if not held_count(application):
+        alerts.resolve_alert(AlertKind.HELD_PUSHES, _held_alert_key(application))

@@ -1,5 +1,5 @@
-"""Cross-cutting models: platform applications with their credentials, the audit log, and the
-inbox of pushes the platform sent (``Delivery``)."""
+"""Cross-cutting models: platform applications with their credentials, the audit log, the inbox
+of pushes the platform sent (``Delivery``) and the alerts administrators must look at."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from django.utils.translation import gettext_lazy as _
 
 from console import crypto
 from console.choices import (
+    AlertKind,
     AuditAction,
     BlockCallRule,
     BlockSmsRule,
+    CalleeNumDisplay,
     DeliveryKind,
     DeliveryState,
+    HoldReason,
     HookEndpoint,
     Mode,
 )
@@ -79,6 +82,26 @@ class Application(models.Model):
         choices=BlockSmsRule.choices,
         default=BlockSmsRule.FORWARD,
     )
+    callee_num_display = models.CharField(
+        _("AX: number A sees"),
+        max_length=1,
+        choices=CalleeNumDisplay.choices,
+        default=CalleeNumDisplay.X_NUMBER,
+        help_text=_(
+            "calleeNumDisplay of AX binds: what A sees when someone else calls X. Carrier rules "
+            "require the X number."
+        ),
+    )
+    calls_paused_at = models.DateTimeField(
+        _("platform calls paused since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the platform locked the console out (1020176): nothing is sent for this "
+            "application until an administrator resumes its platform calls."
+        ),
+    )
+    calls_paused_reason = models.CharField(_("why paused"), max_length=256, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -101,6 +124,10 @@ class Application(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.app_secret_encrypted)
+
+    @property
+    def calls_paused(self) -> bool:
+        return self.calls_paused_at is not None
 
     @staticmethod
     def receiver_urls() -> dict[str, str]:
@@ -174,6 +201,13 @@ class Delivery(models.Model):
         _("kind"), max_length=10, choices=DeliveryKind.choices, blank=True, default=""
     )
     state = models.CharField(_("state"), max_length=10, choices=DeliveryState.choices)
+    # db_default: the receiver's raw INSERT (console.inbox._insert) does not name these columns.
+    hold_reason = models.CharField(
+        _("why held"), max_length=10, choices=HoldReason.choices, blank=True, db_default=""
+    )
+    nonce = models.CharField(_("nonce"), max_length=128, blank=True, db_default="")
+    signed_at = models.DateTimeField(_("signed at (Created)"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True, db_default="")
     error = models.TextField(_("error"), blank=True)
     error_field = models.CharField(_("field in error"), max_length=200, blank=True)
     scheme = models.CharField(_("signed with"), max_length=4, blank=True)
@@ -192,6 +226,7 @@ class Delivery(models.Model):
         permissions = [
             ("reprocess_delivery", _("Can re-process a push delivery")),
             ("download_delivery_body", _("Can download the raw body of a push")),
+            ("release_delivery", _("Can release or discard a held push")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -208,7 +243,77 @@ class Delivery(models.Model):
                 name="delivery_failed_recent",
                 condition=Q(state=DeliveryState.FAILED),
             ),
+            models.Index(
+                fields=["application", "received_at"],
+                name="delivery_held",
+                condition=Q(state=DeliveryState.HELD),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.endpoint} {self.kind or '?'} {self.state}"
+
+
+class Alert(models.Model):
+    """Something an administrator must look at, open until it is resolved.
+
+    One open alert per ``kind`` + ``key`` (``key`` names the thing, e.g. ``application:7``):
+    raising it again bumps ``count`` and ``last_seen_at`` instead of adding a row. ``title`` and
+    ``detail`` are English message ids with ``%(name)s`` placeholders filled from ``params``,
+    translated when shown (``console.alerts``). Written by ``console.alerts.raise_alert`` /
+    ``resolve_alert`` only; people acknowledge. Issue 16 adds delivery by e-mail and webhook.
+    """
+
+    kind = models.CharField(_("kind"), max_length=32, choices=AlertKind.choices)
+    application = models.ForeignKey(
+        Application,
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
+    key = models.CharField(_("about"), max_length=200)
+    title = models.CharField(_("title"), max_length=200)
+    detail = models.TextField(_("detail"), blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    count = models.PositiveIntegerField(_("times raised"), default=1)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last raised"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-last_seen_at", "-id"]
+        permissions = [("acknowledge_alert", _("Can acknowledge an alert"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=Q(resolved_at__isnull=True),
+                name="alert_one_open_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-last_seen_at", "-id"],
+                name="alert_open_recent",
+                condition=Q(resolved_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -86,6 +86,21 @@ def search_form(text: str) -> str | None:
         return None
 
 
+_NUMBER_IN_TEXT = re.compile(r"(?<![\d*])\+?(?:86)?1\d{10}(?!\d)|(?<![\d*])\+86\d{9,11}(?!\d)")
+
+
+def mask_text(text: str | None) -> str:
+    """``text`` with every phone number masked (platform texts name the numbers they refuse)."""
+    if not text:
+        return ""
+
+    def hide(match: re.Match[str]) -> str:
+        found = match.group()
+        return mask(found if found.startswith("+") else "+86" + found.removeprefix("86"))
+
+    return _NUMBER_IN_TEXT.sub(hide, text)
+
+
 def mask(e164: str | None) -> str:
     """``+86138****0001``: country code and three digits, four stars, the last four digits."""
     if not e164:

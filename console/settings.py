@@ -298,9 +298,15 @@ CELERY_BEAT_SCHEDULE.update(
 HOOKS_MAX_BODY_BYTES = env.int("HOOKS_MAX_BODY_BYTES", default=1024 * 1024)
 # How far a push's `Created` may be from our clock (spec §2.1; the platform's own is unpublished).
 HOOKS_MAX_CLOCK_SKEW = timedelta(seconds=env.int("HOOKS_MAX_CLOCK_SKEW_SECONDS", default=300))
-# Refuse a push whose auth header (nonce + Created) was seen before: the signature does not cover
-# the body, so a replayed header could carry another body. Uses the cache (Redis).
+# Check each push's auth header (nonce + Created) for reuse: the signature does not cover the body,
+# so a header seen before with another body is a replay, and the push is held, not applied. Uses
+# the cache (Redis); when it cannot be reached the push is held too (docs/notifications.md).
 HOOKS_REJECT_REPLAYED_NONCE = env.bool("HOOKS_REJECT_REPLAYED_NONCE", default=True)
+# Held pushes are judged again this often (what corroborates them may arrive after them).
+HOOKS_CORROBORATE_EVERY_SECONDS = env.int("HOOKS_CORROBORATE_EVERY_SECONDS", default=60)
+# While an application's platform calls are paused (the platform locked the console out, 1020176),
+# a task that wanted to call comes back after this many seconds (console.gateway).
+PLATFORM_PAUSED_RECHECK_SECONDS = env.int("PLATFORM_PAUSED_RECHECK_SECONDS", default=300)
 # A month's statements close this long after the month ends (the platform retries a CDR push for
 # five hours, spec §6.0).
 BILLING_STATEMENT_CLOSE_AFTER = timedelta(
@@ -310,6 +316,10 @@ BILLING_STATEMENT_CLOSE_AFTER = timedelta(
 BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
 CELERY_BEAT_SCHEDULE.update(
     {
+        "corroborate-held-pushes": {
+            "task": "console.tasks.corroborate_held_pushes_task",
+            "schedule": float(HOOKS_CORROBORATE_EVERY_SECONDS),
+        },
         # The dashboard's hourly totals of the hours that received CDRs.
         "refresh-call-stats": {"task": "billing.tasks.refresh_call_stats_task", "schedule": 60.0},
         # Last month's statements once the platform can no longer retry; this month's kept current.

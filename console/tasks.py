@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console import health
+from console import health, inbox
 
 
 @shared_task(ignore_result=True)
 def record_worker_heartbeat_task() -> None:
     """Beat runs this every 30 s; /healthz reads the time a worker last ran it."""
     health.record_worker_heartbeat()
+
+
+@shared_task(ignore_result=True)
+def corroborate_held_pushes_task() -> None:
+    """Beat: judge the held pushes again (what vouches for them may have arrived since)."""
+    inbox.corroborate_held()
 
 
 @shared_task(ignore_result=True)

@@ -17,7 +17,7 @@ from billing.models import CallRecord
 from billing.tables import call_rows, shown
 from billing.views import ConsolePage
 from bindings.models import Binding
-from console import health
+from console import alerts, health, inbox
 from recordings import services as recordings
 
 
@@ -31,7 +31,8 @@ def healthz(request):
 
 class HomeView(ConsolePage, TemplateView):
     """``/``: the staff landing page. One search box (a binding by any number or order ref, a
-    call by number), today's figures, recent failed calls with their causes, recordings at risk.
+    call by number), today's figures, recent failed calls with their causes, recordings at risk,
+    and for administrators the open alerts and the held pushes.
 
     It searches with the bindings admin's and the calls list's own searches and reads billing's
     figures and explanations and the recordings' at-risk list: no logic of theirs is repeated here.
@@ -90,4 +91,9 @@ class HomeView(ConsolePage, TemplateView):
             ]
         if user.has_perm("recordings.monitor_recordings"):
             context["at_risk"] = list(recordings.at_risk()[: self.RESULTS])
+        if user.has_perm("console.view_alert"):
+            context["open_alerts"] = alerts.open_count()
+        if user.has_perm("console.view_delivery"):
+            context["held_pushes"] = inbox.held_count()
+            context["held_cap"] = inbox.HELD_COUNT_CAP
         return context

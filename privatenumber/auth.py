@@ -71,6 +71,18 @@ class AuthError(Exception):
         self.app_key = app_key
 
 
+class StaleCreated(AuthError):
+    """The digest is right but ``Created`` is too far from the verifier's clock.
+
+    ``verified`` says who signed: a receiver that must not lose a valid-digest push (a retry
+    sent with its first header, spec §6.0) can keep it aside instead of refusing it.
+    """
+
+    def __init__(self, verified: Verified) -> None:
+        super().__init__(CODE_STALE_CREATED, "Time out limit.", verified.app_key)
+        self.verified = verified
+
+
 @dataclass(frozen=True)
 class UsernameToken:
     """The parsed contents of an ``X-AKSK`` / ``X-WSSE`` header."""
@@ -226,10 +238,11 @@ def verify_token(
     expected = password_digest(token.scheme, app_secret, token.nonce, token.created)
     if not hmac.compare_digest(expected.encode(), token.digest.encode()):
         raise AuthError(CODE_BAD_DIGEST, "Invalid PasswordDigest.", token.app_key)
+    verified = Verified(app_key=token.app_key, scheme=token.scheme, created=created)
     now = now or datetime.now(UTC)
     if abs(now - created) > max_skew:
-        raise AuthError(CODE_STALE_CREATED, "Time out limit.", token.app_key)
-    return Verified(app_key=token.app_key, scheme=token.scheme, created=created)
+        raise StaleCreated(verified)
+    return verified
 
 
 def verify_headers(

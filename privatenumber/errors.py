@@ -21,7 +21,7 @@ class PlatformError(Exception):
 
     ``code`` is the platform's ``resultcode`` when there is one; otherwise one of ours, written
     in capitals so it cannot clash with the platform's numeric codes: ``HTTP404``, ``HTTP<status>``,
-    ``TIMEOUT``, ``CONNECTION``, ``BAD_RESPONSE``.
+    ``TIMEOUT``, ``CONNECTION``, ``BAD_RESPONSE``, ``PAUSED`` (refused by the client's gate).
     """
 
     def __init__(
@@ -132,6 +132,13 @@ _OWN_CODES: dict[str, tuple[str, str, str, str]] = {
         "无法连接平台",
         "Retried automatically; check the network and the base URL if it persists.",
         "系统会自动重试；如持续出现请检查网络和接入地址。",
+    ),
+    "PAUSED": (
+        "Not sent: this application's platform calls are paused",
+        "未发送：该应用的平台调用已暂停",
+        "The platform locked the console out; an administrator resumes the application's "
+        "platform calls once the cause is fixed. Waiting work is retried then.",
+        "平台已锁定本系统；排除原因后由管理员在应用页面恢复平台调用，待处理的任务随后自动继续。",
     ),
     "BAD_RESPONSE": (
         "The platform's answer could not be understood",

@@ -48,6 +48,8 @@ PUSHES = {
     "numstatus.json": ("AXB", "xstatus"),
     "sms_block_ax.json": ("AX", "sms"),
     "sms_block_x.json": ("X", "sms"),
+    "sms_block_documented.json": ("X", "sms"),
+    "sms_notify_documented.json": ("AXB", "sms"),
     "sms_notify_ax.json": ("AX", "sms"),
     "sms_notify_axb.json": ("AXB", "sms"),
     "x_callin_block.json": ("X", "status"),
@@ -113,6 +115,9 @@ def test_a_documented_push_is_stored_with_its_meaning(client, name, scheme):
         assert sms.sms_identifier == body["smsEvent"]["smsIdentifier"]
         assert sms.event == body["smsEvent"]["event"]  # kept verbatim, trailing space and all
         assert sms.notification_mode == body["smsEvent"]["notificationMode"]
+        assert sms.send_result == body["smsEvent"]["sendResult"]
+        paras = {p["key"]: p["value"] for p in body["smsEvent"]["extInfo"]["extParas"]}
+        assert sms.direction == paras["direction"]
     else:
         assert sorted(
             XNumber.objects.values_list("number", "platform_status", "platform_cause")

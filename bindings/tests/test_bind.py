@@ -9,6 +9,7 @@ import pytest
 from bindings import services
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding, PlatformCall, XNumber
+from bindings.tests.conftest import POOLS
 from console.testing import wait_until
 from privatenumber.errors import PlatformTransientError
 
@@ -68,7 +69,7 @@ def test_the_platform_gets_the_numbers_the_console_chose(platform, mode):
     assert main["a"] == binding.a_number
     if mode == "AXE":
         assert main["ext"] == binding.extension
-    if mode == "AXYB":
+    if mode == "AXYB":  # the platform chose X and Y in their cities; the console took them
         (yb,) = [b for b in held if b["kind"] == "YB"]
         assert (yb["y"], yb["b"]) == (binding.y_number, binding.b_number)
         assert binding.yb_subscription_id == yb["subscriptionId"]
@@ -138,21 +139,55 @@ def test_binding_again_an_active_binding_sends_nothing(platform):
 
 
 def test_axyb_whose_y_step_is_refused_removes_its_a_x_part_and_fails(platform):
-    # given
+    # given: on the platform, every number of the city but the console's X is unavailable, so
+    # the X step lands on it and no Y is left for the Y step
     binding = create(platform.application("AXYB"))
-    platform.set_number_status(binding.y_number, "10", "2")
+    for number, _city in POOLS["AXYB"]:
+        if number != binding.x_number:
+            platform.set_number_status(number, "10", "2")
     # when
     services.bind(binding.pk)
     # then
     binding.refresh_from_db()
     assert binding.status == BindingStatus.FAILED
-    assert binding.last_result_code == "1012001"
+    assert binding.last_result_code == "1012008"
     assert platform.control.bindings() == []
-    assert calls(binding) == ["axyb_bind:0", "axyb_bind:1012001", "axyb_unbind:0"]
+    assert calls(binding) == ["axyb_bind:0", "axyb_bind:1012008", "axyb_unbind:0"]
     counts = XNumber.objects.filter(pk__in=[binding.x_id, binding.y_id]).values_list(
         "binding_count", "y_binding_count"
     )
     assert set(counts) == {(0, 0)}
+
+
+def test_axyb_records_the_x_and_y_the_platform_chose_and_counts_them(platform):
+    # given: the X and the Y the console counted the binding on are taken on the platform by
+    # a binding the console does not know, so the platform chooses others in the same city
+    binding = create(platform.application("AXYB"))
+    counted_x, counted_y = binding.x_number, binding.y_number
+    platform.set_number_status(counted_x, "9")
+    platform.set_number_status(counted_y, "9")
+    # when
+    services.bind(binding.pk)
+    # then
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE, binding.last_result_desc
+    (ax,) = platform.control.bindings(kind="AXYB")
+    (yb,) = platform.control.bindings(kind="YB")
+    assert (binding.x_number, binding.y_number) == (ax["x"], yb["y"])
+    assert binding.x_number != counted_x
+    assert binding.y_number != counted_y
+    counts = dict(
+        XNumber.objects.filter(number__in=[counted_x, counted_y, ax["x"], yb["y"]]).values_list(
+            "number", "binding_count"
+        )
+    )
+    assert (counts[counted_x], counts[ax["x"]]) == (0, 1)
+    y_counts = dict(
+        XNumber.objects.filter(number__in=[counted_y, yb["y"]]).values_list(
+            "number", "y_binding_count"
+        )
+    )
+    assert (y_counts[counted_y], y_counts[yb["y"]]) == (0, 1)
 
 
 def test_giving_up_adopts_a_bind_that_landed_after_all(platform, settings):

@@ -64,6 +64,7 @@ def test_the_admin_never_renders_the_secret_and_keeps_it_when_left_empty(client,
             "push_xstatus": "on",
             "block_call_rule": "connect",
             "block_sms_rule": "forward",
+            "callee_num_display": "0",
             "is_active": "on",
         },
     )
@@ -87,6 +88,7 @@ def test_a_replaced_secret_is_audited(client, make_user):
             "base_url": application.base_url,
             "block_call_rule": "connect",
             "block_sms_rule": "forward",
+            "callee_num_display": "0",
         },
     )
     application.refresh_from_db()

@@ -52,6 +52,9 @@ EXPECTED_ADMINISTRATOR = {
     "console.view_delivery",
     "console.reprocess_delivery",
     "console.download_delivery_body",
+    "console.release_delivery",
+    "console.view_alert",
+    "console.acknowledge_alert",
 }
 
 
