@@ -97,3 +97,13 @@ def test_administrators_see_sms_in_full_and_find_them_by_a_typed_number(client, 
     assert list(page.context["cl"].result_list) == [sms]
     assert "快递" in page.content.decode()
     assert list(client.get(url, {"q": "139 9999 9999"}).context["cl"].result_list) == []
+
+
+def test_the_sms_list_shows_the_send_result_and_the_direction(client, make_user, sms):
+    assert (sms.send_result, sms.direction) == (2, "1")
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    page = client.get(reverse("admin:billing_smsrecord_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "send result" in text.lower()
+    assert '<td class="field-send_result">2</td>' in text
+    assert "A to B" in text

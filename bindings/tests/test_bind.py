@@ -214,3 +214,14 @@ def test_giving_up_on_a_bind_that_never_landed_fails_it_with_the_last_error(plat
     binding.refresh_from_db()
     assert (binding.status, binding.last_result_code) == (BindingStatus.FAILED, "CONNECTION")
     assert XNumber.objects.get(pk=binding.x_id).binding_count == 0
+
+
+@pytest.mark.parametrize("display", ["0", "1"])
+def test_an_ax_bind_sends_the_applications_callee_num_display(platform, display):
+    application = platform.application("AX")
+    application.callee_num_display = display
+    application.save()
+    binding = create(application)
+    services.bind(binding.pk)
+    (bound,) = platform.control.bindings(kind="AX")
+    assert bound["data"]["calleeNumDisplay"] == display

@@ -286,3 +286,16 @@ def test_secrets_never_appear_in_errors_or_reprs() -> None:
     assert SECRET not in repr(caught.value)
     token = auth.parse_headers(_headers())
     assert AKSK_DIGEST not in repr(token)
+
+
+def test_a_stale_created_with_a_right_digest_says_who_signed() -> None:
+    created = datetime(2018, 2, 12, 15, 30, 20, tzinfo=UTC)
+    headers = auth.build_headers("app-key-1", "secret-1", created=created)
+    token = auth.parse_headers(headers)
+    with pytest.raises(auth.StaleCreated) as stale:
+        auth.verify_token(token, "secret-1", now=created + timedelta(hours=5))
+    assert stale.value.code == auth.CODE_STALE_CREATED
+    assert (stale.value.verified.app_key, stale.value.verified.created) == ("app-key-1", created)
+    with pytest.raises(auth.AuthError) as wrong:
+        auth.verify_token(token, "another-secret", now=created + timedelta(hours=5))
+    assert wrong.value.code == auth.CODE_BAD_DIGEST  # a wrong digest is never merely stale
