@@ -259,7 +259,7 @@ class SmsRecord(models.Model):
     subscription_id = models.CharField(_("subscriptionId"), max_length=64, blank=True)
     content = models.TextField(_("content"), blank=True)
     send_result = models.PositiveIntegerField(_("send result"), null=True, blank=True)
-    direction = models.CharField(_("direction"), max_length=8, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, blank=True, db_default="")
     decision = models.CharField(
         _("decision"), max_length=8, choices=SmsDecision.choices, blank=True, default=""
     )
