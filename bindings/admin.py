@@ -155,7 +155,11 @@ class BindingAdmin(admin.ModelAdmin):
         if not obj.last_result_code:
             return "–"
         desc = f" – {obj.last_result_desc}" if obj.last_result_desc else ""
-        return f"{obj.last_result_code}: {_meaning(obj.last_result_code)}{desc}"
+        shown = f"{obj.last_result_code}: {_meaning(obj.last_result_code)}{desc}"
+        action = services.result_action(obj.last_result_code, get_language() or "zh-hans")
+        if action:
+            shown += " " + gettext("What to do: %(action)s") % {"action": action}
+        return shown
 
     # --- search ---------------------------------------------------------------------------------
 

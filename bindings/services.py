@@ -155,6 +155,15 @@ def result_meaning(code: str, language: str = "zh-hans") -> str:
     return error.meaning_en if language.startswith("en") else error.meaning_zh
 
 
+def result_action(code: str, language: str = "zh-hans") -> str:
+    """What an operator should do about a result code (platform's or the client's own), zh or en;
+    "" for success."""
+    if not code or code == "0":
+        return ""
+    error = PlatformError(code, "")
+    return error.action_en if language.startswith("en") else error.action_zh
+
+
 def _result_fields(error: PlatformError) -> dict[str, str]:
     return {
         "last_result_code": error.code[:32],

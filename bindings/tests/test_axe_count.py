@@ -79,3 +79,18 @@ def test_asking_the_platform_from_the_usage_page_queues_the_count(platform, boss
     assert answer.status_code == 302
     queued.assert_called_once_with(application.pk)
     assert boss.get(url).status_code == 403  # a POST only
+
+
+def test_the_binding_page_explains_1020167_with_what_to_do(platform, settings, boss):
+    settings.BINDINGS_AXE_MAX_PER_X = 1
+    application = platform.application("AXE", numbers=1)
+    x = XNumber.objects.get(application=application)
+    fill_on_the_platform(platform, application, x.number, 1)
+    binding = services.create_binding(application, {"a_number": "+8613800000001"})
+    services.bind(binding.pk)
+    url = reverse("admin:bindings_binding_change", args=[binding.pk])
+    chinese = boss.get(url).content.decode()
+    english = boss.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1020167: 没有空闲的分机号" in chinese
+    assert "处理方法：AXE 模式" in chinese
+    assert "What to do: AXE: this X has no free extension" in english
