@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,12 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from console import inbox
-from console.choices import HoldReason
-from console.models import Application
+from console.choices import DeliveryState, HoldReason
+from console.models import Application, Delivery
 from console.sql import prepared_cursor
 from privatenumber import auth
 
@@ -88,7 +90,12 @@ def hold_reason(signed: Signed, digest: str) -> str:
     seen = _remember(signed.token, digest)
     if seen is None:
         return HoldReason.UNCHECKED
-    return "" if seen == digest else HoldReason.REPLAYED
+    if seen != digest:
+        return HoldReason.REPLAYED
+    if _store_failed_recently() and _held_with_another_body(signed, digest):
+        # The store was down when this header first came: it could not remember it then.
+        return HoldReason.REPLAYED
+    return ""
 
 
 @functools.cache
@@ -128,6 +135,55 @@ def _redis_client() -> Any:
     return client
 
 
+# When this process last found the replay store unreachable (time.monotonic()).
+_store_failed_at: float | None = None
+
+
+def _note_store_failure() -> None:
+    global _store_failed_at
+    _store_failed_at = time.monotonic()
+
+
+def _store_failed_recently() -> bool:
+    window = settings.HOOKS_MAX_CLOCK_SKEW.total_seconds() * 2 + 60
+    return _store_failed_at is not None and time.monotonic() - _store_failed_at < window
+
+
+def _held_with_another_body(signed: Signed, digest: str) -> bool:
+    """Whether this header's push was held while the store was down, with another body."""
+    return (
+        Delivery.objects.filter(
+            application=signed.application,
+            state=DeliveryState.HELD,
+            nonce=signed.token.nonce,
+            signed_at=signed.verified.created,
+        )
+        .exclude(digest=digest)
+        .exists()
+    )
+
+
+def remember_held_headers() -> int:
+    """Put the headers of pushes held while the replay store was down into it, now that it
+    answers (beat): a replay of such a header with another body is then recognised by every
+    process, not only by those that saw the store fail. Returns how many were remembered."""
+    since = timezone.now() - settings.HOOKS_MAX_CLOCK_SKEW * 2
+    remembered = 0
+    for held in Delivery.objects.filter(
+        state=DeliveryState.HELD, hold_reason=HoldReason.UNCHECKED, signed_at__gte=since
+    ).select_related("application"):
+        token = auth.UsernameToken(
+            scheme=auth.Scheme(held.scheme or "AKSK"),
+            app_key=held.application.app_key,
+            nonce=held.nonce,
+            created=auth.format_created(held.signed_at),
+            digest="",
+        )
+        if _remember(token, held.digest) is not None:
+            remembered += 1
+    return remembered
+
+
 def _remember(token: auth.UsernameToken, digest: str) -> str | None:
     """Remember this header (nonce and Created) with its body's digest; returns the digest it
     was first seen with (``digest`` itself when it is new), or None when the replay store
@@ -148,6 +204,7 @@ def _remember(token: auth.UsernameToken, digest: str) -> str | None:
         seen = client.get(stored_key)
         return seen.decode() if isinstance(seen, bytes) else seen
     except Exception:
+        _note_store_failure()
         logger.warning("replay store unavailable: the push is held", exc_info=True)
         return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console import health, inbox
+from console import health, hooks, inbox
 
 
 @shared_task(ignore_result=True)
@@ -15,7 +15,9 @@ def record_worker_heartbeat_task() -> None:
 
 @shared_task(ignore_result=True)
 def corroborate_held_pushes_task() -> None:
-    """Beat: judge the held pushes again (what vouches for them may have arrived since)."""
+    """Beat: judge the held pushes again (what vouches for them may have arrived since), after
+    putting the headers of those held while the replay store was down into it."""
+    hooks.remember_held_headers()
     inbox.corroborate_held()
 
 

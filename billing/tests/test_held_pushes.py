@@ -41,6 +41,14 @@ def application():
     return ApplicationFactory(mode="AXB")
 
 
+@pytest.fixture(autouse=True)
+def _replay_store_never_failed():
+    """Each test starts and ends in a process that never saw the replay store fail."""
+    hooks._store_failed_at = None
+    yield
+    hooks._store_failed_at = None
+
+
 def post(client, application, body: bytes, *, headers=None, stale: bool = False, endpoint="fee"):
     created = timezone.now() - STALE if stale else None
     return client.post(
@@ -286,3 +294,23 @@ def test_customer_service_cannot_release_a_held_push(staff, application):
     )
     assert response.status_code == 403
     assert held() == [delivery]
+
+
+def test_a_header_first_seen_while_the_replay_store_was_down_cannot_be_replayed_after(
+    client, application
+):
+    # given: the genuine push came while the store was down, so it was held unchecked
+    headers = signed(application)
+    with mock.patch.object(hooks, "_redis_client", side_effect=ConnectionError("redis down")):
+        post(client, application, fee_push(fee(application)), headers=headers)
+    # when: the store is back and the same header comes with another body, here (where the
+    # failure was seen) and in another process (which did not see it; beat re-seeded the store)
+    here = post(client, application, fee_push(fee(application)), headers=headers)
+    hooks._store_failed_at = None  # another process
+    hooks.remember_held_headers()
+    there = post(client, application, fee_push(fee(application)), headers=headers)
+    # then
+    assert (here.status_code, there.status_code) == (200, 200)
+    reasons = sorted(Delivery.objects.values_list("hold_reason", flat=True))
+    assert reasons == ["replayed", "replayed", "unchecked"]
+    assert CallRecord.objects.count() == 0
