@@ -260,18 +260,14 @@ class AuditLogAdmin(ReadOnlyAdmin):
         return queryset.filter(condition), False
 
 
-class DeliveryStateFilter(admin.SimpleListFilter):
-    """State, failed by default: the page an administrator comes for is what failed."""
+class DefaultedListFilter(admin.SimpleListFilter):
+    """A list filter with a value chosen when none is: ``default`` is shown selected (there is no
+    "All" of Django's own; a subclass offers one among its lookups if it wants)."""
 
-    title = _("state")
-    parameter_name = "state"
-    ALL = "all"
-
-    def lookups(self, request, model_admin):
-        return [*DeliveryState.choices, (self.ALL, _("All"))]
+    default = ""
 
     def choices(self, changelist):
-        current = self.value() or DeliveryState.FAILED
+        current = self.value() or self.default
         for value, label in self.lookup_choices:
             yield {
                 "selected": current == value,
@@ -279,8 +275,20 @@ class DeliveryStateFilter(admin.SimpleListFilter):
                 "display": label,
             }
 
+
+class DeliveryStateFilter(DefaultedListFilter):
+    """State, failed by default: the page an administrator comes for is what failed."""
+
+    title = _("state")
+    parameter_name = "state"
+    ALL = "all"
+    default = DeliveryState.FAILED
+
+    def lookups(self, request, model_admin):
+        return [*DeliveryState.choices, (self.ALL, _("All"))]
+
     def queryset(self, request, queryset):
-        value = self.value() or DeliveryState.FAILED
+        value = self.value() or self.default
         if value == self.ALL:
             return queryset
         return queryset.filter(state=value)
@@ -473,27 +481,19 @@ def masked(body: bytes) -> str:
     return mask_text(text)
 
 
-class AlertStateFilter(admin.SimpleListFilter):
+class AlertStateFilter(DefaultedListFilter):
     """Open alerts by default: the page an administrator comes for."""
 
     title = _("state")
     parameter_name = "state"
     OPEN, RESOLVED, ALL = "open", "resolved", "all"
+    default = OPEN
 
     def lookups(self, request, model_admin):
         return [(self.OPEN, _("Open")), (self.RESOLVED, _("Resolved")), (self.ALL, _("All"))]
 
-    def choices(self, changelist):
-        current = self.value() or self.OPEN
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
     def queryset(self, request, queryset):
-        value = self.value() or self.OPEN
+        value = self.value() or self.default
         if value == self.OPEN:
             return queryset.filter(resolved_at__isnull=True)
         if value == self.RESOLVED:

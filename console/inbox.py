@@ -422,19 +422,25 @@ class Reprocessed:
     error: str = ""
 
 
+def _stored_body(delivery_id: int, state: str) -> tuple[Application, bytes] | None:
+    """The application and stored body of a delivery still in ``state`` (None: not any more)."""
+    delivery = (
+        Delivery.objects.select_related("application").filter(pk=delivery_id, state=state).first()
+    )
+    return None if delivery is None else (delivery.application, bytes(delivery.body))
+
+
+def _failure_text(exc: Exception) -> str:
+    """What an administrator reads about a failed apply: a schema error says it plainly."""
+    return str(exc) if isinstance(exc, SchemaError) else f"{type(exc).__name__}: {exc}"
+
+
 def reprocess(delivery_id: int, *, user=None, request=None) -> Reprocessed:
     """Apply a failed delivery again (after a fix); audited. Not failed any more: a no-op."""
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .select_related("application")
-            .filter(pk=delivery_id, state=DeliveryState.FAILED)
-            .first()
-        )
-        if delivery is None:
-            return Reprocessed(delivery_id, ok=False, error="not a failed delivery")
-        application = delivery.application
-        body = bytes(delivery.body)
+    stored = _stored_body(delivery_id, DeliveryState.FAILED)
+    if stored is None:
+        return Reprocessed(delivery_id, ok=False, error="not a failed delivery")
+    application, body = stored
     parsed = parse(application, body)
     result: Reprocessed
     try:
@@ -457,7 +463,7 @@ def reprocess(delivery_id: int, *, user=None, request=None) -> Reprocessed:
                 _mark_processed(locked, items_of(parsed.push), answer)
         result = Reprocessed(delivery_id, ok=True)
     except Exception as exc:
-        text = str(exc) if isinstance(exc, SchemaError) else f"{type(exc).__name__}: {exc}"
+        text = _failure_text(exc)
         logger.warning("re-processing delivery %s failed: %s", delivery_id, text)
         Delivery.objects.filter(pk=delivery_id).update(
             attempts=F("attempts") + 1, error=text[:2000]
@@ -623,17 +629,11 @@ def corroborate(delivery_id: int) -> str:
 
 def release(delivery_id: int, *, user=None, request=None) -> Reprocessed:
     """An administrator vouches for a held push: apply it as it is; audited."""
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .select_related("application")
-            .filter(pk=delivery_id, state=DeliveryState.HELD)
-            .first()
-        )
-        if delivery is None:
-            return Reprocessed(delivery_id, ok=False, error="not a held push")
-        application = delivery.application
-        parsed = parse(application, bytes(delivery.body))
+    stored = _stored_body(delivery_id, DeliveryState.HELD)
+    if stored is None:
+        return Reprocessed(delivery_id, ok=False, error="not a held push")
+    application, body = stored
+    parsed = parse(application, body)
     result: Reprocessed
     try:
         if parsed.error is not None:
@@ -653,7 +653,7 @@ def release(delivery_id: int, *, user=None, request=None) -> Reprocessed:
                 _mark_processed(locked, items_of(parsed.push), locked.answer)
         result = Reprocessed(delivery_id, ok=True)
     except Exception as exc:
-        text = str(exc) if isinstance(exc, SchemaError) else f"{type(exc).__name__}: {exc}"
+        text = _failure_text(exc)
         logger.warning("releasing held push %s failed: %s", delivery_id, text)
         Delivery.objects.filter(pk=delivery_id).update(error=text[:2000])
         result = Reprocessed(delivery_id, ok=False, error=text[:2000])
