@@ -276,7 +276,8 @@ def test_twenty_thousand_cdrs_are_stored_exactly_once_through_faults_and_a_resta
     thrown = proxy.fates["before"] + proxy.fates["after"] + proxy.fates["forward"]
     injected = (proxy.fates["before"] + proxy.fates["after"]) / thrown
     assert 0.25 < injected < 0.35, (proxy.fates, proxy.counts, proxy.upstream_statuses)
-    assert proxy.counts["after"] > 20, proxy.counts  # processed, yet answered 502
+    # stored, yet answered 502 (how many depends on how long the restart kept the console away)
+    assert proxy.counts["after"] > 0, (proxy.counts, proxy.upstream_statuses)
     assert proxy.counts["upstream_down"] > 0, proxy.counts  # the restart was felt
     # exactly every CDR once, nothing lost, nothing twice
     assert CallRecord.objects.count() == CDRS
