@@ -20,7 +20,7 @@ from bindings.tests.factories import (
 from console.models import AuditLog
 from console.roles import NUMBER_ADMINISTRATOR
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
 A, B = "+8613800000001", "+8675528000001"
 CHANGELIST = reverse("admin:bindings_binding_changelist")
