@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.choices import CallDirection, CallOutcome
 from billing.models import CallRecord, Statement
+from console.exports import COUNT, MONEY
 from console.numbers import mask
 
 
@@ -193,11 +194,13 @@ class StatementTable(tables.Table):
     def value_closed_at(self, value):
         return localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    def value_call_charges(self, value):
-        return str(value)
-
-    def value_number_rent(self, value):
-        return str(value)
-
-    def value_total(self, value):
-        return str(value)
+    # Exported as numbers with their format (console.exports), not as text.
+    export_kinds = {
+        "calls": COUNT,
+        "answered_calls": COUNT,
+        "minutes": COUNT,
+        "call_charges": MONEY,
+        "x_numbers": COUNT,
+        "number_rent": MONEY,
+        "total": MONEY,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -36,6 +37,7 @@ from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows, shown
 from console import audit
 from console.choices import AuditAction, Mode
+from console.exports import TableExport
 from console.models import Application
 
 logger = logging.getLogger(__name__)
@@ -190,11 +192,28 @@ class CallView(ConsolePage, TemplateView):
                     "event": event,
                     "caller": _show(event.caller, reveal, x_numbers),
                     "called": _show(event.called, reveal, x_numbers),
+                    # the code's meaning in the reader's language, not the platform's English
+                    "cause": (
+                        explain.hangup_cause(event.state_code)
+                        if event.state_code is not None
+                        else None
+                    ),
                 }
                 for event in events
             ],
             numbers=_record_numbers(record, reveal) if record else [],
-            reasons=_reasons(record, disconnect),
+            reasons=explain.call_reasons(
+                answered=(
+                    record.fwd_answer_time is not None
+                    if record is not None
+                    else any(e.event_type == CallEventType.ANSWER for e in events)
+                ),
+                hangup=disconnect.state_code if disconnect is not None else None,
+                no_binding=record is not None and record.no_binding,
+                release=record.ul_fail_reason if record is not None else None,
+                q850_forward=record.fwd_unasw_rsn if record is not None else None,
+                q850_call_out=record.call_out_unasw_rsn if record is not None else None,
+            ),
             in_progress=in_progress,
             can_stop=(
                 in_progress
@@ -204,7 +223,10 @@ class CallView(ConsolePage, TemplateView):
             ),
             recording_template=select_template(RECORDING_TEMPLATES).template.name,
         )
-        context["title"] = _("Call %(session)s") % {"session": session_id[:40]}
+        started = record.started_at if record is not None else events[0].timestamp
+        context["title"] = _("Call of %(time)s") % {
+            "time": timezone.localtime(started).strftime("%Y-%m-%d %H:%M:%S")
+        }
         return context
 
 
@@ -220,25 +242,6 @@ def _record_numbers(record: CallRecord, reveal: bool) -> list[tuple[str, str]]:
         (_("Displayed number"), record.fwd_display_num),
         (_("Forwarded to"), shown(record.fwd_dst_num, reveal)),
     ]
-
-
-def _reasons(record: CallRecord | None, disconnect: CallEvent | None) -> list[explain.Explained]:
-    """Each code of the call that says why it ended as it did, explained."""
-    reasons = []
-    if disconnect is not None and disconnect.state_code is not None:
-        reasons.append(explain.hangup_cause(disconnect.state_code))
-    elif record is not None and record.no_binding:
-        reasons.append(explain.hangup_cause(8014))
-    if record is not None:
-        if record.ul_fail_reason is not None:
-            reasons.append(explain.release_point(record.ul_fail_reason))
-        if record.fwd_unasw_rsn:
-            reasons.append(explain.q850(record.fwd_unasw_rsn))
-        if record.call_out_unasw_rsn:
-            reasons.append(
-                explain.q850(record.call_out_unasw_rsn, str(_("Q.850 cause of call-out")))
-            )
-    return reasons
 
 
 class LiveCallsView(ConsolePage, TemplateView):
@@ -305,17 +308,23 @@ class StatementListView(ConsolePage, ExportMixin, SingleTableMixin, FilterView):
     table_pagination = {"paginator_class": LazyPaginator, "per_page": CALLS_PER_PAGE}
     export_formats = ("csv", "xlsx")
     export_name = "statements"
+    export_class = TableExport  # a BOM, numbers as numbers, no live formulas
 
     def get_queryset(self):
         return Statement.objects.select_related("application")
 
+    def get_dataset_kwargs(self):
+        return {"title": str(_("Statements"))}
+
     def create_export(self, export_format):
         response = super().create_export(export_format)
+        filters = {k: v for k, v in self.request.GET.items() if k != self.export_trigger_param}
         audit.record(
-            AuditAction.DOWNLOAD,
-            None,
+            AuditAction.EXPORT,
+            Statement,
             request=self.request,
-            details={"export": "statements", "format": export_format},
+            label=f"{export_format.upper()} {urlencode(filters)}".strip(),
+            details={"export": "statements", "format": export_format, "filters": filters},
         )
         return response
 
