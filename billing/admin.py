@@ -40,6 +40,12 @@ class TariffAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
 
+    def get_readonly_fields(self, request, obj=None):
+        # A closed statement was billed with this tariff: changing it would rewrite that bill.
+        if obj is not None and obj.statements.filter(state=StatementState.CLOSED).exists():
+            return [field.name for field in Tariff._meta.fields if field.editable]
+        return []
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         audit.record(
@@ -48,10 +54,22 @@ class TariffAdmin(admin.ModelAdmin):
             request=request,
             details={"fields": form.changed_data},
         )
+        repriced = services.reprice_open_statements(obj.application, obj.valid_from)
+        if repriced:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d open statement was recomputed with this tariff.",
+                    "%(n)d open statements were recomputed with this tariff.",
+                    repriced,
+                )
+                % {"n": repriced},
+            )
 
     def delete_model(self, request, obj):
         audit.record(AuditAction.DELETE, obj, request=request)
         super().delete_model(request, obj)
+        services.reprice_open_statements(obj.application, obj.valid_from)
 
 
 @admin.register(Statement)

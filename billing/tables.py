@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.choices import CallDirection, CallOutcome
 from billing.models import CallRecord, Statement
+from billing.services import waits_for_tariff
 from console.exports import COUNT, MONEY
 from console.numbers import mask
 
@@ -183,9 +184,15 @@ class StatementTable(tables.Table):
         return value.strftime("%Y-%m")
 
     def render_state(self, record):
+        if waits_for_tariff(record):
+            return format_html(
+                '<span class="statement-no-tariff">{}</span>', _("Open: no tariff for this month")
+            )
         return record.get_state_display()
 
     def value_state(self, record):
+        if waits_for_tariff(record):
+            return str(_("Open: no tariff for this month"))
         return record.get_state_display()
 
     def render_closed_at(self, value):
