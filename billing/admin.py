@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from billing import services
 from billing.choices import StatementState
@@ -18,6 +19,7 @@ from billing.tables import shown
 from console import audit
 from console.admin import ReadOnlyAdmin
 from console.choices import AuditAction
+from console.confirm import confirm_admin_action, confirmed
 from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
@@ -129,8 +131,27 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Close the selected statements now"), permissions=["close"])
     def close_now(self, request, queryset):
+        if not confirmed(request):
+            return confirm_admin_action(
+                self,
+                request,
+                queryset,
+                question=gettext(
+                    "A closed statement is final: call records that arrive later and tariff "
+                    "changes no longer change it."
+                ),
+                confirm_label=gettext("Yes, close these statements"),
+            )
         done = 0
         for statement in queryset.filter(state=StatementState.OPEN).select_related("application"):
+            if services.tariff_for(statement.application, statement.month) is None:
+                self.message_user(
+                    request,
+                    gettext("%(statement)s has no tariff for its month: it stays open.")
+                    % {"statement": statement},
+                    messages.WARNING,
+                )
+                continue
             services.refresh_statement(statement.application, statement.month, close=True)
             audit.record(AuditAction.END, statement, request=request, details={"closed": 1})
             done += 1
@@ -192,7 +213,7 @@ class SmsRecordAdmin(ReadOnlyAdmin):
             _number_column("called", _("receiver"), reveal),
             "decision",
             _number_column("forwarded_to", _("forwarded to"), reveal),
-            "subscription_id",
+            "binding_link",
         ]
         if reveal:
             columns.append("content")
@@ -201,6 +222,14 @@ class SmsRecordAdmin(ReadOnlyAdmin):
     @admin.display(description=_("mode"))
     def mode(self, obj: SmsRecord) -> str:
         return NOTIFICATION_MODES.get(obj.notification_mode, obj.notification_mode)
+
+    @admin.display(description=_("binding"))
+    def binding_link(self, obj: SmsRecord) -> str:
+        """The binding the SMS went through (its subscriptionId is on the binding's page)."""
+        if obj.binding_id is None:
+            return "–"
+        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):

@@ -37,6 +37,7 @@ from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows, shown
 from console import audit
 from console.choices import AuditAction, Mode
+from console.confirm import confirmation, confirmed
 from console.exports import TableExport
 from console.models import Application
 
@@ -274,12 +275,28 @@ class LiveCallsView(ConsolePage, TemplateView):
 
 
 class StopCallView(PermissionRequiredMixin, View):
-    """POST ``/calls/<application>/<session>/stop``: hang up an AXYB call in progress."""
+    """``/calls/<application>/<session>/stop``: hang up an AXYB call in progress, once confirmed
+    (GET, or a POST without confirmation, shows the confirmation page)."""
 
     permission_required = "billing.stop_call"
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
+
+    def get(self, request, application_id: int, session_id: str):
+        get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
+        return confirmation(
+            request,
+            title=str(_("Stop this call?")),
+            question=str(
+                _("The platform hangs the call up at once, for both parties. It cannot be undone.")
+            ),
+            confirm_label=str(_("Yes, stop this call")),
+            action_url=reverse("billing:stop_call", args=[application_id, session_id]),
+            back_url=reverse("billing:call", args=[application_id, session_id]),
+        )
 
     def post(self, request, application_id: int, session_id: str):
+        if not confirmed(request):
+            return self.get(request, application_id, session_id)
         application = get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
         url = reverse("billing:call", args=[application_id, session_id])
         stop_call = stop_call_service()

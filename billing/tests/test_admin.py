@@ -48,7 +48,7 @@ def test_a_statement_is_closed_from_the_admin_and_it_is_audited(client, make_use
     # when
     client.post(
         reverse("admin:billing_statement_changelist"),
-        {"action": "close_now", "_selected_action": [statement.pk]},
+        {"action": "close_now", "_selected_action": [statement.pk], "confirmed": "yes"},
     )
     # then
     statement.refresh_from_db()
@@ -97,3 +97,22 @@ def test_administrators_see_sms_in_full_and_find_them_by_a_typed_number(client, 
     assert list(page.context["cl"].result_list) == [sms]
     assert "快递" in page.content.decode()
     assert list(client.get(url, {"q": "139 9999 9999"}).context["cl"].result_list) == []
+
+
+def test_closing_statements_asks_first_and_never_closes_one_without_a_tariff(client, make_user):
+    # given an open statement of an application that has no tariff
+    application = ApplicationFactory()
+    services.ingest_cdrs(application, [FeeInfo.model_validate(fee(application))])
+    statement = services.refresh_statement(application, date(2026, 3, 1))
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    url = reverse("admin:billing_statement_changelist")
+    data = {"action": "close_now", "_selected_action": [statement.pk]}
+    # when an administrator closes it: first asked
+    asked = client.post(url, data)
+    assert 'name="confirmed" value="yes"' in asked.content.decode()
+    statement.refresh_from_db()
+    assert statement.state == "open"
+    # then, confirmed, refused: it would be frozen at 0.00
+    client.post(url, {**data, "confirmed": "yes"})
+    statement.refresh_from_db()
+    assert statement.state == "open"
