@@ -8,6 +8,7 @@ from datetime import timedelta
 from django import template
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from console.durations import humanized
 
@@ -35,7 +36,12 @@ NAV = (
     (_("Recordings"), "admin:recordings_recording_changelist", "recordings.view_recording"),
     (_("Statements"), "billing:statements", "billing.view_statement"),
     (_("Tariffs"), "admin:billing_tariff_changelist", "billing.view_tariff"),
-    (_("X numbers"), "admin:bindings_xnumber_changelist", "bindings.view_xnumber"),
+    # (billing's "X numbers" is the count of numbers on a statement, "X 号码数")
+    (
+        pgettext_lazy("navigation", "X numbers"),
+        "admin:bindings_xnumber_changelist",
+        "bindings.view_xnumber",
+    ),
     (_("Pool usage"), "admin:bindings_xnumber_usage", "bindings.view_xnumber"),
     (_("Applications"), "admin:console_application_changelist", "console.view_application"),
     (_("Administration"), "admin:index", None),

@@ -34,6 +34,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.redis,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 NAME = "Rides AXB"

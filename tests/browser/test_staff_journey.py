@@ -31,6 +31,7 @@ from simulator.recordings import stream
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 A = "+8613810000001"

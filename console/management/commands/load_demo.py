@@ -152,6 +152,8 @@ class Command(BaseCommand):
                 )
                 for n in demo.numbers(mode)
             )
+            # In the pool since the history began, so last month's statement rents them too.
+            XNumber.objects.filter(application=application).update(created_at=days[0])
             Tariff.objects.create(
                 application=application, valid_from=billing.month_start(days[0]), **demo.DEMO_TARIFF
             )
