@@ -13,11 +13,14 @@ from console.models import Application
 from simulator.testing import run_simulator
 
 pytestmark = pytest.mark.embedded
+# Where the simulator pushes: nowhere (a developer's own `make run` listens on 127.0.0.1:8000).
+NOWHERE = "http://127.0.0.1:9"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_load_demo_makes_every_mode_usable_and_fills_history_idempotently(settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    settings.CONSOLE_BASE_URL = NOWHERE
     with run_simulator(demo.simulator_config(tmp_path), time_scale=60) as sim:
         options = {
             "simulator": sim.base_url,
@@ -68,6 +71,7 @@ def test_load_demo_makes_every_mode_usable_and_fills_history_idempotently(settin
 def test_an_older_demo_gets_the_modes_it_lacks(settings, tmp_path):
     # given a demo loaded before AXE and AXYB were part of it
     settings.VAR_DIR = tmp_path
+    settings.CONSOLE_BASE_URL = NOWHERE
     with run_simulator(demo.simulator_config(tmp_path), time_scale=60) as sim:
         options = {"simulator": sim.base_url, "history_days": 1, "today_calls": 0, "sms": 0}
         small = {"axb_bindings": 2, "ax_bindings": 1, "axe_bindings": 2, "axyb_bindings": 1}
