@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
@@ -210,7 +210,8 @@ class SmsRecordAdmin(ReadOnlyAdmin):
             "mode",
             _number_column("calling", _("sender"), reveal),
             "virtual_number",
-            _number_column("called", _("receiver"), reveal),
+            # in context: the console catalog's "receiver" is a push receiver's address
+            _number_column("called", pgettext_lazy("SMS", "receiver"), reveal),
             "decision",
             _number_column("forwarded_to", _("forwarded to"), reveal),
             "binding_link",

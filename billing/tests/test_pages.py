@@ -360,3 +360,23 @@ def test_a_search_that_takes_too_long_is_cut_short_with_advice(staff, applicatio
     assert rows(response) == []
     assert "138 0000 0021" in response.content.decode()
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
+
+
+def test_an_open_statement_reads_as_open_not_as_the_verb(boss, application):
+    # the bindings catalog translates the link "Open" as the verb 打开; a statement is 未结
+    ingest(application, fee(application, direction=1, talk=61, started=utc(2026, 3, 5, 1, 0, 0)))
+    TariffFactory(application=application, valid_from=date(2026, 1, 1))
+    services.refresh_statement(application, date(2026, 3, 1))
+    page = boss.get("/statements/").content.decode()
+    assert "未结" in page
+    assert "打开" not in page
+
+
+def test_a_call_records_times_read_as_times_in_chinese(staff, application):
+    # "Ended" alone is the bindings catalog's 已解绑 (unbound); a call record's end is a time
+    record = make_record(application, **unanswered(fee(application), 8102, 17))
+    page = staff.get(reverse("billing:call", args=[application.pk, record.session_id]))
+    text = page.content.decode()
+    assert "结束时间" in text
+    assert "失败时间" in text
+    assert "已解绑" not in text
