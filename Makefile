@@ -19,8 +19,11 @@ dev-deps: $(BIN)/python
 messages: $(BIN)/python
 	DEBUG=true ENV_FILE= $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var >/dev/null
 
+# Two passes: everything on PostgreSQL and Redis, then the tests marked `embedded` again on the
+# configuration of `make run` without them (SQLite, filesystem broker, file cache; tests/services.py).
 test: dev-deps messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_EMBEDDED=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: dev-deps
 	$(BIN)/ruff check .

@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from billing import services
 from billing.choices import StatementState
@@ -18,6 +19,7 @@ from billing.tables import shown
 from console import audit
 from console.admin import ReadOnlyAdmin
 from console.choices import AuditAction
+from console.confirm import confirm_admin_action, confirmed
 from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
@@ -40,6 +42,12 @@ class TariffAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
 
+    def get_readonly_fields(self, request, obj=None):
+        # A closed statement was billed with this tariff: changing it would rewrite that bill.
+        if obj is not None and obj.statements.filter(state=StatementState.CLOSED).exists():
+            return [field.name for field in Tariff._meta.fields if field.editable]
+        return []
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         audit.record(
@@ -48,10 +56,22 @@ class TariffAdmin(admin.ModelAdmin):
             request=request,
             details={"fields": form.changed_data},
         )
+        repriced = services.reprice_open_statements(obj.application, obj.valid_from)
+        if repriced:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d open statement was recomputed with this tariff.",
+                    "%(n)d open statements were recomputed with this tariff.",
+                    repriced,
+                )
+                % {"n": repriced},
+            )
 
     def delete_model(self, request, obj):
         audit.record(AuditAction.DELETE, obj, request=request)
         super().delete_model(request, obj)
+        services.reprice_open_statements(obj.application, obj.valid_from)
 
 
 @admin.register(Statement)
@@ -111,8 +131,27 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Close the selected statements now"), permissions=["close"])
     def close_now(self, request, queryset):
+        if not confirmed(request):
+            return confirm_admin_action(
+                self,
+                request,
+                queryset,
+                question=gettext(
+                    "A closed statement is final: call records that arrive later and tariff "
+                    "changes no longer change it."
+                ),
+                confirm_label=gettext("Yes, close these statements"),
+            )
         done = 0
         for statement in queryset.filter(state=StatementState.OPEN).select_related("application"):
+            if services.tariff_for(statement.application, statement.month) is None:
+                self.message_user(
+                    request,
+                    gettext("%(statement)s has no tariff for its month: it stays open.")
+                    % {"statement": statement},
+                    messages.WARNING,
+                )
+                continue
             services.refresh_statement(statement.application, statement.month, close=True)
             audit.record(AuditAction.END, statement, request=request, details={"closed": 1})
             done += 1
@@ -178,12 +217,13 @@ class SmsRecordAdmin(ReadOnlyAdmin):
             "mode",
             _number_column("calling", _("sender"), reveal),
             "virtual_number",
-            _number_column("called", _("receiver"), reveal),
+            # in context: the console catalog's "receiver" is a push receiver's address
+            _number_column("called", pgettext_lazy("SMS", "receiver"), reveal),
             "send_result",
             "direction_shown",
             "decision",
             _number_column("forwarded_to", _("forwarded to"), reveal),
-            "subscription_id",
+            "binding_link",
         ]
         if reveal:
             columns.append("content")
@@ -196,6 +236,14 @@ class SmsRecordAdmin(ReadOnlyAdmin):
     @admin.display(description=_("direction"))
     def direction_shown(self, obj: SmsRecord) -> str:
         return SMS_DIRECTIONS.get(obj.direction, obj.direction or "—")
+
+    @admin.display(description=_("binding"))
+    def binding_link(self, obj: SmsRecord) -> str:
+        """The binding the SMS went through (its subscriptionId is on the binding's page)."""
+        if obj.binding_id is None:
+            return "–"
+        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CallEventType(models.TextChoices):
@@ -54,5 +55,6 @@ class SmsDecision(models.TextChoices):
 class StatementState(models.TextChoices):
     """An open statement is recomputed as CDRs arrive; a closed one is final."""
 
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    # With a context: the bindings catalog's "Open" is the verb of a link ("打开").
+    OPEN = "open", pgettext_lazy("statement state", "Open")
+    CLOSED = "closed", pgettext_lazy("statement state", "Closed")

@@ -85,7 +85,8 @@ class CallEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} {self.session_id} {self.timestamp:%Y-%m-%d %H:%M:%S}"
+        when = timezone.localtime(self.timestamp)
+        return f"{self.event_type} {self.session_id} {when:%Y-%m-%d %H:%M:%S}"
 
 
 class CallRecord(models.Model):
@@ -216,7 +217,8 @@ class CallRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bind_num} {self.started_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+        when = timezone.localtime(self.started_at)
+        return f"{self.bind_num} {when:%Y-%m-%d %H:%M:%S} {self.outcome}"
 
     @property
     def answered(self) -> bool:

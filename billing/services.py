@@ -854,27 +854,65 @@ def refresh_statement(application: Application, month: date, *, close: bool = Fa
 
 def close_statements(now: datetime | None = None) -> list[int]:
     """Beat job: close last month's statements once the platform can no longer retry its CDRs,
-    and keep the open ones of the current month up to date. Safe to run any number of times.
+    and keep the open ones up to date. Safe to run any number of times.
 
-    Returns the ids of the statements closed by this run.
+    A month is closed only with a tariff in force: without one its charges would be frozen at
+    0.00 for good. Such a statement stays open (and says so, :func:`waits_for_tariff`) and is
+    recomputed and closed by the first run after a tariff valid from that month or earlier is
+    added (:func:`reprice_open_statements` does it at once when the tariff is saved). Open
+    statements of earlier months are closed by the same rule. Returns the ids closed by this run.
     """
     now = now or timezone.now()
     grace = settings.BILLING_STATEMENT_CLOSE_AFTER
     current = month_start(now)
     previous = month_start(current - timedelta(days=1))
-    previous_due = month_bounds(previous)[1] + grace <= now
     closed = []
     for application in Application.objects.order_by("pk"):
-        for month, close in ((previous, previous_due), (current, False)):
+        months = set(
+            Statement.objects.filter(
+                application=application, state=StatementState.OPEN, month__lt=current
+            ).values_list("month", flat=True)
+        ) | {previous, current}
+        for month in sorted(months):
             existing = Statement.objects.filter(application=application, month=month).first()
             if existing is not None and existing.state == StatementState.CLOSED:
                 continue
             if existing is None and not _has_anything_to_bill(application, month):
                 continue
+            due = month < current and month_bounds(month)[1] + grace <= now
+            close = due and tariff_for(application, month) is not None
+            if due and not close:
+                logger.warning(
+                    "statement of %s for %s stays open: no tariff in force that month",
+                    application,
+                    f"{month:%Y-%m}",
+                )
             statement = refresh_statement(application, month, close=close)
             if close and statement.state == StatementState.CLOSED:
                 closed.append(statement.pk)
     return closed
+
+
+def waits_for_tariff(statement: Statement) -> bool:
+    """An open statement with something to bill and no tariff: its charges are not counted yet."""
+    return (
+        statement.state == StatementState.OPEN
+        and statement.tariff_id is None
+        and bool(statement.minutes or statement.x_numbers)
+    )
+
+
+def reprice_open_statements(application: Application, since: date) -> int:
+    """Recompute ``application``'s open statements from ``since`` on (a tariff was added or
+    changed). Closed statements keep the tariff they were closed with. Returns how many."""
+    months = Statement.objects.filter(
+        application=application, state=StatementState.OPEN, month__gte=month_start(since)
+    ).values_list("month", flat=True)
+    count = 0
+    for month in list(months):
+        refresh_statement(application, month)
+        count += 1
+    return count
 
 
 def _has_anything_to_bill(application: Application, month: date) -> bool:

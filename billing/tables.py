@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.choices import CallDirection, CallOutcome
 from billing.models import CallRecord, Statement
+from billing.services import waits_for_tariff
+from console.exports import COUNT, MONEY
 from console.numbers import mask
 
 
@@ -182,9 +184,15 @@ class StatementTable(tables.Table):
         return value.strftime("%Y-%m")
 
     def render_state(self, record):
+        if waits_for_tariff(record):
+            return format_html(
+                '<span class="statement-no-tariff">{}</span>', _("Open: no tariff for this month")
+            )
         return record.get_state_display()
 
     def value_state(self, record):
+        if waits_for_tariff(record):
+            return str(_("Open: no tariff for this month"))
         return record.get_state_display()
 
     def render_closed_at(self, value):
@@ -193,11 +201,13 @@ class StatementTable(tables.Table):
     def value_closed_at(self, value):
         return localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    def value_call_charges(self, value):
-        return str(value)
-
-    def value_number_rent(self, value):
-        return str(value)
-
-    def value_total(self, value):
-        return str(value)
+    # Exported as numbers with their format (console.exports), not as text.
+    export_kinds = {
+        "calls": COUNT,
+        "answered_calls": COUNT,
+        "minutes": COUNT,
+        "call_charges": MONEY,
+        "x_numbers": COUNT,
+        "number_rent": MONEY,
+        "total": MONEY,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -36,6 +37,8 @@ from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows, shown
 from console import audit
 from console.choices import AuditAction, Mode
+from console.confirm import confirmation, confirmed
+from console.exports import TableExport
 from console.models import Application
 
 logger = logging.getLogger(__name__)
@@ -190,11 +193,28 @@ class CallView(ConsolePage, TemplateView):
                     "event": event,
                     "caller": _show(event.caller, reveal, x_numbers),
                     "called": _show(event.called, reveal, x_numbers),
+                    # the code's meaning in the reader's language, not the platform's English
+                    "cause": (
+                        explain.hangup_cause(event.state_code)
+                        if event.state_code is not None
+                        else None
+                    ),
                 }
                 for event in events
             ],
             numbers=_record_numbers(record, reveal) if record else [],
-            reasons=_reasons(record, disconnect),
+            reasons=explain.call_reasons(
+                answered=(
+                    record.fwd_answer_time is not None
+                    if record is not None
+                    else any(e.event_type == CallEventType.ANSWER for e in events)
+                ),
+                hangup=disconnect.state_code if disconnect is not None else None,
+                no_binding=record is not None and record.no_binding,
+                release=record.ul_fail_reason if record is not None else None,
+                q850_forward=record.fwd_unasw_rsn if record is not None else None,
+                q850_call_out=record.call_out_unasw_rsn if record is not None else None,
+            ),
             in_progress=in_progress,
             can_stop=(
                 in_progress
@@ -204,7 +224,10 @@ class CallView(ConsolePage, TemplateView):
             ),
             recording_template=select_template(RECORDING_TEMPLATES).template.name,
         )
-        context["title"] = _("Call %(session)s") % {"session": session_id[:40]}
+        started = record.started_at if record is not None else events[0].timestamp
+        context["title"] = _("Call of %(time)s") % {
+            "time": timezone.localtime(started).strftime("%Y-%m-%d %H:%M:%S")
+        }
         return context
 
 
@@ -220,25 +243,6 @@ def _record_numbers(record: CallRecord, reveal: bool) -> list[tuple[str, str]]:
         (_("Displayed number"), record.fwd_display_num),
         (_("Forwarded to"), shown(record.fwd_dst_num, reveal)),
     ]
-
-
-def _reasons(record: CallRecord | None, disconnect: CallEvent | None) -> list[explain.Explained]:
-    """Each code of the call that says why it ended as it did, explained."""
-    reasons = []
-    if disconnect is not None and disconnect.state_code is not None:
-        reasons.append(explain.hangup_cause(disconnect.state_code))
-    elif record is not None and record.no_binding:
-        reasons.append(explain.hangup_cause(8014))
-    if record is not None:
-        if record.ul_fail_reason is not None:
-            reasons.append(explain.release_point(record.ul_fail_reason))
-        if record.fwd_unasw_rsn:
-            reasons.append(explain.q850(record.fwd_unasw_rsn))
-        if record.call_out_unasw_rsn:
-            reasons.append(
-                explain.q850(record.call_out_unasw_rsn, str(_("Q.850 cause of call-out")))
-            )
-    return reasons
 
 
 class LiveCallsView(ConsolePage, TemplateView):
@@ -271,12 +275,28 @@ class LiveCallsView(ConsolePage, TemplateView):
 
 
 class StopCallView(PermissionRequiredMixin, View):
-    """POST ``/calls/<application>/<session>/stop``: hang up an AXYB call in progress."""
+    """``/calls/<application>/<session>/stop``: hang up an AXYB call in progress, once confirmed
+    (GET, or a POST without confirmation, shows the confirmation page)."""
 
     permission_required = "billing.stop_call"
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
+
+    def get(self, request, application_id: int, session_id: str):
+        get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
+        return confirmation(
+            request,
+            title=str(_("Stop this call?")),
+            question=str(
+                _("The platform hangs the call up at once, for both parties. It cannot be undone.")
+            ),
+            confirm_label=str(_("Yes, stop this call")),
+            action_url=reverse("billing:stop_call", args=[application_id, session_id]),
+            back_url=reverse("billing:call", args=[application_id, session_id]),
+        )
 
     def post(self, request, application_id: int, session_id: str):
+        if not confirmed(request):
+            return self.get(request, application_id, session_id)
         application = get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
         url = reverse("billing:call", args=[application_id, session_id])
         stop_call = stop_call_service()
@@ -305,17 +325,23 @@ class StatementListView(ConsolePage, ExportMixin, SingleTableMixin, FilterView):
     table_pagination = {"paginator_class": LazyPaginator, "per_page": CALLS_PER_PAGE}
     export_formats = ("csv", "xlsx")
     export_name = "statements"
+    export_class = TableExport  # a BOM, numbers as numbers, no live formulas
 
     def get_queryset(self):
         return Statement.objects.select_related("application")
 
+    def get_dataset_kwargs(self):
+        return {"title": str(_("Statements"))}
+
     def create_export(self, export_format):
         response = super().create_export(export_format)
+        filters = {k: v for k, v in self.request.GET.items() if k != self.export_trigger_param}
         audit.record(
-            AuditAction.DOWNLOAD,
-            None,
+            AuditAction.EXPORT,
+            Statement,
             request=self.request,
-            details={"export": "statements", "format": export_format},
+            label=f"{export_format.upper()} {urlencode(filters)}".strip(),
+            details={"export": "statements", "format": export_format, "filters": filters},
         )
         return response
 

@@ -26,17 +26,18 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ImportForm
 
 from bindings import cities, pool, services, timeline
-from bindings.choices import BindingStatus
+from bindings.choices import BindingStatus, call_direction_label
 from bindings.forms import (
     ApplicationChoiceForm,
     BindingModifyForm,
     BulkCreateForm,
+    LifetimeField,
     TemporaryCalleeForm,
     bulk_columns,
     form_for_mode,
@@ -54,6 +55,8 @@ from bindings.resources import XNumberResource
 from console import audit
 from console.admin import ReadOnlyAdmin
 from console.choices import AuditAction, Mode
+from console.confirm import confirm_admin_action, confirmation, confirmed
+from console.durations import humanized
 from console.models import Application
 from console.numbers import mask, search_form
 from console.paginators import LargeTablePaginator
@@ -75,6 +78,18 @@ def _meaning(code: str) -> str:
     return services.result_meaning(code, get_language() or "zh-hans")
 
 
+# Read-only lines of a binding's page and the model field each shows: when the field is in the
+# change form, its line is left out.
+READ_ONLY_FORM_OF = {
+    "lifetime": "duration",
+    "call_direction_shown": "call_direction",
+    "max_call_length": "max_duration",
+    "callback_lifetime": "callback_expired_time",
+}
+# The create forms' names of model fields a refusal may name.
+FORM_FIELD_OF = {"duration": "lifetime", "yb_duration": "yb_lifetime"}
+
+
 # ---------------------------------------------------------------------------------------------
 # Bindings
 # ---------------------------------------------------------------------------------------------
@@ -90,10 +105,9 @@ class BindingAdmin(admin.ModelAdmin):
         "status_label",
         "party_a",
         "party_b",
-        "x_number",
-        "extension_or_y",
+        "x_and_more",
         "order_ref",
-        "application",
+        "application_name",
         "created_at",
         "expires_at",
     ]
@@ -137,6 +151,40 @@ class BindingAdmin(admin.ModelAdmin):
     @admin.display(description=_("E / Y"))
     def extension_or_y(self, obj: Binding) -> str:
         return obj.extension or obj.y_number
+
+    @admin.display(description=_("lifetime"))
+    def lifetime(self, obj: Binding) -> str:
+        return humanized(obj.duration)
+
+    @admin.display(description=_("Y–B lifetime"))
+    def yb_lifetime(self, obj: Binding) -> str:
+        return humanized(obj.yb_duration, none=gettext("as long as the binding"))
+
+    @admin.display(description=_("callback record lifetime"))
+    def callback_lifetime(self, obj: Binding) -> str:
+        minutes = obj.callback_expired_time
+        return humanized(minutes * 60 if minutes else None, none=gettext("the platform's default"))
+
+    @admin.display(description=_("call direction"))
+    def call_direction_shown(self, obj: Binding) -> str:
+        return call_direction_label(obj.mode, obj.call_direction)
+
+    @admin.display(description=_("maximum call length"))
+    def max_call_length(self, obj: Binding) -> str:
+        minutes = obj.max_duration
+        return humanized(minutes * 60 if minutes else None, none=gettext("no limit"))
+
+    @admin.display(description=_("X (E / Y)"))
+    def x_and_more(self, obj: Binding) -> str:
+        """X, and under it the AXE extension or the AXYB Y: one column, so the list fits."""
+        second = obj.extension or obj.y_number
+        if not second:
+            return obj.x_number or "–"
+        return format_html('{}<span class="list-second">{}</span>', obj.x_number or "–", second)
+
+    @admin.display(description=_("application"), ordering="application")
+    def application_name(self, obj: Binding) -> str:
+        return obj.application.name  # the mode has its own column
 
     @admin.display(description=_("temporary callee"))
     def temporary_callee_masked(self, obj: Binding) -> str:
@@ -191,10 +239,10 @@ class BindingAdmin(admin.ModelAdmin):
         if obj.mode == Mode.AXE:
             parties.append("callback_num_masked")
         settings_fields = [
-            "duration",
+            "lifetime",
             "expires_at",
-            "call_direction",
-            "max_duration",
+            "call_direction_shown",
+            "max_call_length",
             "last_min_voice",
             "record_flag",
             "record_hint_tone",
@@ -204,9 +252,9 @@ class BindingAdmin(admin.ModelAdmin):
             "user_data",
         ]
         if obj.mode == Mode.AXYB:
-            settings_fields[1:1] = ["yb_duration", "yb_expires_at"]
+            settings_fields[1:1] = ["yb_lifetime", "yb_expires_at"]
         if obj.mode == Mode.AXE:
-            settings_fields += ["display_num_mode", "callback_tone", "callback_expired_time"]
+            settings_fields += ["display_num_mode", "callback_tone", "callback_lifetime"]
         return [
             (
                 None,
@@ -255,13 +303,17 @@ class BindingAdmin(admin.ModelAdmin):
             if name not in services.REVEALABLE
         ]
 
+    def _shown(self, name: str, editable) -> bool:
+        """A read-only line, unless its field (or the field it shows) is in the change form."""
+        return name not in editable and READ_ONLY_FORM_OF.get(name) not in editable
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": []})]
         editable = self._editable(request, obj)
         fieldsets = []
         for name, options in self._fieldsets(obj):
-            fields = [f for f in options["fields"] if f not in editable]
+            fields = [f for f in options["fields"] if self._shown(f, editable)]
             fieldsets.append((name, {**options, "fields": fields}))
         if editable:
             fieldsets.insert(
@@ -287,13 +339,20 @@ class BindingAdmin(admin.ModelAdmin):
             f
             for _name, options in self._fieldsets(obj)
             for f in options["fields"]
-            if f not in editable
+            if self._shown(f, editable)
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["fields"] = self._editable(request, obj) if obj is not None else []
         form = super().get_form(request, obj, change=change, **kwargs)
         return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "duration":  # typed in minutes, as on the create forms
+            return LifetimeField(
+                help_text=_("From the successful bind; empty or 0: never expires."),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         """A change goes through the service (audited, sent to the platform), never a plain save."""
@@ -374,11 +433,25 @@ class BindingAdmin(admin.ModelAdmin):
     def _back(self, binding: Binding) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:bindings_binding_change", args=[binding.pk]))
 
-    @method_decorator(require_POST)
+    @method_decorator(require_http_methods(["GET", "POST"]))
     def end_view(self, request, pk: int):
         binding = self._binding(request, pk)
         if not request.user.has_perm("bindings.end_binding"):
             raise PermissionDenied
+        if not confirmed(request):
+            return confirmation(
+                request,
+                title=gettext("End this binding?"),
+                question=gettext(
+                    "It is ended on the platform at once: its parties can no longer reach each "
+                    "other through its numbers, which go back to the pool after their cool-down. "
+                    "This cannot be undone."
+                ),
+                objects=[binding],
+                confirm_label=gettext("Yes, end this binding"),
+                back_url=reverse("admin:bindings_binding_change", args=[binding.pk]),
+                context={**self.admin_site.each_context(request), "opts": self.opts},
+            )
         try:
             services.end_binding(binding, user=request.user, request=request)
         except services.BindingRefused as refusal:
@@ -483,8 +556,8 @@ class BindingAdmin(admin.ModelAdmin):
                     application, form.cleaned_data, user=request.user, request=request
                 )
             except services.BindingRefused as refusal:
-                field = refusal.field if refusal.field in form.fields else None
-                form.add_error(field, refusal.message)
+                field = FORM_FIELD_OF.get(refusal.field, refusal.field)
+                form.add_error(field if field in form.fields else None, refusal.message)
             else:
                 messages.success(
                     request,
@@ -516,6 +589,7 @@ class BindingAdmin(admin.ModelAdmin):
                     form.cleaned_data["file"],
                     user=request.user,
                     request=request,
+                    language=get_language() or "",
                 )
             except services.BindingRefused as refusal:
                 form.add_error("file", refusal.message)
@@ -564,6 +638,17 @@ class BindingAdmin(admin.ModelAdmin):
     def end_selected(self, request, queryset):
         if not request.user.has_perm("bindings.end_binding"):
             raise PermissionDenied
+        if not confirmed(request):
+            return confirm_admin_action(
+                self,
+                request,
+                queryset,
+                question=gettext(
+                    "These bindings are ended on the platform at once: their parties can no "
+                    "longer reach each other through their numbers. This cannot be undone."
+                ),
+                confirm_label=gettext("Yes, end these bindings"),
+            )
         ending, skipped = services.end_bindings(queryset, user=request.user, request=request)
         self.message_user(
             request,
@@ -591,7 +676,6 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "application",
-        "city_code",
         "city_name",
         "state",
         "platform_status",
@@ -613,7 +697,8 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("city"))
     def city_name(self, number: XNumber) -> str:
-        return cities.name_of(number.city_code) or number.province
+        name = cities.name_of(number.city_code) or number.province
+        return f"{name} ({number.city_code})" if name else number.city_code
 
     readonly_fields = [
         "province",
@@ -816,6 +901,17 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Retire selected numbers"), permissions=["change"])
     def retire(self, request, queryset):
+        if not confirmed(request):
+            return confirm_admin_action(
+                self,
+                request,
+                queryset,
+                question=gettext(
+                    "Retired numbers take no new binding; the bindings they carry keep working "
+                    "until they end. They can be put back into the pool later."
+                ),
+                confirm_label=gettext("Yes, retire these numbers"),
+            )
         changed = services.retire_numbers(queryset, user=request.user, request=request)
         self.message_user(request, gettext("%(n)s number(s) retired.") % {"n": changed})
 

@@ -46,11 +46,28 @@ class AreaMatchMode(models.TextChoices):
 
 
 class CallDirection(models.IntegerChoices):
-    """Allowed call direction of a binding."""
+    """Allowed call direction of a binding (the labels of AXB and AXYB; AX has its own)."""
 
     BOTH = 0, _("Both directions")
     A_TO_B = 1, _("Only A calls B")
     B_TO_A = 2, _("Only B calls A")
+
+
+# AX has no B: A owns X, anybody calls A through it and A calls out through it (spec §5.2.1).
+AX_CALL_DIRECTIONS = (
+    (CallDirection.BOTH, _("Both directions")),
+    (CallDirection.A_TO_B, _("Only A calls out through X")),
+    (CallDirection.B_TO_A, _("Only calls to A through X")),
+)
+
+
+def call_direction_choices(mode: str) -> tuple | list:
+    """The call directions as a binding of ``mode`` reads them."""
+    return AX_CALL_DIRECTIONS if mode == "AX" else CallDirection.choices
+
+
+def call_direction_label(mode: str, value: int | None) -> str:
+    return str(dict(call_direction_choices(mode)).get(value, value if value is not None else ""))
 
 
 class EndReason(models.TextChoices):

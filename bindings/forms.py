@@ -11,11 +11,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from bindings.choices import AreaMatchMode, CallDirection
+from bindings.choices import AreaMatchMode, CallDirection, call_direction_choices
 from bindings.cities import city
 from bindings.models import XNumber
 from console.choices import Mode
@@ -24,6 +25,7 @@ from console.numbers import InvalidNumber, normalize
 from privatenumber.schemas import UserData
 
 MAX_DURATION_SECONDS = 7776000  # 90 days (spec §5.1.1)
+MAX_LIFETIME_MINUTES = MAX_DURATION_SECONDS // 60
 _USER_DATA = TypeAdapter(UserData)
 
 
@@ -79,10 +81,36 @@ class OptionalBooleanField(forms.BooleanField):
         return super().to_python(value)
 
 
-def _seconds_field(label, help_text, max_value=MAX_DURATION_SECONDS) -> forms.IntegerField:
-    return forms.IntegerField(
-        label=label, help_text=help_text, required=False, min_value=0, max_value=max_value
-    )
+class LifetimeField(forms.IntegerField):
+    """A lifetime typed in minutes, the one unit of every mode's forms; cleaned to seconds.
+
+    The platform takes seconds (AXB, AX, AXYB) or minutes (AXE) and the model keeps seconds;
+    people type minutes everywhere and read the result as "2 hours" (``console.durations``).
+    Given the model's seconds as initial value (the change page), it shows them as minutes.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Lifetime (minutes)"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_LIFETIME_MINUTES)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        minutes = super().clean(value)
+        return None if minutes is None else minutes * 60
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value // 60  # the model's seconds
+        return value
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            minutes = self.to_python(data)
+        except ValidationError:
+            return True
+        return (initial or 0) != (minutes or 0) * 60
 
 
 def _tone_field(label) -> forms.CharField:
@@ -134,9 +162,10 @@ class BindingCreateForm(forms.Form):
                 .distinct()
             )
             choices = [("", _("Any city"))]
+            language = get_language() or ""
             for code in codes:
                 found = city(code)
-                choices.append((code, found.label() if found else code))
+                choices.append((code, found.label(language) if found else code))
             self.fields["area_code"].widget = forms.Select(choices=choices)
 
     def clean_area_code(self) -> str:
@@ -166,6 +195,11 @@ class BindingCreateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        # The services speak the model's names (seconds); the forms, the minutes people type.
+        if "lifetime" in cleaned:
+            cleaned["duration"] = cleaned.pop("lifetime")
+        if "yb_lifetime" in cleaned:
+            cleaned["yb_duration"] = cleaned.pop("yb_lifetime")
         if cleaned.get("record_hint_tone") and not cleaned.get("record_flag"):
             self.add_error("record_hint_tone", _("A recording notice needs recording switched on."))
         if cleaned.get("last_min_voice") and not cleaned.get("max_duration"):
@@ -176,15 +210,19 @@ class BindingCreateForm(forms.Form):
         return cleaned
 
 
-class _CallFields(forms.Form):
-    call_direction = forms.TypedChoiceField(
+def _call_direction_field(mode: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
         label=_("Call direction"),
-        choices=CallDirection.choices,
+        choices=call_direction_choices(mode),
         coerce=int,
         initial=CallDirection.BOTH,
         required=False,
         empty_value=CallDirection.BOTH,
     )
+
+
+class _CallFields(forms.Form):
+    call_direction = _call_direction_field(Mode.AXB)
     max_duration = forms.IntegerField(
         label=_("Maximum call length (minutes)"),
         required=False,
@@ -206,16 +244,15 @@ class AxbBindingForm(BindingCreateForm, _CallFields):
 
     mode = Mode.AXB
     b_number = PhoneNumberField(label=_("B number"))
-    duration = _seconds_field(
-        _("Lifetime (seconds)"),
-        _("The platform unbinds it after this many seconds; empty or 0: never (max 90 days)."),
+    lifetime = LifetimeField(
+        help_text=_("The platform unbinds it after this long; empty or 0: never (at most 90 days).")
     )
     field_order = [
         "a_number",
         "b_number",
         "area_code",
         "area_match_mode",
-        "duration",
+        "lifetime",
         "order_ref",
         "call_direction",
         "max_duration",
@@ -233,15 +270,19 @@ class AxBindingForm(BindingCreateForm, _CallFields):
     """AX: A owns X; A reaches others through a temporary callee."""
 
     mode = Mode.AX
-    duration = _seconds_field(
-        _("Lifetime (seconds)"),
-        _("AX bindings never expire on the platform: the console unbinds it after this time."),
+    lifetime = LifetimeField(
+        help_text=_(
+            "AX bindings never expire on the platform: the console unbinds it after this long."
+        )
     )
+    # AX has no B: A owns X, others call A through it, A calls out through it.
+    call_direction = _call_direction_field(Mode.AX)
+    callee_hint_tone = _tone_field(_("Waiting tone for callers of X"))
     field_order = [
         "a_number",
         "area_code",
         "area_match_mode",
-        "duration",
+        "lifetime",
         "order_ref",
         "call_direction",
         "max_duration",
@@ -259,13 +300,7 @@ class AxeBindingForm(BindingCreateForm):
     """AXE: A gets an extension E on a shared X."""
 
     mode = Mode.AXE
-    bind_expired_minutes = forms.IntegerField(
-        label=_("Lifetime (minutes)"),
-        required=False,
-        min_value=0,
-        max_value=MAX_DURATION_SECONDS // 60,
-        help_text=_("The platform unbinds it after this many minutes; empty: never."),
-    )
+    lifetime = LifetimeField(help_text=_("The platform unbinds it after this long; empty: never."))
     callback_expired_time = forms.IntegerField(
         label=_("Callback record lifetime (minutes)"), required=False, min_value=1
     )
@@ -282,7 +317,7 @@ class AxeBindingForm(BindingCreateForm):
         "a_number",
         "area_code",
         "area_match_mode",
-        "bind_expired_minutes",
+        "lifetime",
         "order_ref",
         "display_num_mode",
         "callback_num",
@@ -299,17 +334,7 @@ class AxeBindingForm(BindingCreateForm):
             self.add_error(
                 "callback_tone", _("Give a callback number or a callback tone, not both.")
             )
-        minutes = cleaned.pop("bind_expired_minutes", None)
-        cleaned["duration"] = minutes * 60 if minutes else None
         return cleaned
-
-
-def _axyb_seconds(value: int | None, field: str) -> int | None:
-    if value and value < 60:
-        raise ValidationError(
-            _("Either 0 (no limit) or at least 60 seconds."), code=f"{field}_short"
-        )
-    return value
 
 
 class AxybBindingForm(BindingCreateForm):
@@ -317,21 +342,12 @@ class AxybBindingForm(BindingCreateForm):
 
     mode = Mode.AXYB
     b_number = PhoneNumberField(label=_("B number"))
-    duration = _seconds_field(
-        _("Lifetime (seconds)"), _("0 or empty: never; otherwise 60 to 7776000 seconds.")
+    lifetime = LifetimeField(help_text=_("0 or empty: never; at most 90 days."))
+    yb_lifetime = LifetimeField(
+        label=_("Y–B lifetime (minutes)"),
+        help_text=_("0 or empty: as long as the binding; at most 90 days."),
     )
-    yb_duration = _seconds_field(
-        _("Y–B lifetime (seconds)"),
-        _("0 or empty: as long as the binding; otherwise 60 to 7776000 seconds."),
-    )
-    call_direction = forms.TypedChoiceField(
-        label=_("Call direction"),
-        choices=CallDirection.choices,
-        coerce=int,
-        initial=CallDirection.BOTH,
-        required=False,
-        empty_value=CallDirection.BOTH,
-    )
+    call_direction = _call_direction_field(Mode.AXYB)
     caller_hint_tone = _tone_field(_("Waiting tone for A (dialling Y)"))
     callee_hint_tone = _tone_field(_("Waiting tone for B (dialling X)"))
     field_order = [
@@ -339,8 +355,8 @@ class AxybBindingForm(BindingCreateForm):
         "b_number",
         "area_code",
         "area_match_mode",
-        "duration",
-        "yb_duration",
+        "lifetime",
+        "yb_lifetime",
         "order_ref",
         "call_direction",
         "record_flag",
@@ -349,12 +365,6 @@ class AxybBindingForm(BindingCreateForm):
         "callee_hint_tone",
         "user_data",
     ]
-
-    def clean_duration(self) -> int | None:
-        return _axyb_seconds(self.cleaned_data.get("duration"), "duration")
-
-    def clean_yb_duration(self) -> int | None:
-        return _axyb_seconds(self.cleaned_data.get("yb_duration"), "yb_duration")
 
 
 CREATE_FORMS: dict[str, type[BindingCreateForm]] = {
@@ -419,13 +429,12 @@ class TemporaryCalleeForm(forms.Form):
     """AX: whom A reaches by dialling X, and for how long."""
 
     callee = PhoneNumberField(label=_("Temporary callee"))
-    duration = forms.IntegerField(
-        label=_("For (seconds)"),
-        required=False,
+    duration = LifetimeField(
+        label=_("For (minutes)"),
         min_value=1,
-        max_value=259200,
-        initial=60,
-        help_text=_("1 to 259200 seconds (3 days); the platform's default is 60."),
+        max_value=259200 // 60,
+        initial=1,
+        help_text=_("1 minute to 3 days; the platform's default is 1 minute."),
     )
 
 

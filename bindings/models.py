@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bindings.choices import (
@@ -354,6 +355,8 @@ class BulkJob(models.Model):
     created = models.PositiveIntegerField(_("bindings created"), default=0)
     failed = models.PositiveIntegerField(_("rows refused"), default=0)
     errors = models.JSONField(_("refusals"), default=list, blank=True)
+    # The uploader's language: the worker writes the refusals in it, as an import's.
+    language = models.CharField(_("language"), max_length=16, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -412,7 +415,8 @@ class Reconciliation(models.Model):
         indexes = [models.Index(fields=["-started_at", "-id"], name="reconciliation_recent")]
 
     def __str__(self) -> str:
-        return f"{self.application} {self.started_at:%Y-%m-%d %H:%M}"
+        # In Shanghai time, as its fields are shown (stored in UTC).
+        return f"{self.application} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
 
 
 class NumberImport(models.Model):

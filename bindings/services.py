@@ -1357,9 +1357,18 @@ def reveal_number(binding: Binding, party: str, *, user, request=None) -> str:
 
 
 def start_bulk_create(
-    application: Application, file_name: str, text: str, *, user=None, request=None
+    application: Application,
+    file_name: str,
+    text: str,
+    *,
+    user=None,
+    request=None,
+    language: str = "",
 ) -> BulkJob:
-    """Store an uploaded CSV and queue the task that creates its bindings."""
+    """Store an uploaded CSV and queue the task that creates its bindings.
+
+    The refusals of its rows are written in ``language`` (the uploader's).
+    """
     from bindings.forms import bulk_columns
     from bindings.tasks import create_bindings_bulk_task
 
@@ -1391,6 +1400,7 @@ def start_bulk_create(
             file_name=file_name[:200],
             source=text,
             total=len(rows),
+            language=language[:16],
             created_by=user if getattr(user, "pk", None) else None,
         )
         audit.record(
@@ -1410,7 +1420,7 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     Resumable: a redelivered task skips the rows already done (``bulk_job`` + ``bulk_row`` is
     unique), so no row is ever created twice.
     """
-    from bindings.forms import bulk_row_data, form_for_mode
+    from bindings.forms import form_for_mode
 
     claimed = BulkJob.objects.filter(
         pk=job_id, status__in=[BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]
@@ -1418,13 +1428,11 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     job = BulkJob.objects.select_related("application", "created_by").filter(pk=job_id).first()
     if job is None or not claimed:
         return job
-    application = job.application
-    form_class = form_for_mode(application.mode)
+    form_class = form_for_mode(job.application.mode)
     done_rows = set(job.bindings.values_list("bulk_row", flat=True))
     errors = list(job.errors)
     failed_rows = {e["row"] for e in errors}
     counters = {"processed": job.processed, "created": len(done_rows), "failed": len(failed_rows)}
-    last_save = timezone.now()
 
     def save(final: bool = False) -> None:
         fields: dict[str, Any] = {**counters, "errors": errors[:1000]}
@@ -1432,6 +1440,20 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
             fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now())
         BulkJob.objects.filter(pk=job.pk).update(**fields)
 
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        _bulk_rows(job, form_class, done_rows, failed_rows, errors, counters, save)
+    counters["processed"] = counters["created"] + counters["failed"]
+    save(final=True)
+    job.refresh_from_db()
+    return job
+
+
+def _bulk_rows(job, form_class, done_rows, failed_rows, errors, counters, save) -> None:
+    """The rows of a bulk upload not done yet, one binding each; refusals in ``errors``."""
+    from bindings.forms import bulk_row_data
+
+    application = job.application
+    last_save = timezone.now()
     for row_number, row in enumerate(csv.DictReader(io.StringIO(job.source)), start=2):
         if row_number in done_rows or row_number in failed_rows:
             continue
@@ -1458,10 +1480,6 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
         if (timezone.now() - last_save).total_seconds() >= 0.5:
             save()
             last_save = timezone.now()
-    counters["processed"] = counters["created"] + counters["failed"]
-    save(final=True)
-    job.refresh_from_db()
-    return job
 
 
 def reconcile_progress(run: Reconciliation) -> dict[str, Any]:

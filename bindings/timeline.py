@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bindings.models import Binding
@@ -88,7 +89,8 @@ def platform_calls(binding: Binding) -> Iterable[Entry]:
     for call in binding.platform_calls.order_by("-at")[:LIMIT]:
         ok = call.result_code in ("0", "") and call.http_status is not None and not call.error
         code = call.result_code or (str(call.http_status) if call.http_status else "")
-        detail = f"{code} {result_meaning(call.result_code)}".strip() if code else ""
+        meaning = result_meaning(call.result_code, get_language() or "zh-hans")
+        detail = f"{code} {meaning}".strip() if code else ""
         yield Entry(
             call.at,
             "platform",

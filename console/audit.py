@@ -19,22 +19,28 @@ def client_address(request) -> str | None:
 
 def record(
     action: str,
-    target: models.Model | None = None,
+    target: models.Model | type[models.Model] | None = None,
     *,
     user=None,
     request=None,
     details: dict[str, Any] | None = None,
+    label: str = "",
 ) -> AuditLog:
-    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked."""
+    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked.
+
+    ``target`` is the object acted on, or a model class for an action on many of its rows (an
+    export), which ``label`` then describes.
+    """
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
+    one = target is not None and not isinstance(target, type)
     return AuditLog.objects.create(
         action=action,
         user=user,
         username=getattr(user, "username", "") or "",
         ip_address=client_address(request),
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
-        target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:200] if target is not None else "",
+        target_id=str(target.pk) if one else "",
+        target_repr=(str(target) if one else label)[:200],
         details=details or {},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
@@ -29,3 +29,15 @@ def close_old_database_connections(sender=None, **kwargs) -> None:
         return
 
     close_old_connections()
+
+
+@worker_ready.connect
+def announce_worker(sender=None, **kwargs) -> None:
+    """A worker that has just started says so at once, through its own first task.
+
+    On the filesystem broker ``/healthz`` cannot ping workers and reads the heartbeat that beat
+    asks for every 30 s: without this a console just started answered 503 for those 30 s. The
+    dashboard's hourly totals are brought up to date as well (beat's first run is a minute away).
+    """
+    app.send_task("console.tasks.record_worker_heartbeat_task")
+    app.send_task("billing.tasks.refresh_call_stats_task")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,28 @@ from console.models import Application
 
 SIMULATOR_PORT = 18080
 SIMULATOR_BASE_URL = f"http://127.0.0.1:{SIMULATOR_PORT}"
-# 200 X numbers in 5 cities: Shenzhen, Guangzhou, Beijing, Shanghai, Hangzhou.
+# 280 X numbers in 5 cities: Shenzhen, Guangzhou, Beijing, Shanghai, Hangzhou.
 CITIES = ("0755", "020", "010", "021", "0571")
 AXB_NUMBERS_PER_CITY = 32
 AX_NUMBERS_PER_CITY = 8
+AXE_NUMBERS_PER_CITY = 8
+AXYB_NUMBERS_PER_CITY = 8
+# One application of each mode (name, mode, numbers per city, number prefix): every binding form
+# of the console can be tried on the simulator. 170/171/165/167 are virtual-operator ranges.
 DEMO_APPS = (
     ("Demo AXB (ride hailing)", "AXB", AXB_NUMBERS_PER_CITY, "+86170"),
     ("Demo AX (delivery)", "AX", AX_NUMBERS_PER_CITY, "+86171"),
+    ("Demo AXE (home services)", "AXE", AXE_NUMBERS_PER_CITY, "+86165"),
+    ("Demo AXYB (second-hand market)", "AXYB", AXYB_NUMBERS_PER_CITY, "+86167"),
 )
+AXE_EXTENSION_LENGTH = 4
+# Prices of the demo applications (CNY): per started minute to A, from A, and rent per X a month.
+DEMO_TARIFF = {
+    "price_to_a": Decimal("0.10"),
+    "price_from_a": Decimal("0.12"),
+    "price_abnormal": Decimal("0.00"),
+    "monthly_rent_per_number": Decimal("5.00"),
+}
 
 
 def var_dir() -> Path:
@@ -38,12 +53,16 @@ def var_dir() -> Path:
 def credentials(directory: Path | None = None) -> dict[str, dict[str, str]]:
     """The demo apps' credentials by mode, generated on first use and kept in var/."""
     path = (directory or var_dir()) / "demo-apps.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    creds = {
-        mode: {"app_key": f"demo{mode}{secrets.token_hex(12)}", "app_secret": secrets.token_hex(16)}
-        for _name, mode, _per_city, _prefix in DEMO_APPS
-    }
+    creds = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    missing = [mode for _name, mode, _per_city, _prefix in DEMO_APPS if mode not in creds]
+    if not missing:
+        return creds
+    # A var/ from before a mode was part of the demo gets that mode's credentials added.
+    for mode in missing:
+        creds[mode] = {
+            "app_key": f"demo{mode}{secrets.token_hex(12)}",
+            "app_secret": secrets.token_hex(16),
+        }
     path.write_text(json.dumps(creds, indent=2), encoding="utf-8")
     path.chmod(0o600)
     return creds
@@ -61,25 +80,28 @@ def numbers(mode: str) -> list[dict[str, str]]:
     raise ValueError(mode)
 
 
-def simulator_config(directory: Path | None = None) -> dict[str, Any]:
-    creds = credentials(directory)
+def simulator_app(mode: str, directory: Path | None = None) -> dict[str, Any]:
+    """One demo application as the simulator's config (and its ``/_sim/apps``) take it."""
     urls = Application.receiver_urls()
-    apps = []
-    for _name, mode, _per_city, _prefix in DEMO_APPS:
-        apps.append(
-            {
-                **creds[mode],
-                "mode": mode,
-                "status_url": urls["status_url"],
-                "fee_url": urls["fee_url"],
-                "sms_url": urls["sms_url"],
-                "xstatus_url": urls["xstatus_url"],
-                "record": True,
-                "sms": True,
-                "numbers": numbers(mode),
-            }
-        )
-    return {"apps": apps}
+    app = {
+        **credentials(directory)[mode],
+        "mode": mode,
+        "status_url": urls["status_url"],
+        "fee_url": urls["fee_url"],
+        "sms_url": urls["sms_url"],
+        "xstatus_url": urls["xstatus_url"],
+        "record": True,
+        "sms": True,
+        "sms_content": True,
+        "numbers": numbers(mode),
+    }
+    if mode == "AXE":
+        app["extension_length"] = AXE_EXTENSION_LENGTH
+    return app
+
+
+def simulator_config(directory: Path | None = None) -> dict[str, Any]:
+    return {"apps": [simulator_app(mode, directory) for _name, mode, _n, _prefix in DEMO_APPS]}
 
 
 def write_simulator_config(directory: Path | None = None) -> Path:
@@ -106,6 +128,15 @@ HISTORY_OUTCOMES = (
     (2, 8103, 18, 480),  # unreachable
 )
 LIVE_OUTCOMES = {"answered": 8, "busy": 1, "no_answer": 1, "power_off": 1}
+# The CDR serviceType of each mode (spec §6.2).
+SERVICE_TYPES = {"AXB": "004", "AX": "003", "AXE": "005", "AXYB": "007"}
+# SMS the demo sends through its AXB bindings (data: what riders and drivers write).
+DEMO_SMS = (
+    "师傅您好，我在小区北门等您。",
+    "Running 5 minutes late, sorry!",
+    "好的，马上到。",
+    "I am at the east entrance.",
+)
 
 
 def demo_applications() -> list[Application]:

@@ -53,7 +53,10 @@ class Application(models.Model):
     app_secret_encrypted = models.TextField(_("APP_Secret (encrypted)"), editable=False)
     base_url = models.URLField(
         _("API base URL"),
-        help_text=_("APP接入地址, e.g. https://rtcpns.cn-north-1.myhuaweicloud.com"),
+        help_text=_(
+            "The app access address of the application's page on the Huawei Cloud console, "
+            "e.g. https://rtcpns.cn-north-1.myhuaweicloud.com"
+        ),
     )
     status_url = models.URLField(_("call-status URL on the platform"), blank=True)
     fee_url = models.URLField(_("CDR URL on the platform"), blank=True)

@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context_processors.site",
             ],
         },
     },
@@ -110,6 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests of the embedded configuration use a file beside it (as PostgreSQL's test_<name>), not
+    # Django's in-memory default: web, worker and live server share it as in `make run`.
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_sqlite.with_name(f"test_{_sqlite.name}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is both the Celery broker and the cache unless told otherwise.
@@ -146,6 +151,7 @@ AXES_VERBOSE = False
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["console.formats"]  # 2026-12-07 03:25 in every language
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -1,8 +1,9 @@
-"""Strings django-axes shows in the admin, kept in the console's catalog.
+"""Strings of other packages shown in the admin, kept in the console's catalog.
 
-django-axes ships no Chinese translation. Its models and admin mark these strings for translation,
-so listing them here (``gettext_noop``: found by ``makemessages``, translated at display time by
-axes itself) gives administrators its pages in Chinese. Nothing imports this module.
+django-axes ships no Chinese translation, and Django 5.2's own Chinese catalog lacks the headers of
+the admin index's tables (read by screen readers). Their templates and models mark these strings
+for translation, so listing them here (``gettext_noop``: found by ``makemessages``, translated at
+display time by the package itself) gives these pages in Chinese. Nothing imports this module.
 """
 
 from django.utils.translation import gettext_noop
@@ -37,4 +38,10 @@ AXES_STRINGS = [
     gettext_noop("access failures"),
     gettext_noop("access log"),
     gettext_noop("access logs"),
+]
+
+DJANGO_ADMIN_STRINGS = [
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
 ]

@@ -118,7 +118,7 @@ _OWN_CODES: dict[str, tuple[str, str, str, str]] = {
     "HTTP404": (
         "Wrong base URL or URI",
         "接入地址或接口 URI 错误",
-        "Check the application's base URL (APP接入地址) on the Huawei Cloud console.",
+        "Check the application's app access address on the Huawei Cloud console.",
         "请在华为云控制台核对应用的 APP 接入地址。",
     ),
     "TIMEOUT": (

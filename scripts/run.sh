@@ -63,9 +63,18 @@ env = environ.Env(); env.read_env('.env')
 print(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0'))")
 if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()" "$redis_url" 2>/dev/null; then
   echo "Redis is not reachable at $redis_url: using the filesystem broker under var/celery and a file cache under var/cache instead."
-  export CELERY_BROKER_URL="filesystem://"
+  # A host name, which the filesystem transport ignores, so that kombu does not warn of its absence.
+  export CELERY_BROKER_URL="filesystem://localhost/"
   export CACHE_URL="filecache://$PWD/var/cache"
 fi
 
 .venv/bin/python manage.py bootstrap
-exec .venv/bin/honcho --no-colour -f Procfile start
+status=0
+.venv/bin/honcho --no-colour -f Procfile start || status=$?
+# Ctrl-C: honcho stops every process and exits 130 or 143. That is how the demo ends, not an
+# error for make to report ("make: *** Error 143").
+if [[ $status -eq 130 || $status -eq 143 ]]; then
+  echo "Stopped."
+  exit 0
+fi
+exit $status

@@ -4,12 +4,24 @@ It runs before Django is configured, so it can choose the database: ``DATABASE_U
 ``REDIS_URL`` are used when set, else PostgreSQL and Redis on 127.0.0.1 when they answer. Tests that
 need a service carry the ``postgres`` / ``redis`` marker; without the service they are skipped with
 the reason, unless ``CI`` is set, where the missing service fails them (and the run).
+
+With ``TEST_EMBEDDED=1`` the run is the *embedded pass* (``make test`` runs it second): the
+configuration of ``make run`` on a machine without PostgreSQL and Redis, i.e. SQLite under a
+``var/`` of its own, kombu's filesystem broker and a file cache. It runs only the tests marked
+``embedded`` (pages, searches, browser journeys, the raw-SQL/ORM twins, a worker on the filesystem
+broker) and ``embedded_only`` (the walk of every page on the default configuration), whatever
+service markers they also carry: they are written to pass on both configurations (a test of a
+PostgreSQL-only behaviour in such a module is marked ``postgres_only``). Under ``CI`` any
+test skipped in this pass fails it, so it can never pass by not running; and the first pass, which
+runs everything but the ``embedded_only`` tests, keeps its own rule.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from urllib.parse import urlparse
 
 import pytest
@@ -17,6 +29,7 @@ import pytest
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+EMBEDDED = os.environ.get("TEST_EMBEDDED", "").lower() not in ("", "0", "false", "no")
 
 
 def _answers(url: str, default_port: int) -> bool:
@@ -47,6 +60,15 @@ os.makedirs(
     os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "static"), exist_ok=True
 )
 
+if EMBEDDED:
+    # What scripts/run.sh chooses when Redis does not answer, under a var/ of this run's own.
+    EMBEDDED_VAR = tempfile.mkdtemp(prefix="console-embedded-")
+    os.environ["VAR_DIR"] = EMBEDDED_VAR
+    os.environ["DATABASE_URL"] = f"sqlite:///{EMBEDDED_VAR}/console.sqlite3"
+    os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
+    os.environ["CACHE_URL"] = f"filecache://{EMBEDDED_VAR}/cache"
+    os.makedirs(os.path.join(EMBEDDED_VAR, "static"))
+
 if "DATABASE_URL" not in os.environ and _answers(DEFAULT_DATABASE_URL, 5432):
     os.environ["DATABASE_URL"] = DEFAULT_DATABASE_URL
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
@@ -59,9 +81,16 @@ os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
 REDIS_OK = _answers(os.environ["REDIS_URL"], 6379)
 
 _skipped_service_tests: list[str] = []
+_skipped_embedded_tests: list[str] = []
 
 
 def pytest_report_header(config) -> list[str]:
+    if EMBEDDED:
+        return [
+            "embedded pass (the `make run` configuration): SQLite, filesystem broker, file cache "
+            f"under {os.environ['VAR_DIR']}",
+            f"CI: {'yes, any skipped test fails the run' if IN_CI else 'no'}",
+        ]
     parsed = urlparse(POSTGRES_URL)
     database = f"PostgreSQL {parsed.hostname}:{parsed.port or 5432}{parsed.path}"
     if not POSTGRES_OK:
@@ -73,6 +102,23 @@ def pytest_report_header(config) -> list[str]:
     ]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The embedded pass keeps the tests marked for it; the first pass leaves out the walk that
+    only means something on the embedded configuration."""
+    kept, deselected = [], []
+    for item in items:
+        embedded_only = item.get_closest_marker("embedded_only") is not None
+        if EMBEDDED:
+            wanted = embedded_only or item.get_closest_marker("embedded") is not None
+            wanted = wanted and item.get_closest_marker("postgres_only") is None
+        else:
+            wanted = not embedded_only
+        (kept if wanted else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def _missing(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is not reachable and CI is set: this test may not be skipped")
@@ -80,6 +126,8 @@ def _missing(what: str) -> None:
 
 
 def pytest_runtest_setup(item) -> None:
+    if EMBEDDED:
+        return  # the embedded tests run on SQLite and the filesystem broker by design
     if item.get_closest_marker("postgres") and not POSTGRES_OK:
         _missing(f"PostgreSQL ({POSTGRES_URL or DEFAULT_DATABASE_URL})")
     if item.get_closest_marker("redis") and not REDIS_OK:
@@ -87,16 +135,34 @@ def pytest_runtest_setup(item) -> None:
 
 
 def pytest_runtest_logreport(report) -> None:
-    if report.skipped and ("postgres" in report.keywords or "redis" in report.keywords):
+    if not report.skipped:
+        return
+    if EMBEDDED:
+        _skipped_embedded_tests.append(report.nodeid)
+    elif "postgres" in report.keywords or "redis" in report.keywords:
         _skipped_service_tests.append(report.nodeid)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if IN_CI and _skipped_service_tests:
+    if IN_CI and (_skipped_service_tests or _skipped_embedded_tests):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_unconfigure(config) -> None:
+    if EMBEDDED:
+        shutil.rmtree(EMBEDDED_VAR, ignore_errors=True)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
+    if _skipped_embedded_tests:
+        verdict = "FAILS the run (CI is set)" if IN_CI else "were skipped"
+        terminalreporter.write_line(
+            f"{len(_skipped_embedded_tests)} test(s) of the embedded pass {verdict}:",
+            red=IN_CI,
+            yellow=not IN_CI,
+        )
+        for nodeid in _skipped_embedded_tests:
+            terminalreporter.write_line(f"  {nodeid}")
     if _skipped_service_tests:
         verdict = "FAILS the run (CI is set)" if IN_CI else "were skipped"
         terminalreporter.write_line(

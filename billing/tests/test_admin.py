@@ -48,7 +48,7 @@ def test_a_statement_is_closed_from_the_admin_and_it_is_audited(client, make_use
     # when
     client.post(
         reverse("admin:billing_statement_changelist"),
-        {"action": "close_now", "_selected_action": [statement.pk]},
+        {"action": "close_now", "_selected_action": [statement.pk], "confirmed": "yes"},
     )
     # then
     statement.refresh_from_db()
@@ -107,3 +107,22 @@ def test_the_sms_list_shows_the_send_result_and_the_direction(client, make_user,
     assert "send result" in text.lower()
     assert '<td class="field-send_result">2</td>' in text
     assert "A to B" in text
+
+
+def test_closing_statements_asks_first_and_never_closes_one_without_a_tariff(client, make_user):
+    # given an open statement of an application that has no tariff
+    application = ApplicationFactory()
+    services.ingest_cdrs(application, [FeeInfo.model_validate(fee(application))])
+    statement = services.refresh_statement(application, date(2026, 3, 1))
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    url = reverse("admin:billing_statement_changelist")
+    data = {"action": "close_now", "_selected_action": [statement.pk]}
+    # when an administrator closes it: first asked
+    asked = client.post(url, data)
+    assert 'name="confirmed" value="yes"' in asked.content.decode()
+    statement.refresh_from_db()
+    assert statement.state == "open"
+    # then, confirmed, refused: it would be frozen at 0.00
+    client.post(url, {**data, "confirmed": "yes"})
+    statement.refresh_from_db()
+    assert statement.state == "open"

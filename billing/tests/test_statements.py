@@ -141,3 +141,58 @@ def test_the_beat_job_skips_applications_with_nothing_to_bill(application):
     idle = ApplicationFactory()
     services.close_statements(now=utc(2026, 4, 2, 0, 0, 0))
     assert not Statement.objects.filter(application=idle).exists()
+
+
+def test_a_month_without_a_tariff_stays_open_until_one_arrives():
+    # given March calls of an application nobody has priced yet
+    application = ApplicationFactory()
+    a_month_of_calls(application)
+    due = services.month_bounds(MARCH)[1] + timedelta(hours=7)
+    # when the beat job runs after the retry window
+    assert services.close_statements(now=due) == []
+    # then March is not closed at 0.00 for good: it stays open and says why
+    march = Statement.objects.get(application=application, month=MARCH)
+    assert (march.state, march.call_charges, march.minutes) == ("open", Decimal("0.00"), 15)
+    assert services.waits_for_tariff(march)
+    # when a tariff valid from February arrives, and the job runs again a month later
+    TariffFactory(application=application, valid_from=date(2026, 2, 1), price_from_a="0.12")
+    closed = services.close_statements(now=due + timedelta(days=31))
+    # then March is closed with its real charges
+    march.refresh_from_db()
+    assert march.pk in closed
+    assert march.state == "closed"
+    assert march.call_charges == Decimal("0.10") * 4 + Decimal("0.12") * 11
+    assert not services.waits_for_tariff(march)
+
+
+def test_a_tariff_saved_in_the_admin_reprices_the_open_statements(boss):
+    # given an open March statement without a tariff
+    application = ApplicationFactory()
+    a_month_of_calls(application)
+    services.refresh_statement(application, MARCH)
+    # when an administrator adds the tariff
+    response = boss.post(
+        "/admin/billing/tariff/add/",
+        {
+            "application": application.pk,
+            "valid_from": "2026-01-01",
+            "price_to_a": "0.10",
+            "price_from_a": "0.12",
+            "price_abnormal": "0",
+            "monthly_rent_per_number": "0",
+        },
+        follow=True,
+    )
+    # then the statement is recomputed with it at once, and the page says so
+    assert response.status_code == 200
+    march = Statement.objects.get(application=application, month=MARCH)
+    assert march.call_charges == Decimal("0.10") * 4 + Decimal("0.12") * 11
+    assert "1 份未结账单已按此资费重新计算" in response.content.decode()
+
+
+def test_a_tariff_a_closed_statement_was_billed_with_cannot_be_changed(boss, application):
+    a_month_of_calls(application)
+    closed = services.refresh_statement(application, MARCH, close=True)
+    page = boss.get(f"/admin/billing/tariff/{closed.tariff_id}/change/")
+    assert page.status_code == 200
+    assert 'name="price_from_a"' not in page.content.decode()  # read-only

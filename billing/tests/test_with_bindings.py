@@ -81,7 +81,11 @@ def test_the_stop_button_hangs_up_a_live_axyb_call(client, make_user):
         admin = make_user("boss", NUMBER_ADMINISTRATOR)
         client.force_login(admin)
         assert "stop-call" in client.get(url).content.decode()
-        response = client.post(reverse("billing:stop_call", args=[application.pk, session]))
+        stop = reverse("billing:stop_call", args=[application.pk, session])
+        asked = client.post(stop)  # without confirmation: the page that asks
+        assert "confirmed" in asked.content.decode()
+        assert not AuditLog.objects.filter(action="stop_call").exists()
+        response = client.post(stop, {"confirmed": "yes"})
         # then
         assert response.status_code == 302
         assert session not in sim.control.request("GET", "calls/live")["sessionIds"]

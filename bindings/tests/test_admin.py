@@ -18,9 +18,9 @@ from bindings.tests.factories import (
     XNumberFactory,
 )
 from console.models import AuditLog
-from console.roles import NUMBER_ADMINISTRATOR
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
 A, B = "+8613800000001", "+8675528000001"
 CHANGELIST = reverse("admin:bindings_binding_changelist")
@@ -201,12 +201,16 @@ def test_the_add_page_asks_for_the_application_first(staff):
     [
         (
             "AXB",
-            {"a_number", "b_number", "duration", "private_sms"},
-            {"yb_duration", "callback_num"},
+            {"a_number", "b_number", "lifetime", "private_sms"},
+            {"yb_lifetime", "callback_num"},
         ),
-        ("AX", {"a_number", "duration", "private_sms"}, {"b_number", "callback_num"}),
-        ("AXE", {"a_number", "callback_num", "display_num_mode"}, {"b_number", "private_sms"}),
-        ("AXYB", {"a_number", "b_number", "yb_duration"}, {"private_sms", "callback_num"}),
+        ("AX", {"a_number", "lifetime", "private_sms"}, {"b_number", "callback_num"}),
+        (
+            "AXE",
+            {"a_number", "lifetime", "callback_num", "display_num_mode"},
+            {"b_number", "private_sms"},
+        ),
+        ("AXYB", {"a_number", "b_number", "lifetime", "yb_lifetime"}, {"private_sms"}),
     ],
 )
 def test_each_mode_has_its_own_form_with_only_its_fields(staff, mode, present, absent):
@@ -253,10 +257,45 @@ def test_the_page_says_which_number_is_invalid_and_which_rule_refused(staff):
 # --- end, modify -----------------------------------------------------------------------------
 
 
+def test_ending_a_binding_asks_first(staff, binding, django_capture_on_commit_callbacks):
+    # given the binding's "End this binding", which opens the end page
+    url = reverse("admin:bindings_binding_end", args=[binding.pk])
+    change = staff.get(reverse("admin:bindings_binding_change", args=[binding.pk]))
+    assert f'href="{url}"' in change.content.decode()
+    # when it is opened, or posted to without the confirmation
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        asked = staff.get(url)
+        posted = staff.post(url)
+    # then it asks, with the binding named and a way back, and nothing happens
+    for page in (asked, posted):
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert 'name="confirmed" value="yes"' in text
+        assert str(binding) in text
+        assert reverse("admin:bindings_binding_change", args=[binding.pk]) in text
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE
+    assert callbacks == []
+
+
+@pytest.mark.parametrize(("action", "model"), [("end_selected", "binding"), ("retire", "xnumber")])
+def test_the_destructive_list_actions_ask_first(boss, action, model):
+    binding = BindingFactory()
+    target = binding if model == "binding" else binding.x
+    url = reverse(f"admin:bindings_{model}_changelist")
+    page = boss.post(url, {"action": action, "_selected_action": [target.pk]})
+    assert page.status_code == 200
+    assert 'name="confirmed" value="yes"' in page.content.decode()
+    assert f'name="_selected_action" value="{target.pk}"' in page.content.decode()
+    binding.refresh_from_db()
+    assert binding.status == BindingStatus.ACTIVE
+    assert binding.x.state != "retired"
+
+
 def test_staff_end_a_binding_from_its_page(staff, binding, django_capture_on_commit_callbacks):
     url = reverse("admin:bindings_binding_end", args=[binding.pk])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = staff.post(url)
+        response = staff.post(url, {"confirmed": "yes"})
     assert response.status_code == 302
     binding.refresh_from_db()
     assert binding.status == BindingStatus.ENDING
@@ -272,6 +311,7 @@ def test_staff_end_selected_bindings_from_the_list(staff, django_capture_on_comm
             {
                 "action": "end_selected",
                 "_selected_action": [b.pk for b in bindings[:2]],
+                "confirmed": "yes",
             },
         )
     statuses = sorted(Binding.objects.values_list("status", flat=True))
@@ -280,7 +320,7 @@ def test_staff_end_selected_bindings_from_the_list(staff, django_capture_on_comm
 
 def test_staff_cannot_change_a_binding_but_administrators_can(staff, binding, make_user, client):
     url = reverse("admin:bindings_binding_change", args=[binding.pk])
-    staff.post(url, {"duration": 60})
+    staff.post(url, {"duration": 1})
     assert Binding.objects.get(pk=binding.pk).pending_changes == {}
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     page = client.get(url)
@@ -289,7 +329,7 @@ def test_staff_cannot_change_a_binding_but_administrators_can(staff, binding, ma
     form = page.context["adminform"].form
     data = {name: form.initial.get(name) for name in form.fields}
     data = {k: ("" if v is None else v) for k, v in data.items() if v is not False}
-    data.update(duration=7200, order_ref="SO-NEW")
+    data.update(duration=120, order_ref="SO-NEW")  # minutes, as on every form
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-2000:]
     binding.refresh_from_db()
@@ -317,7 +357,7 @@ def test_retiring_numbers_takes_them_out_of_the_pool_and_is_audited(boss):
     numbers = XNumberFactory.create_batch(2)
     boss.post(
         reverse("admin:bindings_xnumber_changelist"),
-        {"action": "retire", "_selected_action": [numbers[0].pk]},
+        {"action": "retire", "_selected_action": [numbers[0].pk], "confirmed": "yes"},
     )
     assert list(XNumber.objects.values_list("state", flat=True).order_by("pk")) == [
         "retired",
@@ -360,3 +400,51 @@ def test_reconciling_selected_numbers_queues_one_task_per_application(
         )
     assert len(queued) == 2
     assert AuditLog.objects.filter(action="sync").count() == 2
+
+
+@pytest.mark.parametrize("mode", ["AXB", "AX", "AXE", "AXYB"])
+def test_every_mode_takes_its_lifetime_in_minutes_and_stores_seconds(staff, mode):
+    # given the form of any mode, a lifetime of two hours typed in minutes
+    application = ApplicationFactory(mode=mode)
+    ApplicationFactory(mode="AXB")
+    page = staff.get(reverse("admin:bindings_binding_add"), {"application": application.pk})
+    form = page.context["form"]
+    assert str(form.fields["lifetime"].label) == "绑定时长（分钟）"
+    data = {"a_number": "138 0000 0001", "lifetime": "120"}
+    if "b_number" in form.fields:
+        data["b_number"] = "139 0000 0002"
+    bound = type(form)(data, application=application)
+    # then it is cleaned to the seconds the model and the services keep
+    assert bound.is_valid(), bound.errors
+    assert bound.cleaned_data["duration"] == 7200
+    assert "lifetime" not in bound.cleaned_data
+
+
+def test_the_ax_form_offers_nothing_about_a_b_party(staff):
+    application = ApplicationFactory(mode="AX")
+    ApplicationFactory(mode="AXB")
+    staff.cookies["django_language"] = "en"
+    page = staff.get(reverse("admin:bindings_binding_add"), {"application": application.pk})
+    text = page.content.decode()
+    form = page.context["form"]
+    labels = [str(field.label) for field in form.fields.values()]
+    labels += [str(label) for _value, label in form.fields["call_direction"].choices]
+    assert not [label for label in labels if " B" in label or label.endswith("B")], labels
+    assert "Only A calls out through X" in text
+
+
+def test_a_binding_page_shows_lifetimes_as_people_read_them(boss, make_user, client):
+    # given an AX binding of two hours and an AXE one of ninety minutes
+    ax = BindingFactory(application=ApplicationFactory(mode="AX"), duration=7200)
+    axe = BindingFactory(application=ApplicationFactory(mode="AXE"), duration=5400)
+    # then administrators change them in minutes
+    page = boss.get(reverse("admin:bindings_binding_change", args=[ax.pk])).content.decode()
+    assert 'name="duration" value="120"' in page
+    page = boss.get(reverse("admin:bindings_binding_change", args=[axe.pk])).content.decode()
+    assert 'name="duration" value="90"' in page
+    # and customer service reads them as people say them
+    client.force_login(make_user("reader", CUSTOMER_SERVICE))
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:bindings_binding_change", args=[axe.pk])).content.decode()
+    assert "1 hour 30 minutes" in page
+    assert "5400" not in page

@@ -12,7 +12,7 @@ from bindings.choices import BindingStatus, BulkJobStatus
 from bindings.models import Binding, BulkJob
 from bindings.tests.factories import ApplicationFactory, XNumberFactory
 from console.models import AuditLog
-from console.roles import CUSTOMER_SERVICE
+from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -41,7 +41,7 @@ def test_a_bulk_job_creates_the_good_rows_and_says_why_each_bad_row_was_refused(
     application = ApplicationFactory(mode="AXB")
     XNumberFactory.create_batch(3, application=application)
     with django_capture_on_commit_callbacks(execute=False):
-        job = services.start_bulk_create(application, "orders.csv", CSV)
+        job = services.start_bulk_create(application, "orders.csv", CSV, language="en")
     # when
     with django_capture_on_commit_callbacks(execute=False) as binds:
         services.run_bulk_create(job.pk)
@@ -60,6 +60,33 @@ def test_a_bulk_job_creates_the_good_rows_and_says_why_each_bad_row_was_refused(
     created = dict(job.bindings.values_list("order_ref", "record_flag"))
     assert created == {"SO-1": True, "SO-4": False}
     assert len(binds) == 2  # one bind task per created binding
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "two different numbers"), ("zh-hans", "两个不同的号码")]
+)
+def test_refusals_are_written_in_the_uploaders_language(
+    django_capture_on_commit_callbacks, language, expected
+):
+    # the worker runs in the default language (Chinese); the reader uploaded in theirs
+    application = ApplicationFactory(mode="AXB")
+    XNumberFactory.create_batch(3, application=application)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_bulk_create(application, "orders.csv", CSV, language=language)
+        services.run_bulk_create(job.pk)
+    job.refresh_from_db()
+    assert expected in job.errors[1]["message"]
+
+
+def test_the_upload_page_stores_the_uploaders_language(client, make_user):
+    application = ApplicationFactory(mode="AXB")
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    client.cookies["django_language"] = "en"
+    upload = SimpleUploadedFile("orders.csv", CSV.encode(), content_type="text/csv")
+    client.post(
+        reverse("admin:bindings_binding_bulk"), {"application": application.pk, "file": upload}
+    )
+    assert BulkJob.objects.get().language == "en"
 
 
 def test_a_job_run_twice_never_creates_a_row_twice(django_capture_on_commit_callbacks):

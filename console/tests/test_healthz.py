@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from celery.signals import worker_ready
 from django.core.cache import cache
 from django.test import override_settings
 
@@ -56,3 +59,18 @@ def test_with_the_filesystem_fallback_a_recent_heartbeat_means_workers_are_up(cl
 
 def test_it_only_answers_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_has_just_started_is_reported_up_at_once(client, celery_worker):
+    # given no heartbeat yet (on the filesystem broker /healthz cannot ping workers)
+    cache.delete(HEARTBEAT_CACHE_KEY)
+    # when the worker announces it is ready, as `celery worker` does once it consumes
+    worker_ready.send(sender=None)
+    # then its first task records the heartbeat, without waiting 30 s for beat
+    deadline = time.monotonic() + 15
+    while cache.get(HEARTBEAT_CACHE_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    body = client.get("/healthz").json()
+    assert body["checks"]["workers"]["ok"] is True, body

@@ -16,7 +16,7 @@ from console.testing import KNOWN_PASSWORD
 from privatenumber.schemas import FeeInfo
 from recordings.tests.factories import make_recording
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 A = "+8613810000001"
 B = "+8613920000001"

@@ -34,7 +34,7 @@ from console.models import AuditLog, Delivery
 from recordings.models import Recording
 from recordings.tests.factories import make_recording
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
 # Tables that grow without bound in production (millions of rows).
 LARGE_MODELS = (

@@ -9,7 +9,7 @@ from django.urls import reverse
 from console.roles import CUSTOMER_SERVICE
 from console.testing import KNOWN_PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def attempt(client, username, password, address="10.1.2.3"):
@@ -44,7 +44,11 @@ def test_lockout_page_speaks_chinese_by_default(client, make_user):
     for _ in range(3):
         response = attempt(client, "kefu", "wrong")
     assert response.status_code == 429
-    assert "登录已被锁定" in response.content.decode()
+    page = response.content.decode()
+    assert "登录已被锁定" in page
+    # titled and headed as the console, not as Django's admin
+    assert "<title>登录已被锁定 | 隐私号管理控制台</title>" in page
+    assert "Django" not in page
 
 
 def test_the_console_speaks_chinese_by_default_and_english_on_request(client):
@@ -57,3 +61,22 @@ def test_the_console_speaks_chinese_by_default_and_english_on_request(client):
     page = client.get(reverse("admin:login")).content.decode()
     assert "Privacy number console" in page
     assert "隐私号管理控制台" not in page
+
+
+def test_a_page_the_role_may_not_open_answers_a_proper_403(client, make_user):
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    response = client.get("/statements/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "隐私号管理控制台" in page
+    assert "无权访问" in page
+    assert 'class="console-nav"' in page  # the way back is the navigation
+    assert "Django" not in page
+
+
+def test_an_unknown_address_answers_a_proper_404(client, make_user, settings):
+    settings.DEBUG = False
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "隐私号管理控制台" in response.content.decode()

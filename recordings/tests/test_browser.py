@@ -23,6 +23,7 @@ journey = browser_fixtures.journey
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 

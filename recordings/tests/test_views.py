@@ -17,7 +17,7 @@ from recordings.choices import RecordingState
 from recordings.models import Recording
 from recordings.tests.factories import CALLEE, CALLER, make_recording, make_stored_recording
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
 MASKED_CALLER = "+86139****5678"
 MASKED_CALLEE = "+86138****4321"

@@ -1,8 +1,8 @@
 """Browser journeys: Playwright for Python driving Debian's chromium (no browser download).
 
 Each test gets a fresh browser context. Any page answering 5xx, any uncaught page error and any
-console error fails the test; screenshots of each step go to ``docs/screenshots/`` (shown in the
-README).
+console error fails the test. Screenshots of each step go to the test's temporary directory; the
+walk of every page (``test_walk.py``) writes the ones in ``docs/screenshots/`` (the README's).
 """
 
 from __future__ import annotations
@@ -56,10 +56,11 @@ def browser(playwright_driver):
 class Journey:
     """A browser page that records problems and takes numbered screenshots of each step."""
 
-    def __init__(self, page, base_url: str, name: str) -> None:
+    def __init__(self, page, base_url: str, name: str, directory: Path = SCREENSHOTS) -> None:
         self.page = page
         self.base_url = base_url
         self.name = name
+        self.directory = directory
         self.step = 0
         self.problems: list[str] = []
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
@@ -82,14 +83,14 @@ class Journey:
 
     def shot(self, label: str) -> Path:
         self.step += 1
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{self.name}-{self.step:02d}-{label}.png"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{self.name}-{self.step:02d}-{label}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
 
 @pytest.fixture
-def journey(browser, live_server, request):
+def journey(browser, live_server, request, tmp_path):
     """A fresh context in the language named by the test's ``lang`` parameter (default zh-hans)."""
     lang = getattr(request, "param", None) or "zh-hans"
     context = browser.new_context(
@@ -100,7 +101,7 @@ def journey(browser, live_server, request):
     page = context.new_page()
     page.set_default_timeout(15_000)
     name = request.node.originalname.removeprefix("test_") + f"-{lang}"
-    journey = Journey(page, live_server.url, name)
+    journey = Journey(page, live_server.url, name, tmp_path / "screenshots")
     yield journey
     context.close()
     assert journey.problems == [], "\n".join(journey.problems)

@@ -31,6 +31,7 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.simulator,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 ROWS = 150

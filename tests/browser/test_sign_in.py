@@ -10,6 +10,7 @@ from console.testing import KNOWN_PASSWORD
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 

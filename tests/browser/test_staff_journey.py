@@ -31,6 +31,7 @@ from simulator.recordings import stream
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.embedded,
 ]
 
 A = "+8613810000001"
@@ -135,6 +136,10 @@ def test_staff_find_a_binding_play_its_recording_and_end_it(journey, make_user):
     journey.goto(f"/admin/bindings/binding/{binding.pk}/change/")
     with page.expect_navigation():
         page.click(".binding-end")
+    # then they are asked first
+    assert page.locator(".console-confirm-question").is_visible()
+    with page.expect_navigation():
+        page.click(".console-confirm-yes")
     # then the console says so and the binding is being ended
     assert page.locator(".messagelist .success").is_visible()
     binding.refresh_from_db()

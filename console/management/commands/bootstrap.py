@@ -38,8 +38,8 @@ class Command(BaseCommand):
         created = self.ensure_demo_users()
         config = demo.write_simulator_config()
         self.stdout.write(f"Simulator config: {config}")
-        if settings.DEMO and not Application.objects.exists():
-            call_command("load_demo")
+        if settings.DEMO and (not Application.objects.exists() or demo.demo_applications()):
+            call_command("load_demo")  # adds what the demo lacks (a mode added since, all)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Console: {settings.CONSOLE_BASE_URL}/"))
         for username, password, label in created:

@@ -1,0 +1,182 @@
+"""The pool's raw-SQL fast paths and their ORM twins give the same answers, on both databases.
+
+``bindings.pool`` runs PostgreSQL-only statements (choosing X under ``FOR UPDATE SKIP LOCKED``,
+ending bindings and releasing their numbers in one statement) and keeps an ORM twin of each for
+SQLite, the embedded setup of ``make run``. Each test plays one scenario through the twin (always)
+and through the raw SQL (on PostgreSQL), and both must match the answer written out by hand. The
+embedded pass runs them on SQLite (``tests/services.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bindings import pool
+from bindings.choices import BindingStatus, NumberState, PlatformNumberStatus
+from bindings.models import Binding, XNumber
+from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumberFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+A = "+8613800000001"
+B = "+8613900000001"
+
+
+def twins() -> list[bool]:
+    """The ways this database can run the pool: the ORM twin, and the raw SQL on PostgreSQL."""
+    return [False, True] if connection.vendor == "postgresql" else [False]
+
+
+def played(monkeypatch, raw: bool, scenario):
+    """Run ``scenario`` through one twin and roll it back; return what it answered."""
+    monkeypatch.setattr(pool, "is_postgresql", lambda: raw)
+    with transaction.atomic():
+        answer = scenario()
+        transaction.set_rollback(True)
+    return answer
+
+
+@pytest.fixture
+def axb_pool():
+    """Numbers of one AXB application whose loads all differ (ties would make either pick right)."""
+    application = ApplicationFactory(mode="AXB")
+    now = timezone.now()
+
+    def number(n: int, city: str, count: int, **fields) -> XNumber:
+        fields.setdefault("state", NumberState.IN_USE if count else NumberState.AVAILABLE)
+        return XNumberFactory(
+            application=application,
+            number=f"+861700000{n:04d}",
+            city_code=city,
+            binding_count=count,
+            **fields,
+        )
+
+    numbers = {
+        "sz_busy": number(1, "0755", 3),
+        "sz_cooling": number(2, "0755", 0, cooling_until=now + timedelta(hours=1)),
+        "sz_with_a": number(3, "0755", 2),
+        "gz": number(4, "020", 1),
+        "bj": number(5, "010", 4),
+        "sz_retired": number(6, "0755", 0, state=NumberState.RETIRED),
+        "sz_paused": number(7, "0755", 0, platform_status=PlatformNumberStatus.PAUSED),
+    }
+    BindingFactory(application=application, x=numbers["sz_with_a"], a_number=A)
+    return application, numbers
+
+
+def test_choosing_x_gives_the_same_numbers_and_counts(monkeypatch, axb_pool):
+    # given a pool where the least loaded usable number depends on city, province and parties
+    application, numbers = axb_pool
+    role = pool.role_for("AXB", application)
+    parties = pool.Parties((A, B))
+    now = timezone.now()
+
+    def scenario():
+        taken = []
+        for city, loose in (("0755", False), ("0757", True), ("0571", False), ("0755", False)):
+            number = pool.take(
+                application, role, city_code=city, loose=loose, now=now, parties=parties
+            )
+            taken.append(number.number if number else None)
+        counts = dict(
+            XNumber.objects.filter(application=application).values_list("number", "binding_count")
+        )
+        return taken, counts
+
+    # when each twin plays it
+    answers = [played(monkeypatch, raw, scenario) for raw in twins()]
+
+    # then each took, in Shenzhen, the number not cooling, retired, paused or holding A; in
+    # Foshan (none) Guangzhou, the same province; in Hangzhou (none, strict) nothing
+    expected_taken = [numbers["sz_busy"].number, numbers["gz"].number, None]
+    expected_taken.append(numbers["sz_busy"].number)
+    for taken, counts in answers:
+        assert taken == expected_taken
+        assert counts[numbers["sz_busy"].number] == 5
+        assert counts[numbers["gz"].number] == 2
+        assert counts[numbers["sz_with_a"].number] == 2
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_ending_bindings_releases_the_same_numbers(monkeypatch, settings):
+    # given an X with two live bindings, an X with one, and a binding already ended
+    settings.X_COOLDOWN_SECONDS = 1800
+    application = ApplicationFactory(mode="AXB")
+    shared = XNumberFactory(application=application, binding_count=2, state=NumberState.IN_USE)
+    alone = XNumberFactory(application=application, binding_count=1, state=NumberState.IN_USE)
+    first = BindingFactory(application=application, x=shared, order_ref="first")
+    BindingFactory(application=application, x=shared, order_ref="second")
+    third = BindingFactory(application=application, x=alone, order_ref="third")
+    ended = BindingFactory(application=application, x=alone, status=BindingStatus.ENDED)
+    now = timezone.now()
+
+    def scenario():
+        changed = pool.end_bindings(
+            Q(pk__in=[first.pk, third.pk, ended.pk]), to_status=BindingStatus.ENDED, now=now
+        )
+        statuses = dict(Binding.objects.values_list("order_ref", "status"))
+        numbers = {
+            n.pk: (n.binding_count, n.state, n.cooling_until)
+            for n in XNumber.objects.filter(application=application)
+        }
+        return changed, statuses, numbers
+
+    answers = [played(monkeypatch, raw, scenario) for raw in twins()]
+
+    for changed, statuses, numbers in answers:
+        assert changed == 2  # the ended one is not ended twice
+        assert statuses == {"first": "ended", "second": "active", "third": "ended", "": "ended"}
+        assert numbers[shared.pk] == (1, NumberState.IN_USE, None)
+        assert numbers[alone.pk] == (0, NumberState.COOLING, now + timedelta(seconds=1800))
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_ending_yb_parts_and_starting_to_end_give_the_same_answers(monkeypatch):
+    # given an AXYB binding whose YB part ran out and two active bindings due to end
+    application = ApplicationFactory(mode="AXYB")
+    x1 = XNumberFactory(application=application, binding_count=1, state=NumberState.IN_USE)
+    y = XNumberFactory(application=application, y_binding_count=2, state=NumberState.IN_USE)
+    x2 = XNumberFactory(application=application, binding_count=1, state=NumberState.IN_USE)
+    now = timezone.now()
+    due = BindingFactory(
+        application=application,
+        x=x1,
+        y=y,
+        y_number=y.number,
+        yb_expires_at=now - timedelta(minutes=1),
+        expires_at=now - timedelta(minutes=2),
+        order_ref="due",
+    )
+    BindingFactory(
+        application=application,
+        x=x2,
+        y=y,
+        y_number=y.number,
+        yb_expires_at=now + timedelta(hours=1),
+        expires_at=now - timedelta(minutes=1),
+        order_ref="later",
+    )
+
+    def scenario():
+        yb_ended = pool.end_yb_parts(Q(yb_expires_at__lte=now), now=now)
+        ending = pool.start_ending(Q(expires_at__lte=now), end_reason="expired", now=now, limit=1)
+        rows = {
+            b.order_ref: (b.status, b.yb_ended_at is not None)
+            for b in Binding.objects.filter(application=application)
+        }
+        return yb_ended, ending, rows, XNumber.objects.get(pk=y.pk).y_binding_count
+
+    answers = [played(monkeypatch, raw, scenario) for raw in twins()]
+
+    for yb_ended, ending, rows, y_count in answers:
+        assert yb_ended == 1
+        assert ending == [due.pk]  # the earliest expiry first, one at a time
+        assert rows == {"due": ("ending", True), "later": ("active", False)}
+        assert y_count == 1
+    assert all(answer == answers[0] for answer in answers)
