@@ -50,6 +50,9 @@ class CallEvent(models.Model):
     CDR arrives, and a call with events but no ``disconnect`` is still in progress.
     """
 
+    # Real numbers (an X in these columns is shown in full by the pages that know it is one).
+    REAL_NUMBER_FIELDS = ("caller", "called")
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -97,6 +100,9 @@ class CallRecord(models.Model):
     duplicate. ``started_at`` is the first time the CDR gives (callInTime, else the forwarding
     start, the end or the failure), so every record sorts and filters by one indexed column.
     """
+
+    # The customers' numbers; bindNum, calleeNum and fwdDisplayNum are privacy numbers.
+    REAL_NUMBER_FIELDS = ("caller_num", "fwd_dst_num")
 
     application = models.ForeignKey(
         "console.Application",
@@ -229,6 +235,9 @@ class CallRecord(models.Model):
 
 class SmsRecord(models.Model):
     """One SMS notice (spec §6.4), Notify or Block, with the console's decision for Block."""
+
+    REAL_NUMBER_FIELDS = ("calling", "called", "forwarded_to")
+    PRIVATE_TEXT_FIELDS = ("content",)  # the message itself: no lookup at all
 
     application = models.ForeignKey(
         "console.Application",

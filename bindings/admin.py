@@ -52,7 +52,7 @@ from bindings.models import (
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
 from console import audit
-from console.admin import ReadOnlyAdmin
+from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import mask, search_form
@@ -81,7 +81,7 @@ def _meaning(code: str) -> str:
 
 
 @admin.register(Binding)
-class BindingAdmin(admin.ModelAdmin):
+class BindingAdmin(ConsoleModelAdmin):
     """Bindings for customer service and administrators; real numbers always masked here."""
 
     list_display = [
@@ -581,7 +581,7 @@ class XNumberImportForm(ImportForm):
 
 
 @admin.register(XNumber)
-class XNumberAdmin(ImportMixin, admin.ModelAdmin):
+class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
     """The pool: numbers per application and city, their platform status and live counts."""
 
     list_display = [

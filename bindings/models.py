@@ -96,6 +96,9 @@ class Binding(models.Model):
     soon as the bind succeeds; ``expires_at`` is computed from ``duration``.
     """
 
+    # Customers' own numbers: masked, never probed by a lookup (console.privacy).
+    REAL_NUMBER_FIELDS = ("a_number", "b_number", "temporary_callee", "callback_num")
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -233,10 +236,7 @@ class Binding(models.Model):
         verbose_name = _("binding")
         verbose_name_plural = _("bindings")
         ordering = ["-created_at"]
-        permissions = [
-            ("end_binding", _("Can end bindings")),
-            ("reveal_number", _("Can reveal a full real number")),
-        ]
+        permissions = [("end_binding", _("Can end bindings"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["application", "subscription_id"],
@@ -333,6 +333,8 @@ class BulkJob(models.Model):
     it creates carries ``bulk_job`` and ``bulk_row``, unique together, so no row is created twice.
     """
 
+    PRIVATE_TEXT_FIELDS = ("source", "errors")  # the uploaded rows: real numbers
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -375,6 +377,8 @@ class Reconciliation(models.Model):
     ``lost`` bindings (active here, unknown there) were ended with a note; ``unknown`` ones (on the
     platform, not here) are only reported, in ``details`` with masked numbers.
     """
+
+    PRIVATE_TEXT_FIELDS = ("details",)
 
     application = models.ForeignKey(
         "console.Application",

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bindings.models import Binding
 from console.choices import Mode
-from console.numbers import mask
+from console.numbers import mask, mask_text
 from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from privatenumber.schemas import (
@@ -70,20 +70,6 @@ REQUEST_FIELDS = {
     "pre_voice_y": "caller_hint_tone",
 }
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-_NUMBER_IN_TEXT = re.compile(r"(?<![\d*])\+?(?:86)?1\d{10}(?!\d)|(?<![\d*])\+86\d{9,11}(?!\d)")
-
-
-def mask_text(text: str | None) -> str:
-    """``text`` with every phone number masked (platform texts name the numbers they refuse)."""
-    if not text:
-        return ""
-
-    def hide(match: re.Match[str]) -> str:
-        found = match.group()
-        return mask(found if found.startswith("+") else "+86" + found.removeprefix("86"))
-
-    return _NUMBER_IN_TEXT.sub(hide, text)
 
 
 class RequestRefused(ValueError):

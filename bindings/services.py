@@ -60,6 +60,7 @@ from console import audit
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
+from console.privacy import may_see_real_numbers
 from privatenumber.client import CallLog, PrivateNumberClient
 from privatenumber.codes import describe_result
 from privatenumber.errors import PlatformError
@@ -1226,7 +1227,8 @@ REVEALABLE = ("a_number", "b_number", "temporary_callee", "callback_num")
 
 
 def can_reveal(user) -> bool:
-    return bool(user and user.has_perm("bindings.reveal_number"))
+    """The role decides (``console.privacy``: ``console.view_real_numbers``)."""
+    return may_see_real_numbers(user)
 
 
 def reveal_number(binding: Binding, party: str, *, user, request=None) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from console.models import AuditLog
+from console.numbers import mask_text
 
 
 def client_address(request) -> str | None:
@@ -25,9 +27,12 @@ def record(
     request=None,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked."""
+    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked (any
+    number left in ``details``, an error text quoting one, is masked here)."""
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
+    if details:
+        details = json.loads(mask_text(json.dumps(details, ensure_ascii=False, default=str)))
     return AuditLog.objects.create(
         action=action,
         user=user,

@@ -197,6 +197,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="console")
 CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING's handler, which masks numbers
 # Celery's Django fixup closes every database connection before and after each task unless this is
 # set: each task then opened a new PostgreSQL backend, whose start-up (authentication, catalog
 # cache) cost more than the task's own queries. Set, the fixup closes them only every N tasks, and
@@ -238,11 +239,20 @@ if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))
 
+# Every log line leaves with its phone numbers masked (console.logs.MaskNumbers); Celery workers
+# log through the same handler instead of replacing the root logger's.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_numbers": {"()": "console.logs.MaskNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

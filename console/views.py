@@ -14,7 +14,7 @@ from billing import dashboard, explain
 from billing.choices import CallOutcome
 from billing.filters import CallRecordFilterSet
 from billing.models import CallRecord
-from billing.tables import call_rows, shown
+from billing.tables import call_rows
 from billing.views import ConsolePage
 from bindings.models import Binding
 from console import health
@@ -40,6 +40,7 @@ class HomeView(ConsolePage, TemplateView):
 
     template_name = "console/home.html"
     title = _("Console")
+    shows_numbers = True
     RESULTS = 10
 
     def has_permission(self) -> bool:
@@ -49,7 +50,7 @@ class HomeView(ConsolePage, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        reveal = context["reveal"]
+        numbers = context["numbers"]
         q = self.request.GET.get("q", "").strip()[:100]
         context["q"] = q
         calls_allowed = user.has_perm("billing.view_callrecord")
@@ -64,8 +65,8 @@ class HomeView(ConsolePage, TemplateView):
                     "order_ref": b.order_ref or "—",
                     "mode": b.mode,
                     "status": b.get_status_display(),
-                    "a": shown(b.a_number, reveal),
-                    "b": shown(b.b_number, reveal) if b.b_number else "—",
+                    "a": numbers.show(b.a_number),
+                    "b": numbers.show(b.b_number) or "—",
                     "x": b.x_number or "—",
                 }
                 for b in found.order_by("-pk")[: self.RESULTS]
@@ -76,7 +77,7 @@ class HomeView(ConsolePage, TemplateView):
             queryset = CallRecord.objects.select_related("application")
             calls = CallRecordFilterSet({"q": q}, queryset=queryset).qs
             records = calls.order_by("-started_at", "-id")
-            context["calls"] = call_rows(records[: self.RESULTS], reveal=reveal)
+            context["calls"] = call_rows(records[: self.RESULTS], numbers=numbers)
         if calls_allowed:
             context["today"] = dashboard.last_24_hours(application=None, with_money=False)
             failed = (
@@ -86,7 +87,7 @@ class HomeView(ConsolePage, TemplateView):
             )
             context["failed"] = [
                 (row, explain.release_point(record.ul_fail_reason))
-                for row, record in zip(call_rows(failed, reveal=reveal), failed, strict=True)
+                for row, record in zip(call_rows(failed, numbers=numbers), failed, strict=True)
             ]
         if user.has_perm("recordings.monitor_recordings"):
             context["at_risk"] = list(recordings.at_risk()[: self.RESULTS])

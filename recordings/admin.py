@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from billing.filters import NUMBER_COLUMNS, match_any
 from billing.models import CallRecord
+from console.admin import ConsoleModelAdmin
 from console.numbers import mask, search_form
 from console.paginators import LargeTablePaginator
 from recordings import services
@@ -26,7 +27,7 @@ SEARCH_CALLS = 1000
 
 
 @admin.register(Recording)
-class RecordingAdmin(admin.ModelAdmin):
+class RecordingAdmin(ConsoleModelAdmin):
     """Recordings for customer service (view, play) and administrators (everything)."""
 
     list_display = [

@@ -52,6 +52,7 @@ EXPECTED_ADMINISTRATOR = {
     "console.view_delivery",
     "console.reprocess_delivery",
     "console.download_delivery_body",
+    "console.view_real_numbers",
 }
 
 
