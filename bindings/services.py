@@ -475,12 +475,14 @@ def _activate(binding: Binding, subscription_id: str, *, yb_subscription_id: str
 
 
 def _fail(binding: Binding, error: PlatformError) -> None:
-    """A refused bind: status failed with the code and its meaning; the numbers are given back."""
+    """A refused bind: status failed with the code and its meaning; the numbers are given back
+    at once, without a cool-down (the binding never held them, so nobody dials them yet)."""
     pool.end_bindings(
         Q(pk=binding.pk),
         to_status=BindingStatus.FAILED,
         from_statuses=[BindingStatus.PENDING],
         set_fields={"end_reason": EndReason.REFUSED, **_result_fields(error)},
+        cool_down=False,
     )
     binding.refresh_from_db()
 
