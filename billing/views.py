@@ -37,6 +37,7 @@ from billing.tables import CallRecordTable, StatementTable, call_rows
 from console import audit
 from console.choices import AuditAction, Mode
 from console.models import Application
+from console.paginators import BoundedPaging
 from console.privacy import Numbers, numbers_for
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,8 @@ def statement_timeout(milliseconds: int):
     yield
 
 
-class ConsolePage(PermissionRequiredMixin):
-    """Permission check and the admin frame's context.
+class ConsolePage(BoundedPaging, PermissionRequiredMixin):
+    """Permission check, paging parameters within bounds, and the admin frame's context.
 
     A page that shows real numbers sets ``shows_numbers``: it gets ``numbers`` (the request's
     ``console.privacy.Numbers``, masked unless an allowed viewer asked) and the reveal switch.
@@ -339,7 +340,8 @@ class DashboardView(ConsolePage, TemplateView):
         context = super().get_context_data(**kwargs)
         applications = Application.objects.order_by("name")
         chosen = self.request.GET.get("application") or ""
-        application = applications.filter(pk=chosen).first() if chosen.isdigit() else None
+        chosen_id = chosen.isdigit() and len(chosen) <= 18
+        application = applications.filter(pk=chosen).first() if chosen_id else None
         with_money = self.request.user.has_perm("billing.view_statement")
         context.update(
             applications=applications,

@@ -1084,7 +1084,7 @@ class NumberImportAdmin(ReadOnlyAdmin):
         # The job's own page (progress, preview, confirm) is its page.
         if not self.has_view_permission(request):
             raise PermissionDenied
-        if not str(object_id).isdigit():
+        if not str(object_id).isdigit() or len(str(object_id)) > 18:
             raise Http404
         return HttpResponseRedirect(
             reverse("admin:bindings_xnumber_import_job", args=[int(object_id)])
