@@ -739,12 +739,28 @@ def retry_now(recordings: Iterable[Recording], *, request=None) -> list[int]:
 
 
 def record_playback(recording: Recording, request, *, download: bool) -> bool:
-    """Audit a play (at most once per user and recording within the audit window: seeking
-    sends many range requests) or a download (every time); True when a row was written."""
-    if not download:
-        key = f"recordings:played:{request.user.pk}:{recording.pk}"
-        if not cache.add(key, 1, settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS):
-            return False
+    """One audit row per listening or download, not one per request; True when a row was written.
+
+    A player seeks with ranged requests, and a download manager resumes and splits a download
+    into ranges: the first request of a user for a recording (per kind, play or download) within
+    ``RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS`` writes the row, the ranged requests that follow join
+    it. A request for the whole file is a complete copy and always writes a row. A HEAD sends no
+    audio and writes none. When the cache cannot be asked, the row is written (an audit trail
+    errs on the side of too many rows, never too few).
+    """
+    if request.method == "HEAD":
+        return False
+    kind = "download" if download else "play"
+    key = f"recordings:{kind}:{request.user.pk}:{recording.pk}"
+    window = settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS
+    try:
+        if "Range" in request.headers:
+            if not cache.add(key, 1, window):
+                return False
+        else:
+            cache.set(key, 1, window)
+    except Exception:
+        logger.warning("the cache could not be asked; auditing this %s request", kind)
     audit.record(
         AuditAction.DOWNLOAD if download else AuditAction.PLAY,
         recording,
