@@ -539,6 +539,8 @@ class BindingAdmin(ConsoleModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         job = get_object_or_404(BulkJob.objects.select_related("application"), pk=job_id)
+        if not services.may_follow_bulk_job(request.user, job):
+            raise Http404(gettext("No such bulk upload."))
         progress = services.bulk_progress(job)
         context = {
             **self.admin_site.each_context(request),

@@ -1388,6 +1388,19 @@ def _form_errors(form) -> str:
     return " ".join(parts)
 
 
+def may_follow_bulk_job(user, job: BulkJob) -> bool:
+    """Only the person who uploaded a bulk job, or an administrator (``bindings.view_bulkjob``),
+    sees its progress and its refused rows (they carry the rows' real numbers)."""
+    return bool(
+        user is not None
+        and user.is_active
+        and (
+            (job.created_by_id is not None and job.created_by_id == user.pk)
+            or user.has_perm("bindings.view_bulkjob")
+        )
+    )
+
+
 def bulk_progress(job: BulkJob) -> dict[str, Any]:
     """What the progress page shows: rows done, and where the created bindings stand."""
     by_status = dict(

@@ -33,4 +33,5 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.view_reconciliation",
         "bindings.add_numberimport",
         "bindings.view_numberimport",
+        "bindings.view_bulkjob",
     }
