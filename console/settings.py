@@ -371,6 +371,13 @@ RECORDINGS_SPOOL_DIR = Path(
 # A worker's claim on a recording lasts this long and is renewed while the file streams in; the
 # claim of a worker that died runs out and another worker takes the recording over.
 RECORDINGS_LEASE_SECONDS = env.int("RECORDINGS_LEASE_SECONDS", default=300)
+# Hosts recordings may be downloaded from besides the platform itself (each application's base
+# URL): names, or domains written with a leading dot. Their addresses must be public: a CDR's
+# recordFileDownloadUrl or a redirect to a loopback, private or link-local address is refused.
+RECORDINGS_DOWNLOAD_HOSTS = env.list(
+    "RECORDINGS_DOWNLOAD_HOSTS",
+    default=[".huawei.com", ".huaweicloud.com", ".myhuaweicloud.com"],
+)
 # Timeouts of the file download (connect, and the wait for each chunk), in seconds.
 RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT", default=5.0)
 RECORDINGS_DOWNLOAD_READ_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_READ_TIMEOUT", default=30.0)

@@ -43,7 +43,7 @@ from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from recordings import storage, wav
 from recordings.choices import CLAIMABLE_STATES, OUTSTANDING_STATES, FailureCode, RecordingState
-from recordings.download import Downloaded, Downloader, DownloadFailed
+from recordings.download import Downloaded, Downloader, DownloadFailed, UrlPolicy
 from recordings.models import Recording
 
 logger = logging.getLogger(__name__)
@@ -312,8 +312,16 @@ def _download(recording: Recording, handle: IO[bytes], lease: _Lease) -> Downloa
             attempts=settings.RECORDINGS_RESUME_ATTEMPTS,
             max_bytes=max_bytes(recording.call_seconds),
             on_progress=lease.progress,
+            policy=download_policy(recording.application),
         )
         return downloader.fetch(address, handle)
+
+
+def download_policy(application: Application) -> UrlPolicy:
+    """Recordings come from the platform itself (the application's base URL) or from the hosts
+    of ``RECORDINGS_DOWNLOAD_HOSTS``, at public addresses only; a CDR's
+    ``recordFileDownloadUrl`` and every redirect included."""
+    return UrlPolicy.for_platform([application.base_url], settings.RECORDINGS_DOWNLOAD_HOSTS)
 
 
 def max_bytes(call_seconds: int | None) -> int | None:
