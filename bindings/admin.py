@@ -51,7 +51,7 @@ from bindings.models import (
 )
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
-from console import audit
+from console import audit, uploads
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.models import Application
@@ -503,7 +503,9 @@ class BindingAdmin(ConsoleModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = BulkCreateForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and uploads.explain_refusal(request, form, "file"):
+            pass  # cut off while it streamed in: the form says which limit it passed
+        elif request.method == "POST" and form.is_valid():
             upload = request.FILES["file"]
             try:
                 job = services.start_bulk_create(
@@ -709,7 +711,9 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = self.create_import_form(request)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and uploads.explain_refusal(request, form, "import_file"):
+            pass  # cut off while it streamed in: the form says which limit it passed
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             file_format = self.get_import_formats()[int(form.cleaned_data["format"])]
             try:

@@ -25,7 +25,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bindings import platform, pool
+from bindings import platform, pool, uploads
 from bindings.choices import (
     CONSOLE_EXPIRES,
     PLATFORM_EXPIRES,
@@ -1262,7 +1262,7 @@ def start_bulk_create(
     from bindings.forms import bulk_columns
     from bindings.tasks import create_bindings_bulk_task
 
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = bulk_rows(text)
     if not rows:
         raise BindingRefused(_("The file has no rows under its header."), rule="bulk_empty")
     if len(rows) > settings.BINDINGS_BULK_MAX_ROWS:
@@ -1303,6 +1303,17 @@ def start_bulk_create(
     return job
 
 
+def bulk_rows(text: str) -> list[dict[str, Any]]:
+    """The rows of a bulk CSV under its header, or :class:`BindingRefused` naming the limit of
+    ``bindings.uploads`` the file passed (rows counting blank ones, columns, cell length)."""
+    try:
+        for _row in uploads.csv_rows(text, uploads.Limits.bulk_bind()):
+            pass
+    except uploads.UploadRefused as refusal:
+        raise BindingRefused(refusal.message, rule="bulk_limit") from None
+    return list(csv.DictReader(io.StringIO(text)))
+
+
 def run_bulk_create(job_id: int) -> BulkJob | None:
     """Create the bindings of a bulk upload row by row, saving progress as it goes.
 
@@ -1316,6 +1327,16 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     ).update(status=BulkJobStatus.RUNNING)
     job = BulkJob.objects.select_related("application", "created_by").filter(pk=job_id).first()
     if job is None or not claimed:
+        return job
+    try:
+        rows = bulk_rows(job.source)  # the worker checks the stored file again
+    except BindingRefused as refusal:
+        BulkJob.objects.filter(pk=job.pk).update(
+            status=BulkJobStatus.FAILED,
+            errors=[{"row": 0, "message": refusal.message}],
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
         return job
     application = job.application
     form_class = form_for_mode(application.mode)
@@ -1331,7 +1352,7 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
             fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now())
         BulkJob.objects.filter(pk=job.pk).update(**fields)
 
-    for row_number, row in enumerate(csv.DictReader(io.StringIO(job.source)), start=2):
+    for row_number, row in enumerate(rows, start=2):
         if row_number in done_rows or row_number in failed_rows:
             continue
         form = form_class(
@@ -1441,44 +1462,21 @@ class ImportRefused(Exception):
         self.message = message
 
 
-def _decode_csv(content: bytes) -> str:
-    # Excel on a Chinese Windows saves CSV in GB18030 (GBK); everything else is UTF-8.
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("gb18030")
-
-
 def check_import_size(size: int) -> None:
     """Refuse a file over ``BINDINGS_IMPORT_MAX_BYTES``, before it is read."""
-    if size > settings.BINDINGS_IMPORT_MAX_BYTES:
-        raise ImportRefused(
-            _("The file has %(size)s bytes; at most %(max)s are accepted at a time.")
-            % {"size": size, "max": settings.BINDINGS_IMPORT_MAX_BYTES}
-        )
-
-
-def _file_rows(file_format: str, content: bytes) -> Iterator[list[Any]]:
-    """The rows of a CSV or XLSX file, header first, read lazily (so reading stops early)."""
-    if file_format == "csv":
-        yield from csv.reader(io.StringIO(_decode_csv(content)))
-        return
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
-        for row in book.active.iter_rows(values_only=True):
-            # A number typed as such may come back as 17000000001.0.
-            yield [int(v) if isinstance(v, float) and v.is_integer() else v for v in row]
-    finally:
-        book.close()
+        uploads.check_size(size, uploads.Limits.number_import())
+    except uploads.UploadRefused as refusal:
+        raise ImportRefused(refusal.message) from None
 
 
 def read_import_file(file_format: str, file_name: str, content: bytes):
     """The rows of an uploaded file as a ``tablib.Dataset``, or :class:`ImportRefused` saying why
-    it cannot be imported: wrong format or extension, unreadable, too big, no rows, a missing
-    column. No row is validated here. Reading stops one row past ``BINDINGS_IMPORT_MAX_ROWS``, so
-    the upload request, which calls it too, takes a bounded time (about 2 s for 50,000 XLSX rows).
+    it cannot be imported: wrong format or extension, unreadable, past a limit of
+    ``bindings.uploads`` (size, unpacked size, rows counting empty ones, cell length), no rows, a
+    missing column. No row is validated here. Reading stops at the first limit passed, so the
+    upload request, which calls it too, takes a bounded time (about 2 s for 50,000 XLSX rows);
+    the worker calls it again on the stored file, under the same limits.
     """
     import tablib
 
@@ -1488,18 +1486,16 @@ def read_import_file(file_format: str, file_name: str, content: bytes):
             _("“%(name)s” is not a file of the chosen format (%(format)s).")
             % {"name": file_name, "format": fmt.upper()}
         )
-    check_import_size(len(content))
-    limit = settings.BINDINGS_IMPORT_MAX_ROWS
     rows: list[list[Any]] = []
     try:
-        lines = _file_rows(fmt, content)
+        lines = uploads.file_rows(fmt, content, uploads.Limits.number_import())
         headers = [str(h).strip() if h is not None else "" for h in next(lines, [])]
         width = len(headers)
         for line in lines:
             if any(v not in (None, "") for v in line):
                 rows.append((list(line) + [None] * width)[:width])
-                if len(rows) > limit:
-                    break
+    except uploads.UploadRefused as refusal:
+        raise ImportRefused(refusal.message) from None
     except Exception as error:
         raise ImportRefused(
             _("The file could not be read as %(format)s: %(error)s")
@@ -1512,11 +1508,6 @@ def read_import_file(file_format: str, file_name: str, content: bytes):
         )
     if not rows:
         raise ImportRefused(_("The file has no rows under its header."))
-    if len(rows) > limit:
-        raise ImportRefused(
-            _("The file has more than %(max)s rows; at most %(max)s are accepted at a time.")
-            % {"max": limit}
-        )
     return tablib.Dataset(*rows, headers=headers)
 
 

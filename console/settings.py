@@ -193,6 +193,12 @@ CONTENT_SECURITY_POLICY = env.str(
     ),
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads stop at UPLOAD_MAX_BYTES while they stream in (console/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "console.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Celery (console/celery.py reads every CELERY_* setting). JSON only; one task at a time per
 # worker process so a long recording download never holds back short platform calls.
@@ -296,11 +302,21 @@ BINDINGS_EXPIRE_EVERY_SECONDS = env.int("BINDINGS_EXPIRE_EVERY_SECONDS", default
 BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
 # Reconciliation with the platform (every X number of every application is queried).
 BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
-# Largest CSV accepted by the bulk binding upload, in rows.
+# Largest CSV accepted by the bulk binding upload, in rows (blank lines count) and in bytes.
 BINDINGS_BULK_MAX_ROWS = env.int("BINDINGS_BULK_MAX_ROWS", default=10000)
-# Largest X-number import (CSV/XLSX), in rows and in bytes.
+BINDINGS_BULK_MAX_BYTES = env.int("BINDINGS_BULK_MAX_BYTES", default=2 * 1024 * 1024)
+# Largest X-number import (CSV/XLSX), in rows (empty rows count) and in bytes.
 BINDINGS_IMPORT_MAX_ROWS = env.int("BINDINGS_IMPORT_MAX_ROWS", default=50000)
 BINDINGS_IMPORT_MAX_BYTES = env.int("BINDINGS_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Every upload (bindings/uploads.py): characters of a cell, columns of a row, and for XLSX (a zip)
+# the size it may unpack to and how much larger than stored a part may unpack (zip bombs).
+UPLOAD_MAX_CELL_CHARS = env.int("UPLOAD_MAX_CELL_CHARS", default=256)
+UPLOAD_MAX_COLUMNS = env.int("UPLOAD_MAX_COLUMNS", default=20)
+UPLOAD_MAX_UNPACKED_BYTES = env.int("UPLOAD_MAX_UNPACKED_BYTES", default=40 * 1024 * 1024)
+UPLOAD_MAX_UNPACK_RATIO = env.int("UPLOAD_MAX_UNPACK_RATIO", default=100)
+# A request's file is cut off once it passes this many bytes (console/uploads.py): the largest of
+# the upload limits above.
+UPLOAD_MAX_BYTES = max(BINDINGS_IMPORT_MAX_BYTES, BINDINGS_BULK_MAX_BYTES)
 CELERY_BEAT_SCHEDULE.update(
     {
         "expire-bindings": {
