@@ -51,7 +51,7 @@ from bindings.models import (
 )
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
-from console import audit, uploads
+from console import audit, jobs, uploads
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.models import Application
@@ -482,11 +482,25 @@ class BindingAdmin(ConsoleModelAdmin):
                 field = refusal.field if refusal.field in form.fields else None
                 form.add_error(field, refusal.message)
             else:
-                messages.success(
-                    request,
-                    gettext("Binding %(binding)s created; X is %(x)s. Waiting for the platform.")
-                    % {"binding": binding.pk, "x": binding.x_number},
-                )
+                if binding.sending.queued is False:
+                    jobs.told()
+                    messages.warning(
+                        request,
+                        gettext(
+                            "Binding %(binding)s is saved with X %(x)s, but the task queue cannot "
+                            "be reached right now: it is sent to the platform on its own once the "
+                            "queue is back."
+                        )
+                        % {"binding": binding.pk, "x": binding.x_number},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        gettext(
+                            "Binding %(binding)s created; X is %(x)s. Waiting for the platform."
+                        )
+                        % {"binding": binding.pk, "x": binding.x_number},
+                    )
                 return HttpResponseRedirect(
                     reverse("admin:bindings_binding_change", args=[binding.pk])
                 )

@@ -217,6 +217,9 @@ class Binding(models.Model):
         db_index=False,  # led by the (bulk_job, bulk_row) constraint's index
     )
     bulk_row = models.PositiveIntegerField(_("row of the upload"), null=True, blank=True)
+    # Set while a worker has something to do for it (bind, changes, unbind): past it, the
+    # sweeper sends the task again (console.jobs). Null when nothing waits.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -272,6 +275,12 @@ class Binding(models.Model):
                 fields=["yb_expires_at"],
                 name="binding_yb_due",
                 condition=Q(status="active", yb_expires_at__isnull=False, yb_ended_at__isnull=True),
+            ),
+            # The sweeper: the few bindings a worker has something to do for.
+            models.Index(
+                fields=["lease_until"],
+                name="binding_leased",
+                condition=Q(lease_until__isnull=False),
             ),
         ]
 
@@ -351,6 +360,8 @@ class BulkJob(models.Model):
     created = models.PositiveIntegerField(_("bindings created"), default=0)
     failed = models.PositiveIntegerField(_("rows refused"), default=0)
     errors = models.JSONField(_("refusals"), default=list, blank=True)
+    # While queued or running: renewed as rows are processed; past it, the sweeper resumes it.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -403,6 +414,8 @@ class Reconciliation(models.Model):
     unknown = models.PositiveIntegerField(_("unknown (only on the platform)"), default=0)
     failures = models.PositiveIntegerField(_("numbers that could not be queried"), default=0)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # Until finished: renewed as numbers are checked; past it, the sweeper runs it again.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("reconciliation")
@@ -449,6 +462,8 @@ class NumberImport(models.Model):
     imported_count = models.PositiveIntegerField(_("numbers imported"), default=0)
     errors = models.JSONField(_("refused rows"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # While queued, validating or importing; past it, the sweeper sends the pass again.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),

@@ -403,7 +403,13 @@ def end_bindings(
     concurrency; elsewhere it runs as three statements in one (serialised) transaction.
     """
     now = now or timezone.now()
-    fields = {"status": to_status, "ended_at": now, "updated_at": now, **(set_fields or {})}
+    fields = {
+        "status": to_status,
+        "ended_at": now,
+        "updated_at": now,
+        "lease_until": None,  # an ended binding waits on no worker
+        **(set_fields or {}),
+    }
     with transaction.atomic():
         if many:
             _lock_releases()
@@ -573,7 +579,9 @@ def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
 
 
 def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> list[int]:
-    """Mark up to ``limit`` active bindings ``ending`` (they still hold their numbers)."""
+    """Mark up to ``limit`` active bindings ``ending`` (they still hold their numbers), each with
+    a lease for its unbind task (``console.jobs``)."""
+    lease_until = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
     with transaction.atomic():
         picked = Binding.objects.filter(where, status=BindingStatus.ACTIVE).order_by("expires_at")[
             :limit
@@ -586,7 +594,8 @@ def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> lis
             )
             sql = f"""
                 WITH picked AS ({inner_sql})
-                UPDATE bindings_binding b SET status = %s, end_reason = %s, updated_at = %s
+                UPDATE bindings_binding b
+                SET status = %s, end_reason = %s, updated_at = %s, lease_until = %s
                 WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status = %s
                 RETURNING b.id
             """  # noqa: S608 - our compiled queryset, values are parameters
@@ -598,13 +607,17 @@ def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> lis
                         BindingStatus.ENDING,
                         end_reason,
                         now,
+                        lease_until,
                         BindingStatus.ACTIVE,
                     ],
                 )
                 return [row[0] for row in cursor.fetchall()]
         ids = list(picked.values_list("id", flat=True))
         Binding.objects.filter(id__in=ids, status=BindingStatus.ACTIVE).update(
-            status=BindingStatus.ENDING, end_reason=end_reason, updated_at=now
+            status=BindingStatus.ENDING,
+            end_reason=end_reason,
+            updated_at=now,
+            lease_until=lease_until,
         )
         return ids
 

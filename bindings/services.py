@@ -56,7 +56,7 @@ from bindings.models import (
     Reconciliation,
     XNumber,
 )
-from console import audit
+from console import audit, jobs
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
@@ -413,6 +413,7 @@ def create_binding(
             if y is None:
                 raise _no_number(application, mode, y_role, city, loose, now, None)
             binding.y, binding.y_number = y, y.number
+        binding.lease_until = jobs.lease()
         binding.save()
         audit.record(
             AuditAction.CREATE,
@@ -421,7 +422,11 @@ def create_binding(
             request=request,
             details={"mode": mode, "x": binding.x_number, "order_ref": binding.order_ref},
         )
-        bind_binding_task.delay_on_commit(binding.pk)
+        # Queued after commit; a broker that cannot be reached leaves the binding to the sweeper
+        # (``binding.sending.queued`` is False then: the page says so instead of a 500).
+        binding.sending = jobs.send_on_commit(
+            bind_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+        )
     return binding
 
 
@@ -435,10 +440,11 @@ def _lifetime(seconds: int | None, start: datetime) -> datetime | None:
 
 
 def _claim_attempt(binding: Binding) -> bool:
-    """Count one more bind request before sending it; False if the binding is no longer pending."""
-    claimed = Binding.objects.filter(pk=binding.pk, status=BindingStatus.PENDING).update(
-        bind_attempts=binding.bind_attempts + 1
-    )
+    """Count one more bind request before sending it; False if the binding is no longer pending
+    or another run counted one meanwhile (compare-and-set: two runs never both send)."""
+    claimed = Binding.objects.filter(
+        pk=binding.pk, status=BindingStatus.PENDING, bind_attempts=binding.bind_attempts
+    ).update(bind_attempts=binding.bind_attempts + 1)
     binding.bind_attempts += 1
     return claimed == 1
 
@@ -454,6 +460,7 @@ def _activate(binding: Binding, subscription_id: str, *, yb_subscription_id: str
         "last_result_code": "0",
         "last_result_desc": "",
         "updated_at": now,
+        "lease_until": None,  # nothing waits on a worker any more
     }
     if binding.mode == Mode.AXYB:
         yb_expires = _lifetime(binding.yb_duration, now)
@@ -496,6 +503,7 @@ def bind(binding_id: int) -> Binding | None:
     binding = _load(binding_id)
     if binding is None or binding.status != BindingStatus.PENDING:
         return binding
+    hold(binding.pk)
     with client_for(binding.application, binding) as client:
         try:
             if binding.mode == Mode.AXYB:
@@ -543,6 +551,14 @@ def _bind_axyb(client: PrivateNumberClient, binding: Binding) -> None:
             platform.send_unbind(client, binding)
             raise
     _activate(binding, binding.subscription_id, yb_subscription_id=yb_id)
+
+
+def hold(binding_id: int, seconds: float | None = None) -> None:
+    """A worker works on this binding now: a fresh lease (``JOBS_LEASE_SECONDS``, or the longest
+    wait before a retry when the task was put off)."""
+    Binding.objects.filter(pk=binding_id, lease_until__isnull=False).update(
+        lease_until=jobs.lease(seconds)
+    )
 
 
 def abandon_bind(binding_id: int, error: PlatformError) -> Binding | None:
@@ -630,6 +646,7 @@ def modify_binding(
             fields["expires_at"] = _lifetime(local["duration"], now)
         if remote:
             fields["pending_changes"] = {**locked.pending_changes, **remote}
+            fields["lease_until"] = jobs.lease()
         Binding.objects.filter(pk=binding.pk).update(updated_at=now, **fields)
         audit.record(
             AuditAction.MODIFY,
@@ -639,7 +656,9 @@ def modify_binding(
             details={"fields": sorted(changes), "sent_to_platform": sorted(remote)},
         )
         if remote:
-            modify_binding_task.delay_on_commit(binding.pk)
+            jobs.send_on_commit(
+                modify_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+            )
     binding.refresh_from_db()
     return binding
 
@@ -652,6 +671,7 @@ def apply_modification(binding_id: int) -> Binding | None:
     if binding.status != BindingStatus.ACTIVE:
         Binding.objects.filter(pk=binding.pk).update(pending_changes={})
         return binding
+    hold(binding.pk)
     sent = dict(binding.pending_changes)
     for name, value in sent.items():
         setattr(binding, name, value)
@@ -675,6 +695,8 @@ def apply_modification(binding_id: int) -> Binding | None:
         remaining = {
             k: v for k, v in locked.pending_changes.items() if k not in sent or sent[k] != v
         }
+        if not remaining and locked.status == BindingStatus.ACTIVE:
+            outcome["lease_until"] = None  # changes made meanwhile keep their task's lease
         Binding.objects.filter(pk=binding.pk).update(
             pending_changes=remaining, updated_at=timezone.now(), **outcome
         )
@@ -708,14 +730,19 @@ def end_binding(
 
     with transaction.atomic():
         started = Binding.objects.filter(pk=binding.pk, status=BindingStatus.ACTIVE).update(
-            status=BindingStatus.ENDING, end_reason=reason, updated_at=timezone.now()
+            status=BindingStatus.ENDING,
+            end_reason=reason,
+            updated_at=timezone.now(),
+            lease_until=jobs.lease(),
         )
         if not started:
             binding.refresh_from_db()
             raise _not_endable(binding)
         binding.refresh_from_db()
         audit.record(AuditAction.END, binding, user=user, request=request, details={})
-        unbind_binding_task.delay_on_commit(binding.pk)
+        jobs.send_on_commit(
+            unbind_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+        )
     return binding
 
 
@@ -734,7 +761,9 @@ def end_bindings(queryset: QuerySet[Binding], *, user=None, request=None) -> tup
             for binding in Binding.objects.filter(pk__in=started):
                 audit.record(AuditAction.END, binding, user=user, request=request, details={})
             for binding_id in started:
-                unbind_binding_task.delay_on_commit(binding_id)
+                jobs.send_on_commit(
+                    unbind_binding_task, binding_id, job=Binding.objects.filter(pk=binding_id)
+                )
         ending += len(started)
         skipped += len(chunk) - len(started)
     return ending, skipped
@@ -750,6 +779,7 @@ def unbind(binding_id: int) -> Binding | None:
     binding = _load(binding_id)
     if binding is None or binding.status != BindingStatus.ENDING:
         return binding
+    hold(binding.pk)
     result = {"last_result_code": "0", "last_result_desc": ""}
     if binding.subscription_id:
         try:
@@ -763,6 +793,7 @@ def unbind(binding_id: int) -> Binding | None:
                     status=BindingStatus.ACTIVE,
                     end_reason="",
                     updated_at=timezone.now(),
+                    lease_until=None,
                     **_result_fields(error),
                 )
                 binding.refresh_from_db()
@@ -906,7 +937,7 @@ def request_sync(binding: Binding, *, user=None, request=None) -> None:
 
     with transaction.atomic():
         audit.record(AuditAction.SYNC, binding, user=user, request=request, details={})
-        sync_binding_task.delay_on_commit(binding.pk)
+        jobs.send_on_commit(sync_binding_task, binding.pk)  # nothing waits on it: no lease
 
 
 def _end_lost(ids: Iterable[int], note: str, now: datetime) -> int:
@@ -960,7 +991,9 @@ def start_reconcile(
         run = Reconciliation.objects.create(
             application=application,
             triggered_by=user if getattr(user, "pk", None) else None,
-            details={"total": len(number_ids)},
+            # The numbers, for the sweeper to run it again if its worker is lost.
+            details={"total": len(number_ids), "number_ids": number_ids},
+            lease_until=jobs.lease(),
         )
         audit.record(
             AuditAction.SYNC,
@@ -969,7 +1002,13 @@ def start_reconcile(
             request=request,
             details={"numbers": len(number_ids), "reconciliation": run.pk},
         )
-        reconcile_bindings_task.delay_on_commit(application.pk, number_ids, run_id=run.pk)
+        jobs.send_on_commit(
+            reconcile_bindings_task,
+            application.pk,
+            number_ids,
+            run_id=run.pk,
+            job=Reconciliation.objects.filter(pk=run.pk),
+        )
     return run
 
 
@@ -990,7 +1029,9 @@ def reconcile(
     """
     if run is None:
         run = Reconciliation.objects.create(
-            application=application, triggered_by=user if getattr(user, "pk", None) else None
+            application=application,
+            triggered_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
     elif run.finished_at is not None:
         return run
@@ -998,7 +1039,9 @@ def reconcile(
     numbers = numbers if numbers is not None else XNumber.objects.all()
     numbers = numbers.filter(application=application).order_by("pk")
     run.details = {**run.details, "total": numbers.count()}
-    Reconciliation.objects.filter(pk=run.pk).update(details=run.details, numbers_checked=0)
+    Reconciliation.objects.filter(pk=run.pk).update(
+        details=run.details, numbers_checked=0, lease_until=jobs.lease()
+    )
     last_save = timezone.now()
     lost: list[int] = []
     unknown: list[dict[str, Any]] = []
@@ -1008,7 +1051,7 @@ def reconcile(
         for number in numbers.iterator(chunk_size=500):
             if (timezone.now() - last_save).total_seconds() >= 0.5:
                 Reconciliation.objects.filter(pk=run.pk).update(
-                    numbers_checked=stats["numbers_checked"]
+                    numbers_checked=stats["numbers_checked"], lease_until=jobs.lease()
                 )
                 last_save = timezone.now()
             stats["numbers_checked"] += 1
@@ -1057,6 +1100,7 @@ def reconcile(
     note = _("not found on the platform by reconciliation #%(id)s") % {"id": run.pk}
     ended = _end_lost(lost, note, now)
     run.finished_at = timezone.now()
+    run.lease_until = None
     run.lost = ended
     run.unknown = len(unknown)
     run.failures = len(failures)
@@ -1136,7 +1180,9 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
         limit=batch,
     )
     for binding_id in ending:
-        unbind_binding_task.delay_on_commit(binding_id)
+        jobs.send_on_commit(
+            unbind_binding_task, binding_id, job=Binding.objects.filter(pk=binding_id)
+        )
     result["ending"] = len(ending)
     result["cooled"] = pool.finish_cooling(now)
     if any(result.values()):
@@ -1291,6 +1337,7 @@ def start_bulk_create(
             source=text,
             total=len(rows),
             created_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
         audit.record(
             AuditAction.IMPORT,
@@ -1299,7 +1346,9 @@ def start_bulk_create(
             request=request,
             details={"rows": len(rows), "file": file_name[:200]},
         )
-        create_bindings_bulk_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(
+            create_bindings_bulk_task, job.pk, job=BulkJob.objects.filter(pk=job.pk)
+        )
     return job
 
 
@@ -1324,7 +1373,7 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
 
     claimed = BulkJob.objects.filter(
         pk=job_id, status__in=[BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]
-    ).update(status=BulkJobStatus.RUNNING)
+    ).update(status=BulkJobStatus.RUNNING, lease_until=jobs.lease())
     job = BulkJob.objects.select_related("application", "created_by").filter(pk=job_id).first()
     if job is None or not claimed:
         return job
@@ -1335,6 +1384,7 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
             status=BulkJobStatus.FAILED,
             errors=[{"row": 0, "message": refusal.message}],
             finished_at=timezone.now(),
+            lease_until=None,
         )
         job.refresh_from_db()
         return job
@@ -1347,9 +1397,9 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     last_save = timezone.now()
 
     def save(final: bool = False) -> None:
-        fields: dict[str, Any] = {**counters, "errors": errors[:1000]}
+        fields: dict[str, Any] = {**counters, "errors": errors[:1000], "lease_until": jobs.lease()}
         if final:
-            fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now())
+            fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now(), lease_until=None)
         BulkJob.objects.filter(pk=job.pk).update(**fields)
 
     for row_number, row in enumerate(rows, start=2):
@@ -1533,8 +1583,11 @@ def start_number_import(
             language=language[:16],
             total=len(dataset),
             created_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
-        validate_number_import_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(
+            validate_number_import_task, job.pk, job=NumberImport.objects.filter(pk=job.pk)
+        )
     return job
 
 
@@ -1607,7 +1660,7 @@ def _import_resource(job: NumberImport):
 
 def _fail_import(job_id: int, message: str) -> None:
     NumberImport.objects.filter(pk=job_id).update(
-        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now(), lease_until=None
     )
 
 
@@ -1621,7 +1674,7 @@ def validate_number_import(job_id: int) -> NumberImport | None:
 
     claimed = NumberImport.objects.filter(
         pk=job_id, state__in=[NumberImportState.QUEUED, NumberImportState.VALIDATING]
-    ).update(state=NumberImportState.VALIDATING, processed=0)
+    ).update(state=NumberImportState.VALIDATING, processed=0, lease_until=jobs.lease())
     job = NumberImport.objects.select_related("application").filter(pk=job_id).first()
     if job is None or not claimed:
         return job
@@ -1640,6 +1693,7 @@ def validate_number_import(job_id: int) -> NumberImport | None:
         else:
             NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
                 state=NumberImportState.PREVIEWED,
+                lease_until=None,
                 total=len(dataset),
                 processed=len(dataset),
                 new_count=result.totals[RowResult.IMPORT_TYPE_NEW],
@@ -1665,6 +1719,7 @@ def confirm_number_import(job: NumberImport, *, user, request=None) -> bool:
             processed=0,
             confirmed_by=user,
             confirmed_at=timezone.now(),
+            lease_until=jobs.lease(),
         )
         if not claimed:
             return False
@@ -1680,7 +1735,7 @@ def confirm_number_import(job: NumberImport, *, user, request=None) -> bool:
                 "new_numbers": job.new_count,
             },
         )
-        import_numbers_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(import_numbers_task, job.pk, job=NumberImport.objects.filter(pk=job.pk))
     return True
 
 
@@ -1695,6 +1750,11 @@ def run_number_import(job_id: int) -> NumberImport | None:
     """
     from import_export.results import RowResult
 
+    # The import is one transaction, whose progress nobody else sees: its lease covers the longest
+    # a task may run (a worker that died leaves nothing imported, and the sweeper runs it again).
+    NumberImport.objects.filter(pk=job_id, state=NumberImportState.IMPORTING).update(
+        lease_until=jobs.lease(settings.CELERY_TASK_TIME_LIMIT + settings.JOBS_LEASE_SECONDS)
+    )
     with transaction.atomic():
         job = (
             NumberImport.objects.select_for_update(of=("self",))
@@ -1706,11 +1766,12 @@ def run_number_import(job_id: int) -> NumberImport | None:
             return job
         with translation.override(job.language or settings.LANGUAGE_CODE):
             job.finished_at = timezone.now()
+            job.lease_until = None
             try:
                 dataset = read_import_file(job.file_format, job.file_name, bytes(job.source))
             except ImportRefused as refusal:
                 job.state, job.error = NumberImportState.FAILED, refusal.message
-                job.save(update_fields=["state", "error", "finished_at"])
+                job.save(update_fields=["state", "error", "finished_at", "lease_until"])
                 return job
             _publish_progress(job.pk, job.state, 0)
             result = _import_resource(job).import_data(
@@ -1737,6 +1798,7 @@ def run_number_import(job_id: int) -> NumberImport | None:
                     "errors",
                     "finished_at",
                     "source",
+                    "lease_until",
                 ]
             )
     return job
@@ -1751,7 +1813,7 @@ def abandon_number_import(job_id: int, error: BaseException) -> None:
     with translation.override(job.language or settings.LANGUAGE_CODE):
         message = _("Nothing was imported: %(error)s") % {"error": error or type(error).__name__}
     NumberImport.objects.filter(pk=job_id, state__in=_IMPORT_RUNNING).update(
-        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now(), lease_until=None
     )
 
 

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.jobs.QueueWatchMiddleware",  # says so when work could not be queued
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last: it must see the outcome of authentication to count failures.
     "axes.middleware.AxesMiddleware",
@@ -212,6 +213,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+# Nothing is lost with a worker (console/jobs.py): a message is acknowledged when its task has
+# finished, and given back at once when the worker process running it dies. Every task is safe to
+# run twice (each claims its row first).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A job waiting on a worker (a binding pending, ending or changing, a bulk upload, an import, a
+# reconciliation) holds a lease this long, renewed while a worker works on it; the sweeper (beat,
+# every JOBS_SWEEP_EVERY_SECONDS) sends the task of every job whose lease ran out again.
+JOBS_LEASE_SECONDS = env.int("JOBS_LEASE_SECONDS", default=300)
+JOBS_SWEEP_EVERY_SECONDS = env.int("JOBS_SWEEP_EVERY_SECONDS", default=60)
+JOBS_SWEEP_BATCH = env.int("JOBS_SWEEP_BATCH", default=500)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="console")
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING's handler, which masks numbers
@@ -238,13 +250,24 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+        # Redis gives an unacknowledged message to another worker after this long: longer than
+        # any task may run or wait for its retry (so running work is never handed out twice),
+        # set in VISIBILITY_TIMEOUT below once the retry settings are known. The sweeper finds a
+        # dead worker's jobs sooner, by their lease.
+    }
 # Schedules defined in code are written into django-celery-beat's tables at beat start-up, where
 # administrators see and edit them in the admin. Later apps add theirs in their AppConfig.ready().
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
         "task": "console.tasks.record_worker_heartbeat_task",
         "schedule": 30.0,
+    },
+    "sweep-jobs": {
+        "task": "console.tasks.sweep_jobs_task",
+        "schedule": float(JOBS_SWEEP_EVERY_SECONDS),
     },
 }
 if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
@@ -463,6 +486,13 @@ else:
             max_concurrency=2,
         ),
     }
+# Redis's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS): the longest a task may run or
+# wait for a retry, and one lease more.
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
+        max(CELERY_TASK_TIME_LIMIT, BINDINGS_RETRY_BACKOFF_MAX, RECORDINGS_RETRY_BACKOFF_MAX)
+        + JOBS_LEASE_SECONDS
+    )
 STORAGES["recordings"] = {
     "BACKEND": RECORDINGS_STORAGE_BACKEND,
     "OPTIONS": _recordings_storage_options,

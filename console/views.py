@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import JsonResponse
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -17,7 +17,7 @@ from billing.models import CallRecord
 from billing.tables import call_rows
 from billing.views import ConsolePage
 from bindings.models import Binding
-from console import health
+from console import health, jobs
 from recordings import services as recordings
 
 
@@ -91,4 +91,47 @@ class HomeView(ConsolePage, TemplateView):
             ]
         if user.has_perm("recordings.monitor_recordings"):
             context["at_risk"] = list(recordings.at_risk()[: self.RESULTS])
+        if jobs.may_retry(user):
+            context["stuck_jobs"] = jobs.stuck_count(user)
         return context
+
+
+class StuckJobsView(ConsolePage, TemplateView):
+    """``/jobs/stuck/``: jobs whose worker lease ran out (console.jobs), each with "retry now".
+
+    The sweeper sends them again every minute; an administrator need not wait for it (or sees
+    what keeps coming back). Each retry is audited.
+    """
+
+    template_name = "console/stuck_jobs.html"
+    title = _("Stuck jobs")
+
+    def has_permission(self) -> bool:
+        user = self.request.user
+        return user.is_active and user.is_staff and jobs.may_retry(user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kinds"] = [
+            (kind, [(job, kind.describe(job), kind.url(job)) for job in found])
+            for kind, found in jobs.stuck_jobs(self.request.user)
+        ]
+        return context
+
+    def post(self, request, *args, **kwargs):
+        kind = request.POST.get("kind", "")
+        ids = request.POST.getlist("job")
+        sent = sum(
+            jobs.retry_now(kind, int(job_id), user=request.user, request=request)
+            for job_id in ids
+            if job_id.isdigit() and len(job_id) <= 18
+        )
+        if sent:
+            messages.success(
+                request, _("%(count)s job(s) sent to the workers again.") % {"count": sent}
+            )
+        else:
+            messages.warning(
+                request, _("Nothing was sent: the job is no longer stuck, or the queue is down.")
+            )
+        return HttpResponseRedirect(reverse("stuck_jobs"))
