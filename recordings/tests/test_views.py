@@ -303,19 +303,21 @@ def test_a_recordings_page_has_its_player_and_masked_parties(kefu):
 def test_customer_service_cannot_retry_administrators_can_and_it_is_audited(
     admin_client_, monkeypatch
 ):
-    from recordings import tasks
+    from console import jobs
 
     failed = make_recording()
     Recording.objects.filter(pk=failed.pk).update(state=RecordingState.FAILED)
     stored = make_stored_recording(talk=3)
     queued = []
-    monkeypatch.setattr(tasks.fetch_recording_task, "delay_on_commit", queued.append)
+    monkeypatch.setattr(
+        jobs, "send_on_commit", lambda task, *args, **kwargs: queued.append((task.name, args))
+    )
     response = admin_client_.post(
         reverse("admin:recordings_recording_changelist"),
         {"action": "retry_now", "_selected_action": [failed.pk, stored.pk]},
     )
     assert response.status_code == 302
-    assert queued == [failed.pk]
+    assert queued == [("recordings.tasks.fetch_recording_task", (failed.pk,))]
     entry = AuditLog.objects.get(action="reprocess")
     assert entry.target_id == str(failed.pk)
 
