@@ -85,61 +85,76 @@ def procfile_server(tmp_path: Path, **env: str) -> Iterator[tuple[str, Path]]:
             process.wait()
 
 
+HEADER_TIMEOUT = 3  # seconds for a request to arrive (10 by default)
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """One Procfile gunicorn for the module, on the test database."""
+    with (
+        django_db_blocker.unblock(),
+        procfile_server(
+            tmp_path_factory.mktemp("gunicorn"), GUNICORN_HEADER_TIMEOUT=str(HEADER_TIMEOUT)
+        ) as running,
+    ):
+        yield running
+
+
 def half_sent(port: int, data: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(data)
     return sock
 
 
-def test_ten_idle_half_sent_requests_do_not_stall_the_server(tmp_path):
-    with procfile_server(tmp_path) as (url, _log):
-        port = int(url.rsplit(":", 1)[1])
-        # given ten requests whose headers stop half-way, and ten whose body does
-        idle = [
-            half_sent(port, b"GET /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            for _ in range(10)
-        ]
-        idle += [
-            half_sent(
-                port,
-                b"POST /hooks/fee HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-                b"\r\nContent-Length: 1000\r\n\r\n{",
-            )
-            for _ in range(10)
-        ]
-        time.sleep(0.5)
-        try:
-            # when someone asks for a page (on main this waited more than 70 s)
-            answers = [requests.get(f"{url}/admin/login/", timeout=5) for _ in range(8)]
-            # then every one is answered at once
-            assert [answer.status_code for answer in answers] == [200] * 8
-        finally:
-            for sock in idle:
-                sock.close()
-
-
-def test_a_request_that_does_not_arrive_in_time_is_answered_408_and_closed(tmp_path):
-    with procfile_server(tmp_path, GUNICORN_HEADER_TIMEOUT="1") as (url, _log):
-        port = int(url.rsplit(":", 1)[1])
-        sock = half_sent(port, b"GET /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        sock.settimeout(10)
-        answer = sock.recv(1024)
-        assert answer.startswith(b"HTTP/1.1 408")
-        assert sock.recv(1024) == b""  # closed
-        sock.close()
-
-
-def test_the_access_log_masks_the_numbers_searched_for(tmp_path):
-    with procfile_server(tmp_path) as (url, log):
-        for query in ("q=%2B8613812345678", "q=138+1234+5678", "x=13912345678&page=2"):
-            requests.get(f"{url}/calls/?{query}", timeout=5, allow_redirects=False)
-        requests.get(
-            f"{url}/admin/login/",
-            headers={"Referer": f"{url}/?q=%2B8613812345678"},
-            timeout=5,
+def test_ten_idle_half_sent_requests_do_not_stall_the_server(server):
+    url, _log = server
+    port = int(url.rsplit(":", 1)[1])
+    # given ten requests whose headers stop half-way, and ten whose body does
+    idle = [
+        half_sent(port, b"GET /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        for _ in range(10)
+    ]
+    idle += [
+        half_sent(
+            port,
+            b"POST /hooks/fee HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 1000\r\n\r\n{",
         )
-        time.sleep(0.3)
-        text = log.read_text()
+        for _ in range(10)
+    ]
+    time.sleep(0.5)
+    try:
+        # when someone asks for a page (on main this waited more than 70 s)
+        answers = [requests.get(f"{url}/admin/login/", timeout=5) for _ in range(8)]
+        # then every one is answered at once
+        assert [answer.status_code for answer in answers] == [200] * 8
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_request_that_does_not_arrive_in_time_is_answered_408_and_closed(server):
+    url, _log = server
+    port = int(url.rsplit(":", 1)[1])
+    sock = half_sent(port, b"GET /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    sock.settimeout(10)
+    answer = sock.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert sock.recv(1024) == b""  # closed
+    sock.close()
+
+
+def test_the_access_log_masks_the_numbers_searched_for(server):
+    url, log = server
+    for query in ("q=%2B8613812345678", "q=138+1234+5678", "x=13912345678&page=2"):
+        requests.get(f"{url}/calls/?{query}", timeout=5, allow_redirects=False)
+    requests.get(
+        f"{url}/admin/login/",
+        headers={"Referer": f"{url}/?q=%2B8613812345678"},
+        timeout=5,
+    )
+    time.sleep(0.3)
+    text = log.read_text()
     assert text.count("/calls/?") == 3
     for full in ("8613812345678", "13812345678", "13912345678", "138+1234+5678"):
         assert full not in text
@@ -147,20 +162,20 @@ def test_the_access_log_masks_the_numbers_searched_for(tmp_path):
     assert "x=139****5678" in text
 
 
-def test_bodies_small_and_large_are_served_whole(tmp_path):
+def test_bodies_small_and_large_are_served_whole(server):
     """A push (read before a thread is given) and a body over 1 MB (read by the thread)."""
     from billing.models import CallRecord
     from billing.tests.factories import ApplicationFactory, fee, fee_push, signed
 
     application = ApplicationFactory()
-    with procfile_server(tmp_path) as (url, _log):
-        small = requests.post(
-            f"{url}/hooks/fee",
-            data=fee_push(fee(application)),
-            headers={"Content-Type": "application/json", **signed(application)},
-            timeout=10,
-        )
-        large = requests.post(f"{url}/admin/login/", data=b"x" * (3 * 1024 * 1024), timeout=10)
+    url, _log = server
+    small = requests.post(
+        f"{url}/hooks/fee",
+        data=fee_push(fee(application)),
+        headers={"Content-Type": "application/json", **signed(application)},
+        timeout=10,
+    )
+    large = requests.post(f"{url}/admin/login/", data=b"x" * (3 * 1024 * 1024), timeout=10)
     assert small.status_code == 200
     assert CallRecord.objects.filter(application=application).count() == 1
     assert large.status_code == 403  # read whole, then refused for its missing CSRF token

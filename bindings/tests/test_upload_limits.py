@@ -150,6 +150,7 @@ def test_the_worker_checks_a_stored_file_again(application):
         file_name="far.xlsx",
         file_format="xlsx",
         source=a_row_five_million_rows_down(),
+        language="en",  # the uploader's: the worker writes the reason in it
     )
     services.validate_number_import(job.pk)
     job.refresh_from_db()
