@@ -50,3 +50,13 @@ def broker_at(url: str) -> Iterator[None]:
 
 
 BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for processes they start (workers, gunicorn)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
+    return f"postgres://{s['USER']}{password}@{host}/{s['NAME']}"

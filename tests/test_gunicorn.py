@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 
+from console.testing import database_url
 from simulator.testing import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -31,12 +31,6 @@ def procfile_web() -> list[str]:
         if line.startswith("web:"):
             return shlex.split(line.removeprefix("web:"))
     raise AssertionError("no web process in the Procfile")
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
-    return f"postgres://{s['USER']}@{host}/{s['NAME']}"
 
 
 @contextmanager

@@ -40,7 +40,7 @@ from bindings.tests.conftest import APP_KEYS, POOLS, simulator_config
 from bindings.tests.factories import ApplicationFactory
 from console import jobs
 from console.celery import app
-from console.testing import BROKER_DOWN, broker_at, wait_until
+from console.testing import BROKER_DOWN, broker_at, database_url, wait_until
 from privatenumber.schemas import FeeInfo
 from recordings.choices import RecordingState
 from recordings.models import Recording
@@ -103,13 +103,6 @@ def clean_broker() -> Iterator[None]:
     yield
     app.control.purge()
     broker_redis().delete("unacked", "unacked_index", "unacked_mutex")
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
-    return f"postgres://{s['USER']}{password}@{host}/{s['NAME']}"
 
 
 @pytest.fixture
