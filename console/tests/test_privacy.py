@@ -363,3 +363,23 @@ def test_mirrored_worlds_look_the_same_masked():
     # the order of the two flips between the worlds, so sorting by a real number would show
     assert sorted(A) == list(A)
     assert sorted(A, key=other_world) == list(reversed(A))
+
+
+def test_no_admin_filters_or_searches_a_real_number_by_django_s_defaults():
+    """Django's filter of a field lists its values (full numbers, in the sidebar) and its search
+    matches substrings: neither may touch a real number. Our admins search numbers exactly in
+    their own get_search_results."""
+    from django.contrib.admin import ModelAdmin
+
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        for item in model_admin.list_filter:
+            name = item[0] if isinstance(item, (list, tuple)) else item
+            if isinstance(name, str) and not privacy.lookup_allowed(model, f"{name}__gt"):
+                found.append(f"{model.__name__}.list_filter {name}")
+        default_search = type(model_admin).get_search_results is ModelAdmin.get_search_results
+        for field in model_admin.search_fields if default_search else ():
+            path = field.lstrip("^=@")
+            if not privacy.lookup_allowed(model, f"{path}__gt"):
+                found.append(f"{model.__name__}.search_fields {field}")
+    assert found == []
