@@ -339,8 +339,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
         ]
 
     def download_body(self, request, pk: int):
-        """The raw body as received; audited, since it carries real numbers."""
-        if not request.user.has_perm("console.download_delivery_body"):
+        """The raw body as received; audited, since it carries real numbers (so it also takes the
+        one permission that shows them, ``console.privacy``)."""
+        user = request.user
+        if not (
+            user.has_perm("console.download_delivery_body") and privacy.may_see_real_numbers(user)
+        ):
             raise PermissionDenied
         delivery = get_object_or_404(Delivery, pk=pk)
         audit.record(
