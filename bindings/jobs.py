@@ -49,8 +49,8 @@ def requeue_bulk_job(job: BulkJob) -> bool:
 def requeue_number_import(job: NumberImport) -> bool:
     from bindings.tasks import import_numbers_task, validate_number_import_task
 
-    task = import_numbers_task if job.state == NumberImportState.IMPORTING else None
-    task = task or validate_number_import_task
+    importing = job.state == NumberImportState.IMPORTING
+    task = import_numbers_task if importing else validate_number_import_task
     queryset = NumberImport.objects.filter(pk=job.pk)
     return jobs.renew(job) and jobs.send(task, job.pk, job=queryset)
 
