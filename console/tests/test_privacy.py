@@ -222,6 +222,9 @@ def probes(client) -> list[str]:
     urls += [f"{calls}?sort={column}" for column in ("caller_num", "fwd_dst_num", "started_at")]
     urls += [f"{calls}?caller_num__{lookup}={value}" for lookup, value in LOOKUPS.items()]
     urls += [f"{calls}?x=+8613812", f"{reverse('billing:live_calls')}?sort=caller"]
+    at_risk = reverse("recordings:at_risk")
+    urls += [f"{at_risk}?risk-sort={column}" for column in ("caller", "callee")]
+    urls += [f"{at_risk}?call_record__caller_num__startswith=+8613812"]
     return [url.replace("+", "%2B") for url in urls]
 
 
