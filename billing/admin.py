@@ -15,19 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from billing import services
 from billing.choices import StatementState
 from billing.models import CallRecord, SmsRecord, Statement, Tariff
-from billing.tables import shown
-from console import audit
-from console.admin import ReadOnlyAdmin
+from console import audit, privacy
+from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction
 from console.confirm import confirm_admin_action, confirmed
 from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
-REVEAL_PERMISSION = "bindings.reveal_number"
-
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(ConsoleModelAdmin):
     list_display = [
         "application",
         "valid_from",
@@ -161,13 +158,23 @@ class StatementAdmin(ReadOnlyAdmin):
         )
 
 
-def _number_column(field: str, label, reveal: bool):
-    """A list column showing a real number masked unless the viewer may reveal it."""
+def _number_column(field: str, label, numbers: privacy.Numbers):
+    """A list column showing a real number as this page view may show it."""
 
     def column(obj) -> str:
-        return shown(getattr(obj, field), reveal)
+        return numbers.show(getattr(obj, field))
 
     column.short_description = label  # type: ignore[attr-defined]
+    return column
+
+
+def _content_column(numbers: privacy.Numbers):
+    """The SMS text, shown only on a page view that reveals numbers (it may carry some)."""
+
+    def column(obj) -> str:
+        return numbers.show_text(obj.content)
+
+    column.short_description = _("content")  # type: ignore[attr-defined]
     return column
 
 
@@ -199,7 +206,8 @@ class NotificationModeFilter(admin.SimpleListFilter):
 @admin.register(SmsRecord)
 class SmsRecordAdmin(ReadOnlyAdmin):
     """SMS notices, read-only, on the list page alone. Real numbers are masked and the text
-    hidden unless the viewer may reveal numbers (decided per request: admins are shared)."""
+    hidden unless an administrator asked to see them in full (``?reveal=1``, audited once per
+    page view; decided per request: admins are shared)."""
 
     list_filter = [NotificationModeFilter, "decision", "application"]
     list_select_related = ["application"]
@@ -208,26 +216,31 @@ class SmsRecordAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
     search_fields = ["sms_identifier"]  # shows the search box; get_search_results decides
+    change_list_template = "admin/billing/smsrecord/change_list.html"
 
     def get_list_display(self, request):
-        reveal = request.user.has_perm(REVEAL_PERMISSION)
+        numbers = privacy.numbers_for(request)
         columns = [
             "time_stamp",
             "application",
             "mode",
-            _number_column("calling", _("sender"), reveal),
+            _number_column("calling", _("sender"), numbers),
             "virtual_number",
             # in context: the console catalog's "receiver" is a push receiver's address
-            _number_column("called", pgettext_lazy("SMS", "receiver"), reveal),
+            _number_column("called", pgettext_lazy("SMS", "receiver"), numbers),
             "send_result",
             "direction_shown",
             "decision",
-            _number_column("forwarded_to", _("forwarded to"), reveal),
+            _number_column("forwarded_to", _("forwarded to"), numbers),
             "binding_link",
         ]
-        if reveal:
-            columns.append("content")
+        if numbers.revealed:
+            columns.append(_content_column(numbers))
         return columns
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "numbers": privacy.numbers_for(request)}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("mode"))
     def mode(self, obj: SmsRecord) -> str:

@@ -50,6 +50,9 @@ class CallEvent(models.Model):
     CDR arrives, and a call with events but no ``disconnect`` is still in progress.
     """
 
+    # Real numbers (an X in these columns is shown in full by the pages that know it is one).
+    REAL_NUMBER_FIELDS = ("caller", "called")
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -98,6 +101,9 @@ class CallRecord(models.Model):
     duplicate. ``started_at`` is the first time the CDR gives (callInTime, else the forwarding
     start, the end or the failure), so every record sorts and filters by one indexed column.
     """
+
+    # The customers' numbers; bindNum, calleeNum and fwdDisplayNum are privacy numbers.
+    REAL_NUMBER_FIELDS = ("caller_num", "fwd_dst_num")
 
     application = models.ForeignKey(
         "console.Application",
@@ -236,6 +242,9 @@ class SmsRecord(models.Model):
     it is kept, not interpreted); ``direction`` the ``direction`` of ``extInfo.extParas``
     ("2": abnormal, direction unknown).
     """
+
+    REAL_NUMBER_FIELDS = ("calling", "called", "forwarded_to")
+    PRIVATE_TEXT_FIELDS = ("content",)  # the message itself: no lookup at all
 
     application = models.ForeignKey(
         "console.Application",

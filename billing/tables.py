@@ -1,9 +1,10 @@
 """Tables of the calls list and the statements (django-tables2).
 
-Real numbers are masked unless the table is built with ``reveal=True`` (the viewer holds
-``bindings.reveal_number``); privacy numbers (X, the displayed number) are not real numbers and
-are shown in full. Only indexed columns are orderable: any other sort of millions of CDRs would
-read the whole table.
+Real numbers are shown through the request's ``console.privacy.Numbers`` (masked unless an
+allowed viewer asked for them, audited once per page); privacy numbers (X, the displayed number)
+are not real numbers and are shown in full. Only indexed columns are orderable: any other sort
+of millions of CDRs would read the whole table (and a sort by a real number would tell its
+hidden digits).
 """
 
 from __future__ import annotations
@@ -21,12 +22,7 @@ from billing.choices import CallDirection, CallOutcome
 from billing.models import CallRecord, Statement
 from billing.services import waits_for_tariff
 from console.exports import COUNT, MONEY
-from console.numbers import mask
-
-
-def shown(number: str, reveal: bool) -> str:
-    """A real number as this viewer may see it."""
-    return number if reveal else mask(number)
+from console.privacy import Numbers
 
 
 def call_url(record) -> str:
@@ -68,9 +64,9 @@ class CallRecordTable(tables.Table):
         attrs = {"class": "calls"}
         empty_text = _("No calls match.")
 
-    def __init__(self, *args, reveal: bool = False, **kwargs) -> None:
+    def __init__(self, *args, numbers: Numbers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.reveal = reveal
+        self.numbers = numbers
 
     def render_started_at(self, value, record):
         return format_html(
@@ -80,10 +76,10 @@ class CallRecordTable(tables.Table):
         )
 
     def render_caller_num(self, value):
-        return shown(value, self.reveal)
+        return self.numbers.show(value)
 
     def render_fwd_dst_num(self, value):
-        return shown(value, self.reveal)
+        return self.numbers.show(value)
 
     def render_direction(self, record):
         return record.get_direction_display()
@@ -105,7 +101,7 @@ class CallRecordTable(tables.Table):
         return ", ".join(str(note) for note in notes) or "—"
 
 
-def call_rows(records, *, reveal: bool) -> list[dict[str, str]]:
+def call_rows(records, *, numbers: Numbers) -> list[dict[str, str]]:
     """The page's rows as plain values, for ``billing/call_table.html``.
 
     django-tables2 renders each cell through ``render_*`` methods it introspects per call; for
@@ -130,8 +126,8 @@ def call_rows(records, *, reveal: bool) -> list[dict[str, str]]:
                 "started": localtime(record.started_at).strftime("%Y-%m-%d %H:%M:%S"),
                 "application": record.application.name,
                 "x": record.bind_num,
-                "caller": shown(record.caller_num, reveal),
-                "forwarded_to": shown(record.fwd_dst_num, reveal),
+                "caller": numbers.show(record.caller_num),
+                "forwarded_to": numbers.show(record.fwd_dst_num),
                 "direction": directions.get(record.direction, record.direction),
                 "outcome": outcomes.get(record.outcome, record.outcome),
                 "failed": record.outcome != "answered",

@@ -34,16 +34,17 @@ from billing import dashboard, explain
 from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
-from billing.tables import CallRecordTable, StatementTable, call_rows, shown
+from billing.tables import CallRecordTable, StatementTable, call_rows
 from console import audit
 from console.choices import AuditAction, Mode
 from console.confirm import confirmation, confirmed
 from console.exports import TableExport
 from console.models import Application
+from console.paginators import BoundedPaging
+from console.privacy import Numbers, numbers_for
 
 logger = logging.getLogger(__name__)
 
-REVEAL_PERMISSION = "bindings.reveal_number"
 # The call page's recording panel: the recordings app's player when installed, else a placeholder.
 RECORDING_TEMPLATES = ["recordings/call_panel.html", "billing/call_recording.html"]
 # Calls in progress: a callin this recent without a disconnect (the platform's longest call is
@@ -77,10 +78,15 @@ def statement_timeout(milliseconds: int):
     yield
 
 
-class ConsolePage(PermissionRequiredMixin):
-    """Permission check and the admin frame's context."""
+class ConsolePage(BoundedPaging, PermissionRequiredMixin):
+    """Permission check, paging parameters within bounds, and the admin frame's context.
+
+    A page that shows real numbers sets ``shows_numbers``: it gets ``numbers`` (the request's
+    ``console.privacy.Numbers``, masked unless an allowed viewer asked) and the reveal switch.
+    """
 
     title = ""
+    shows_numbers = False
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -95,7 +101,7 @@ class ConsolePage(PermissionRequiredMixin):
             is_nav_sidebar_enabled=False,
             available_apps=[],
             title=self.title,
-            reveal=self.request.user.has_perm(REVEAL_PERMISSION),
+            numbers=numbers_for(self.request) if self.shows_numbers else None,
         )
         return context
 
@@ -105,6 +111,7 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
 
     permission_required = "billing.view_callrecord"
     title = _("Calls")
+    shows_numbers = True
     template_name = "billing/call_list.html"
     table_class = CallRecordTable
     filterset_class = CallRecordFilterSet
@@ -139,13 +146,13 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
         return super().get(request, *args, **kwargs)
 
     def get_table_kwargs(self):
-        return {"reveal": self.request.user.has_perm(REVEAL_PERMISSION)}
+        return {"numbers": numbers_for(self.request)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         table = context["table"]
         records = [row.record for row in table.page.object_list]
-        context["rows"] = call_rows(records, reveal=table.reveal)
+        context["rows"] = call_rows(records, numbers=table.numbers)
         return context
 
 
@@ -164,6 +171,7 @@ class CallView(ConsolePage, TemplateView):
     permission_required = "billing.view_callrecord"
     template_name = "billing/call_detail.html"
     title = _("Call")
+    shows_numbers = True
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -178,7 +186,7 @@ class CallView(ConsolePage, TemplateView):
         if not events and not records:
             raise Http404("no such call")
         record = records[0] if records else None
-        reveal = context["reveal"]
+        numbers = context["numbers"]
         x_numbers = {n for r in records for n in (r.bind_num, r.fwd_display_num, r.callee_num) if n}
         x_numbers |= {e.called for e in events if e.event_type == CallEventType.CALLIN}
         disconnect = next((e for e in events if e.event_type == CallEventType.DISCONNECT), None)
@@ -191,8 +199,8 @@ class CallView(ConsolePage, TemplateView):
             events=[
                 {
                     "event": event,
-                    "caller": _show(event.caller, reveal, x_numbers),
-                    "called": _show(event.called, reveal, x_numbers),
+                    "caller": _show(event.caller, numbers, x_numbers),
+                    "called": _show(event.called, numbers, x_numbers),
                     # the code's meaning in the reader's language, not the platform's English
                     "cause": (
                         explain.hangup_cause(event.state_code)
@@ -202,7 +210,7 @@ class CallView(ConsolePage, TemplateView):
                 }
                 for event in events
             ],
-            numbers=_record_numbers(record, reveal) if record else [],
+            parties=_record_numbers(record, numbers) if record else [],
             reasons=explain.call_reasons(
                 answered=(
                     record.fwd_answer_time is not None
@@ -231,17 +239,17 @@ class CallView(ConsolePage, TemplateView):
         return context
 
 
-def _show(number: str, reveal: bool, x_numbers: set[str]) -> str:
-    return number if number in x_numbers else shown(number, reveal)
+def _show(number: str, numbers: Numbers, x_numbers: set[str]) -> str:
+    return number if number in x_numbers else numbers.show(number)
 
 
-def _record_numbers(record: CallRecord, reveal: bool) -> list[tuple[str, str]]:
+def _record_numbers(record: CallRecord, numbers: Numbers) -> list[tuple[str, str]]:
     return [
-        (_("Caller"), shown(record.caller_num, reveal)),
+        (_("Caller"), numbers.show(record.caller_num)),
         (_("Number dialled"), record.callee_num),
         (_("X number"), record.bind_num),
         (_("Displayed number"), record.fwd_display_num),
-        (_("Forwarded to"), shown(record.fwd_dst_num, reveal)),
+        (_("Forwarded to"), numbers.show(record.fwd_dst_num)),
     ]
 
 
@@ -251,6 +259,7 @@ class LiveCallsView(ConsolePage, TemplateView):
     permission_required = "billing.view_callevent"
     template_name = "billing/live_calls.html"
     title = _("Calls in progress")
+    shows_numbers = True
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -266,9 +275,9 @@ class LiveCallsView(ConsolePage, TemplateView):
             .select_related("application")
             .order_by("-timestamp")[:200]
         )
-        reveal = context["reveal"]
+        numbers = context["numbers"]
         context["calls"] = [
-            {"event": event, "caller": shown(event.caller, reveal), "x": event.called}
+            {"event": event, "caller": numbers.show(event.caller), "x": event.called}
             for event in calls
         ]
         return context
@@ -357,7 +366,8 @@ class DashboardView(ConsolePage, TemplateView):
         context = super().get_context_data(**kwargs)
         applications = Application.objects.order_by("name")
         chosen = self.request.GET.get("application") or ""
-        application = applications.filter(pk=chosen).first() if chosen.isdigit() else None
+        chosen_id = chosen.isdigit() and len(chosen) <= 18
+        application = applications.filter(pk=chosen).first() if chosen_id else None
         with_money = self.request.user.has_perm("billing.view_statement")
         context.update(
             applications=applications,

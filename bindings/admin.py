@@ -52,8 +52,8 @@ from bindings.models import (
 )
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
-from console import audit
-from console.admin import ReadOnlyAdmin
+from console import audit, jobs, uploads
+from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.confirm import confirm_admin_action, confirmation, confirmed
 from console.durations import humanized
@@ -96,7 +96,7 @@ FORM_FIELD_OF = {"duration": "lifetime", "yb_duration": "yb_lifetime"}
 
 
 @admin.register(Binding)
-class BindingAdmin(admin.ModelAdmin):
+class BindingAdmin(ConsoleModelAdmin):
     """Bindings for customer service and administrators; real numbers always masked here."""
 
     list_display = [
@@ -559,11 +559,25 @@ class BindingAdmin(admin.ModelAdmin):
                 field = FORM_FIELD_OF.get(refusal.field, refusal.field)
                 form.add_error(field if field in form.fields else None, refusal.message)
             else:
-                messages.success(
-                    request,
-                    gettext("Binding %(binding)s created; X is %(x)s. Waiting for the platform.")
-                    % {"binding": binding.pk, "x": binding.x_number},
-                )
+                if binding.sending.queued is False:
+                    jobs.told()
+                    messages.warning(
+                        request,
+                        gettext(
+                            "Binding %(binding)s is saved with X %(x)s, but the task queue cannot "
+                            "be reached right now: it is sent to the platform on its own once the "
+                            "queue is back."
+                        )
+                        % {"binding": binding.pk, "x": binding.x_number},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        gettext(
+                            "Binding %(binding)s created; X is %(x)s. Waiting for the platform."
+                        )
+                        % {"binding": binding.pk, "x": binding.x_number},
+                    )
                 return HttpResponseRedirect(
                     reverse("admin:bindings_binding_change", args=[binding.pk])
                 )
@@ -580,7 +594,9 @@ class BindingAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = BulkCreateForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and uploads.explain_refusal(request, form, "file"):
+            pass  # cut off while it streamed in: the form says which limit it passed
+        elif request.method == "POST" and form.is_valid():
             upload = request.FILES["file"]
             try:
                 job = services.start_bulk_create(
@@ -617,6 +633,8 @@ class BindingAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         job = get_object_or_404(BulkJob.objects.select_related("application"), pk=job_id)
+        if not services.may_follow_bulk_job(request.user, job):
+            raise Http404(gettext("No such bulk upload."))
         progress = services.bulk_progress(job)
         context = {
             **self.admin_site.each_context(request),
@@ -670,7 +688,7 @@ class XNumberImportForm(ImportForm):
 
 
 @admin.register(XNumber)
-class XNumberAdmin(ImportMixin, admin.ModelAdmin):
+class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
     """The pool: numbers per application and city, their platform status and live counts."""
 
     list_display = [
@@ -819,7 +837,9 @@ class XNumberAdmin(ImportMixin, admin.ModelAdmin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = self.create_import_form(request)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and uploads.explain_refusal(request, form, "import_file"):
+            pass  # cut off while it streamed in: the form says which limit it passed
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             file_format = self.get_import_formats()[int(form.cleaned_data["format"])]
             try:
@@ -1207,7 +1227,7 @@ class NumberImportAdmin(ReadOnlyAdmin):
         # The job's own page (progress, preview, confirm) is its page.
         if not self.has_view_permission(request):
             raise PermissionDenied
-        if not str(object_id).isdigit():
+        if not str(object_id).isdigit() or len(str(object_id)) > 18:
             raise Http404
         return HttpResponseRedirect(
             reverse("admin:bindings_xnumber_import_job", args=[int(object_id)])

@@ -9,3 +9,8 @@ class BindingsConfig(AppConfig):
 
     name = "bindings"
     verbose_name = _("Bindings")
+
+    def ready(self) -> None:
+        from bindings import jobs
+
+        jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)

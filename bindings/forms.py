@@ -412,17 +412,14 @@ class BulkCreateForm(ApplicationChoiceForm):
     )
 
     def clean_file(self) -> str:
+        from bindings import uploads
+
         upload = self.cleaned_data["file"]
-        raw = upload.read()
         try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                return raw.decode("gb18030")
-            except UnicodeDecodeError:
-                raise ValidationError(
-                    _("The file is neither UTF-8 nor GB18030 text."), code="encoding"
-                ) from None
+            uploads.check_size(upload.size, uploads.Limits.bulk_bind())  # before reading it
+            return uploads.decode_text(upload.read())
+        except uploads.UploadRefused as refusal:
+            raise ValidationError(refusal.message, code="upload") from None
 
 
 class TemporaryCalleeForm(forms.Form):

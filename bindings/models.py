@@ -102,6 +102,9 @@ class Binding(models.Model):
     soon as the bind succeeds; ``expires_at`` is computed from ``duration``.
     """
 
+    # Customers' own numbers: masked, never probed by a lookup (console.privacy).
+    REAL_NUMBER_FIELDS = ("a_number", "b_number", "temporary_callee", "callback_num")
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -220,6 +223,9 @@ class Binding(models.Model):
         db_index=False,  # led by the (bulk_job, bulk_row) constraint's index
     )
     bulk_row = models.PositiveIntegerField(_("row of the upload"), null=True, blank=True)
+    # Set while a worker has something to do for it (bind, changes, unbind): past it, the
+    # sweeper sends the task again (console.jobs). Null when nothing waits.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -239,10 +245,7 @@ class Binding(models.Model):
         verbose_name = _("binding")
         verbose_name_plural = _("bindings")
         ordering = ["-created_at"]
-        permissions = [
-            ("end_binding", _("Can end bindings")),
-            ("reveal_number", _("Can reveal a full real number")),
-        ]
+        permissions = [("end_binding", _("Can end bindings"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["application", "subscription_id"],
@@ -278,6 +281,12 @@ class Binding(models.Model):
                 fields=["yb_expires_at"],
                 name="binding_yb_due",
                 condition=Q(status="active", yb_expires_at__isnull=False, yb_ended_at__isnull=True),
+            ),
+            # The sweeper: the few bindings a worker has something to do for.
+            models.Index(
+                fields=["lease_until"],
+                name="binding_leased",
+                condition=Q(lease_until__isnull=False),
             ),
         ]
 
@@ -339,6 +348,8 @@ class BulkJob(models.Model):
     it creates carries ``bulk_job`` and ``bulk_row``, unique together, so no row is created twice.
     """
 
+    PRIVATE_TEXT_FIELDS = ("source", "errors")  # the uploaded rows: real numbers
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -357,6 +368,8 @@ class BulkJob(models.Model):
     errors = models.JSONField(_("refusals"), default=list, blank=True)
     # The uploader's language: the worker writes the refusals in it, as an import's.
     language = models.CharField(_("language"), max_length=16, blank=True)
+    # While queued or running: renewed as rows are processed; past it, the sweeper resumes it.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -384,6 +397,8 @@ class Reconciliation(models.Model):
     platform, not here) are only reported, in ``details`` with masked numbers.
     """
 
+    PRIVATE_TEXT_FIELDS = ("details",)
+
     application = models.ForeignKey(
         "console.Application",
         verbose_name=_("application"),
@@ -407,6 +422,8 @@ class Reconciliation(models.Model):
     unknown = models.PositiveIntegerField(_("unknown (only on the platform)"), default=0)
     failures = models.PositiveIntegerField(_("numbers that could not be queried"), default=0)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # Until finished: renewed as numbers are checked; past it, the sweeper runs it again.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("reconciliation")
@@ -454,6 +471,8 @@ class NumberImport(models.Model):
     imported_count = models.PositiveIntegerField(_("numbers imported"), default=0)
     errors = models.JSONField(_("refused rows"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # While queued, validating or importing; past it, the sweeper sends the pass again.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),

@@ -430,16 +430,25 @@ def end_bindings(
     order_by: str | None = None,
     skip_locked: bool = False,
     many: bool = False,
+    cool_down: bool = True,
 ) -> int:
     """Move the bindings matching ``where`` (and in ``from_statuses``) to ``to_status``.
 
     Their X (and Y, unless its YB part ended already) numbers lose one live binding each; a number
-    left with none starts cooling down. Returns how many bindings changed. On PostgreSQL this is a
+    left with none starts cooling down, unless ``cool_down`` is False (a refused bind never held
+    its number: nobody dials it yet, so it is available at once). Returns how many bindings
+    changed. On PostgreSQL this is a
     single statement (an UPDATE … RETURNING feeding the count update), so it is exact under any
     concurrency; elsewhere it runs as three statements in one (serialised) transaction.
     """
     now = now or timezone.now()
-    fields = {"status": to_status, "ended_at": now, "updated_at": now, **(set_fields or {})}
+    fields = {
+        "status": to_status,
+        "ended_at": now,
+        "updated_at": now,
+        "lease_until": None,  # an ended binding waits on no worker
+        **(set_fields or {}),
+    }
     with transaction.atomic():
         if many:
             _lock_releases()
@@ -449,8 +458,8 @@ def end_bindings(
         if limit is not None:
             picked = picked[:limit]
         if is_postgresql():
-            return _end_postgresql(picked, fields, from_statuses, now, skip_locked)
-        return _end_generic(picked, fields, from_statuses, now)
+            return _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down)
+        return _end_generic(picked, fields, from_statuses, now, cool_down)
 
 
 def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -478,13 +487,13 @@ def _number_release_sql(counts_cte: str) -> str:
     """  # noqa: S608 - fixed SQL, values are parameters
 
 
-def _release_params(now: datetime) -> list[Any]:
-    until = cooldown_until(now)
+def _release_params(now: datetime, cool_down: bool = True) -> list[Any]:
+    until = cooldown_until(now) if cool_down else None
     idle = NumberState.COOLING if until else NumberState.AVAILABLE
     return [NumberState.RETIRED, idle, NumberState.IN_USE, NumberState.RETIRED, until, now]
 
 
-def _end_postgresql(picked, fields, from_statuses, now, skip_locked) -> int:
+def _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down) -> int:
     if skip_locked:
         picked = picked.select_for_update(skip_locked=True, of=("self",))
     inner_sql, inner_params = picked.values("id").query.sql_with_params()
@@ -514,16 +523,18 @@ def _end_postgresql(picked, fields, from_statuses, now, skip_locked) -> int:
         *inner_params,
         *set_params,
         *[str(s) for s in from_statuses],
-        *_release_params(now),
+        *_release_params(now, cool_down),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
-def _release_generic(x_counts: dict[int, int], y_counts: dict[int, int], now: datetime) -> None:
+def _release_generic(
+    x_counts: dict[int, int], y_counts: dict[int, int], now: datetime, cool_down: bool = True
+) -> None:
     """Give numbers back one number at a time (never one binding at a time)."""
-    until = cooldown_until(now)
+    until = cooldown_until(now) if cool_down else None
     idle = NumberState.COOLING if until else NumberState.AVAILABLE
     for number_id in set(x_counts) | set(y_counts):
         dx, dy = x_counts.get(number_id, 0), y_counts.get(number_id, 0)
@@ -541,7 +552,7 @@ def _release_generic(x_counts: dict[int, int], y_counts: dict[int, int], now: da
     ).update(state=NumberState.IN_USE)
 
 
-def _end_generic(picked, fields, from_statuses, now) -> int:
+def _end_generic(picked, fields, from_statuses, now, cool_down) -> int:
     ids = list(picked.values_list("id", flat=True))
     if not ids:
         return 0
@@ -561,7 +572,7 @@ def _end_generic(picked, fields, from_statuses, now) -> int:
         .values_list("y_id", "n")
     )
     changed = chosen.update(**fields)
-    _release_generic(x_counts, y_counts, now)
+    _release_generic(x_counts, y_counts, now, cool_down)
     return changed
 
 
@@ -607,7 +618,9 @@ def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
 
 
 def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> list[int]:
-    """Mark up to ``limit`` active bindings ``ending`` (they still hold their numbers)."""
+    """Mark up to ``limit`` active bindings ``ending`` (they still hold their numbers), each with
+    a lease for its unbind task (``console.jobs``)."""
+    lease_until = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
     with transaction.atomic():
         picked = Binding.objects.filter(where, status=BindingStatus.ACTIVE).order_by("expires_at")[
             :limit
@@ -620,7 +633,8 @@ def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> lis
             )
             sql = f"""
                 WITH picked AS ({inner_sql})
-                UPDATE bindings_binding b SET status = %s, end_reason = %s, updated_at = %s
+                UPDATE bindings_binding b
+                SET status = %s, end_reason = %s, updated_at = %s, lease_until = %s
                 WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status = %s
                 RETURNING b.id
             """  # noqa: S608 - our compiled queryset, values are parameters
@@ -632,13 +646,17 @@ def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> lis
                         BindingStatus.ENDING,
                         end_reason,
                         now,
+                        lease_until,
                         BindingStatus.ACTIVE,
                     ],
                 )
                 return [row[0] for row in cursor.fetchall()]
         ids = list(picked.values_list("id", flat=True))
         Binding.objects.filter(id__in=ids, status=BindingStatus.ACTIVE).update(
-            status=BindingStatus.ENDING, end_reason=end_reason, updated_at=now
+            status=BindingStatus.ENDING,
+            end_reason=end_reason,
+            updated_at=now,
+            lease_until=lease_until,
         )
         return ids
 

@@ -25,7 +25,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bindings import platform, pool
+from bindings import platform, pool, uploads
 from bindings.choices import (
     CONSOLE_EXPIRES,
     PLATFORM_EXPIRES,
@@ -56,10 +56,11 @@ from bindings.models import (
     Reconciliation,
     XNumber,
 )
-from console import audit, gateway
+from console import audit, gateway, jobs
 from console.choices import AuditAction, Mode
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
+from console.privacy import may_see_real_numbers
 from privatenumber.client import CallLog, PrivateNumberClient
 from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
 from privatenumber.errors import PlatformError
@@ -430,6 +431,7 @@ def create_binding(
             if y is None:
                 raise _no_number(application, mode, y_role, city, loose, now, None)
             binding.y, binding.y_number = y, y.number
+        binding.lease_until = jobs.lease()
         binding.save()
         audit.record(
             AuditAction.CREATE,
@@ -438,7 +440,11 @@ def create_binding(
             request=request,
             details={"mode": mode, "x": binding.x_number, "order_ref": binding.order_ref},
         )
-        bind_binding_task.delay_on_commit(binding.pk)
+        # Queued after commit; a broker that cannot be reached leaves the binding to the sweeper
+        # (``binding.sending.queued`` is False then: the page says so instead of a 500).
+        binding.sending = jobs.send_on_commit(
+            bind_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+        )
     return binding
 
 
@@ -452,10 +458,11 @@ def _lifetime(seconds: int | None, start: datetime) -> datetime | None:
 
 
 def _claim_attempt(binding: Binding) -> bool:
-    """Count one more bind request before sending it; False if the binding is no longer pending."""
-    claimed = Binding.objects.filter(pk=binding.pk, status=BindingStatus.PENDING).update(
-        bind_attempts=binding.bind_attempts + 1
-    )
+    """Count one more bind request before sending it; False if the binding is no longer pending
+    or another run counted one meanwhile (compare-and-set: two runs never both send)."""
+    claimed = Binding.objects.filter(
+        pk=binding.pk, status=BindingStatus.PENDING, bind_attempts=binding.bind_attempts
+    ).update(bind_attempts=binding.bind_attempts + 1)
     binding.bind_attempts += 1
     return claimed == 1
 
@@ -471,6 +478,7 @@ def _activate(binding: Binding, subscription_id: str, *, yb_subscription_id: str
         "last_result_code": "0",
         "last_result_desc": "",
         "updated_at": now,
+        "lease_until": None,  # nothing waits on a worker any more
     }
     if binding.mode == Mode.AXYB:
         yb_expires = _lifetime(binding.yb_duration, now)
@@ -492,12 +500,14 @@ def _activate(binding: Binding, subscription_id: str, *, yb_subscription_id: str
 
 
 def _fail(binding: Binding, error: PlatformError) -> None:
-    """A refused bind: status failed with the code and its meaning; the numbers are given back."""
+    """A refused bind: status failed with the code and its meaning; the numbers are given back
+    at once, without a cool-down (the binding never held them, so nobody dials them yet)."""
     pool.end_bindings(
         Q(pk=binding.pk),
         to_status=BindingStatus.FAILED,
         from_statuses=[BindingStatus.PENDING],
         set_fields={"end_reason": EndReason.REFUSED, **_result_fields(error)},
+        cool_down=False,
     )
     binding.refresh_from_db()
 
@@ -511,6 +521,7 @@ def bind(binding_id: int) -> Binding | None:
     binding = _load(binding_id)
     if binding is None or binding.status != BindingStatus.PENDING:
         return binding
+    hold(binding.pk)
     with client_for(binding.application, binding) as client:
         try:
             if binding.mode == Mode.AXYB:
@@ -647,6 +658,14 @@ def _bind_axyb(client: PrivateNumberClient, binding: Binding) -> None:
     _activate(binding, binding.subscription_id, yb_subscription_id=yb_id)
 
 
+def hold(binding_id: int, seconds: float | None = None) -> None:
+    """A worker works on this binding now: a fresh lease (``JOBS_LEASE_SECONDS``, or the longest
+    wait before a retry when the task was put off)."""
+    Binding.objects.filter(pk=binding_id, lease_until__isnull=False).update(
+        lease_until=jobs.lease(seconds)
+    )
+
+
 def abandon_bind(binding_id: int, error: PlatformError) -> Binding | None:
     """The retries are used up: adopt the binding if it landed after all, else mark it failed."""
     binding = _load(binding_id)
@@ -732,6 +751,7 @@ def modify_binding(
             fields["expires_at"] = _lifetime(local["duration"], now)
         if remote:
             fields["pending_changes"] = {**locked.pending_changes, **remote}
+            fields["lease_until"] = jobs.lease()
         Binding.objects.filter(pk=binding.pk).update(updated_at=now, **fields)
         audit.record(
             AuditAction.MODIFY,
@@ -741,7 +761,9 @@ def modify_binding(
             details={"fields": sorted(changes), "sent_to_platform": sorted(remote)},
         )
         if remote:
-            modify_binding_task.delay_on_commit(binding.pk)
+            jobs.send_on_commit(
+                modify_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+            )
     binding.refresh_from_db()
     return binding
 
@@ -754,6 +776,7 @@ def apply_modification(binding_id: int) -> Binding | None:
     if binding.status != BindingStatus.ACTIVE:
         Binding.objects.filter(pk=binding.pk).update(pending_changes={})
         return binding
+    hold(binding.pk)
     sent = dict(binding.pending_changes)
     for name, value in sent.items():
         setattr(binding, name, value)
@@ -777,6 +800,8 @@ def apply_modification(binding_id: int) -> Binding | None:
         remaining = {
             k: v for k, v in locked.pending_changes.items() if k not in sent or sent[k] != v
         }
+        if not remaining and locked.status == BindingStatus.ACTIVE:
+            outcome["lease_until"] = None  # changes made meanwhile keep their task's lease
         Binding.objects.filter(pk=binding.pk).update(
             pending_changes=remaining, updated_at=timezone.now(), **outcome
         )
@@ -810,14 +835,19 @@ def end_binding(
 
     with transaction.atomic():
         started = Binding.objects.filter(pk=binding.pk, status=BindingStatus.ACTIVE).update(
-            status=BindingStatus.ENDING, end_reason=reason, updated_at=timezone.now()
+            status=BindingStatus.ENDING,
+            end_reason=reason,
+            updated_at=timezone.now(),
+            lease_until=jobs.lease(),
         )
         if not started:
             binding.refresh_from_db()
             raise _not_endable(binding)
         binding.refresh_from_db()
         audit.record(AuditAction.END, binding, user=user, request=request, details={})
-        unbind_binding_task.delay_on_commit(binding.pk)
+        jobs.send_on_commit(
+            unbind_binding_task, binding.pk, job=Binding.objects.filter(pk=binding.pk)
+        )
     return binding
 
 
@@ -836,7 +866,9 @@ def end_bindings(queryset: QuerySet[Binding], *, user=None, request=None) -> tup
             for binding in Binding.objects.filter(pk__in=started):
                 audit.record(AuditAction.END, binding, user=user, request=request, details={})
             for binding_id in started:
-                unbind_binding_task.delay_on_commit(binding_id)
+                jobs.send_on_commit(
+                    unbind_binding_task, binding_id, job=Binding.objects.filter(pk=binding_id)
+                )
         ending += len(started)
         skipped += len(chunk) - len(started)
     return ending, skipped
@@ -852,6 +884,7 @@ def unbind(binding_id: int) -> Binding | None:
     binding = _load(binding_id)
     if binding is None or binding.status != BindingStatus.ENDING:
         return binding
+    hold(binding.pk)
     result = {"last_result_code": "0", "last_result_desc": ""}
     if binding.subscription_id:
         try:
@@ -865,6 +898,7 @@ def unbind(binding_id: int) -> Binding | None:
                     status=BindingStatus.ACTIVE,
                     end_reason="",
                     updated_at=timezone.now(),
+                    lease_until=None,
                     **_result_fields(error),
                 )
                 binding.refresh_from_db()
@@ -1008,7 +1042,7 @@ def request_sync(binding: Binding, *, user=None, request=None) -> None:
 
     with transaction.atomic():
         audit.record(AuditAction.SYNC, binding, user=user, request=request, details={})
-        sync_binding_task.delay_on_commit(binding.pk)
+        jobs.send_on_commit(sync_binding_task, binding.pk)  # nothing waits on it: no lease
 
 
 def _end_lost(ids: Iterable[int], note: str, now: datetime) -> int:
@@ -1062,7 +1096,9 @@ def start_reconcile(
         run = Reconciliation.objects.create(
             application=application,
             triggered_by=user if getattr(user, "pk", None) else None,
-            details={"total": len(number_ids)},
+            # The numbers, for the sweeper to run it again if its worker is lost.
+            details={"total": len(number_ids), "number_ids": number_ids},
+            lease_until=jobs.lease(),
         )
         audit.record(
             AuditAction.SYNC,
@@ -1071,7 +1107,13 @@ def start_reconcile(
             request=request,
             details={"numbers": len(number_ids), "reconciliation": run.pk},
         )
-        reconcile_bindings_task.delay_on_commit(application.pk, number_ids, run_id=run.pk)
+        jobs.send_on_commit(
+            reconcile_bindings_task,
+            application.pk,
+            number_ids,
+            run_id=run.pk,
+            job=Reconciliation.objects.filter(pk=run.pk),
+        )
     return run
 
 
@@ -1092,7 +1134,9 @@ def reconcile(
     """
     if run is None:
         run = Reconciliation.objects.create(
-            application=application, triggered_by=user if getattr(user, "pk", None) else None
+            application=application,
+            triggered_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
     elif run.finished_at is not None:
         return run
@@ -1100,7 +1144,9 @@ def reconcile(
     numbers = numbers if numbers is not None else XNumber.objects.all()
     numbers = numbers.filter(application=application).order_by("pk")
     run.details = {**run.details, "total": numbers.count()}
-    Reconciliation.objects.filter(pk=run.pk).update(details=run.details, numbers_checked=0)
+    Reconciliation.objects.filter(pk=run.pk).update(
+        details=run.details, numbers_checked=0, lease_until=jobs.lease()
+    )
     last_save = timezone.now()
     lost: list[int] = []
     unknown: list[dict[str, Any]] = []
@@ -1110,7 +1156,7 @@ def reconcile(
         for number in numbers.iterator(chunk_size=500):
             if (timezone.now() - last_save).total_seconds() >= 0.5:
                 Reconciliation.objects.filter(pk=run.pk).update(
-                    numbers_checked=stats["numbers_checked"]
+                    numbers_checked=stats["numbers_checked"], lease_until=jobs.lease()
                 )
                 last_save = timezone.now()
             stats["numbers_checked"] += 1
@@ -1159,6 +1205,7 @@ def reconcile(
     note = _("not found on the platform by reconciliation #%(id)s") % {"id": run.pk}
     ended = _end_lost(lost, note, now)
     run.finished_at = timezone.now()
+    run.lease_until = None
     run.lost = ended
     run.unknown = len(unknown)
     run.failures = len(failures)
@@ -1238,7 +1285,9 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
         limit=batch,
     )
     for binding_id in ending:
-        unbind_binding_task.delay_on_commit(binding_id)
+        jobs.send_on_commit(
+            unbind_binding_task, binding_id, job=Binding.objects.filter(pk=binding_id)
+        )
     result["ending"] = len(ending)
     result["cooled"] = pool.finish_cooling(now)
     if any(result.values()):
@@ -1331,7 +1380,8 @@ REVEALABLE = ("a_number", "b_number", "temporary_callee", "callback_num")
 
 
 def can_reveal(user) -> bool:
-    return bool(user and user.has_perm("bindings.reveal_number"))
+    """The role decides (``console.privacy``: ``console.view_real_numbers``)."""
+    return may_see_real_numbers(user)
 
 
 def reveal_number(binding: Binding, party: str, *, user, request=None) -> str:
@@ -1372,7 +1422,7 @@ def start_bulk_create(
     from bindings.forms import bulk_columns
     from bindings.tasks import create_bindings_bulk_task
 
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = bulk_rows(text)
     if not rows:
         raise BindingRefused(_("The file has no rows under its header."), rule="bulk_empty")
     if len(rows) > settings.BINDINGS_BULK_MAX_ROWS:
@@ -1402,6 +1452,7 @@ def start_bulk_create(
             total=len(rows),
             language=language[:16],
             created_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
         audit.record(
             AuditAction.IMPORT,
@@ -1410,8 +1461,21 @@ def start_bulk_create(
             request=request,
             details={"rows": len(rows), "file": file_name[:200]},
         )
-        create_bindings_bulk_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(
+            create_bindings_bulk_task, job.pk, job=BulkJob.objects.filter(pk=job.pk)
+        )
     return job
+
+
+def bulk_rows(text: str) -> list[dict[str, Any]]:
+    """The rows of a bulk CSV under its header, or :class:`BindingRefused` naming the limit of
+    ``bindings.uploads`` the file passed (rows counting blank ones, columns, cell length)."""
+    try:
+        for _row in uploads.csv_rows(text, uploads.Limits.bulk_bind()):
+            pass
+    except uploads.UploadRefused as refusal:
+        raise BindingRefused(refusal.message, rule="bulk_limit") from None
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def run_bulk_create(job_id: int) -> BulkJob | None:
@@ -1424,10 +1488,22 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
 
     claimed = BulkJob.objects.filter(
         pk=job_id, status__in=[BulkJobStatus.QUEUED, BulkJobStatus.RUNNING]
-    ).update(status=BulkJobStatus.RUNNING)
+    ).update(status=BulkJobStatus.RUNNING, lease_until=jobs.lease())
     job = BulkJob.objects.select_related("application", "created_by").filter(pk=job_id).first()
     if job is None or not claimed:
         return job
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        try:
+            rows = bulk_rows(job.source)  # the worker checks the stored file again
+        except BindingRefused as refusal:
+            BulkJob.objects.filter(pk=job.pk).update(
+                status=BulkJobStatus.FAILED,
+                errors=[{"row": 0, "message": refusal.message}],
+                finished_at=timezone.now(),
+                lease_until=None,
+            )
+            job.refresh_from_db()
+            return job
     form_class = form_for_mode(job.application.mode)
     done_rows = set(job.bindings.values_list("bulk_row", flat=True))
     errors = list(job.errors)
@@ -1435,26 +1511,26 @@ def run_bulk_create(job_id: int) -> BulkJob | None:
     counters = {"processed": job.processed, "created": len(done_rows), "failed": len(failed_rows)}
 
     def save(final: bool = False) -> None:
-        fields: dict[str, Any] = {**counters, "errors": errors[:1000]}
+        fields: dict[str, Any] = {**counters, "errors": errors[:1000], "lease_until": jobs.lease()}
         if final:
-            fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now())
+            fields.update(status=BulkJobStatus.DONE, finished_at=timezone.now(), lease_until=None)
         BulkJob.objects.filter(pk=job.pk).update(**fields)
 
     with translation.override(job.language or settings.LANGUAGE_CODE):
-        _bulk_rows(job, form_class, done_rows, failed_rows, errors, counters, save)
+        _bulk_rows(job, rows, form_class, done_rows, failed_rows, errors, counters, save)
     counters["processed"] = counters["created"] + counters["failed"]
     save(final=True)
     job.refresh_from_db()
     return job
 
 
-def _bulk_rows(job, form_class, done_rows, failed_rows, errors, counters, save) -> None:
+def _bulk_rows(job, rows, form_class, done_rows, failed_rows, errors, counters, save) -> None:
     """The rows of a bulk upload not done yet, one binding each; refusals in ``errors``."""
     from bindings.forms import bulk_row_data
 
     application = job.application
     last_save = timezone.now()
-    for row_number, row in enumerate(csv.DictReader(io.StringIO(job.source)), start=2):
+    for row_number, row in enumerate(rows, start=2):
         if row_number in done_rows or row_number in failed_rows:
             continue
         form = form_class(
@@ -1507,6 +1583,19 @@ def _form_errors(form) -> str:
     return " ".join(parts)
 
 
+def may_follow_bulk_job(user, job: BulkJob) -> bool:
+    """Only the person who uploaded a bulk job, or an administrator (``bindings.view_bulkjob``),
+    sees its progress and its refused rows (they carry the rows' real numbers)."""
+    return bool(
+        user is not None
+        and user.is_active
+        and (
+            (job.created_by_id is not None and job.created_by_id == user.pk)
+            or user.has_perm("bindings.view_bulkjob")
+        )
+    )
+
+
 def bulk_progress(job: BulkJob) -> dict[str, Any]:
     """What the progress page shows: rows done, and where the created bindings stand."""
     by_status = dict(
@@ -1547,44 +1636,21 @@ class ImportRefused(Exception):
         self.message = message
 
 
-def _decode_csv(content: bytes) -> str:
-    # Excel on a Chinese Windows saves CSV in GB18030 (GBK); everything else is UTF-8.
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("gb18030")
-
-
 def check_import_size(size: int) -> None:
     """Refuse a file over ``BINDINGS_IMPORT_MAX_BYTES``, before it is read."""
-    if size > settings.BINDINGS_IMPORT_MAX_BYTES:
-        raise ImportRefused(
-            _("The file has %(size)s bytes; at most %(max)s are accepted at a time.")
-            % {"size": size, "max": settings.BINDINGS_IMPORT_MAX_BYTES}
-        )
-
-
-def _file_rows(file_format: str, content: bytes) -> Iterator[list[Any]]:
-    """The rows of a CSV or XLSX file, header first, read lazily (so reading stops early)."""
-    if file_format == "csv":
-        yield from csv.reader(io.StringIO(_decode_csv(content)))
-        return
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
-        for row in book.active.iter_rows(values_only=True):
-            # A number typed as such may come back as 17000000001.0.
-            yield [int(v) if isinstance(v, float) and v.is_integer() else v for v in row]
-    finally:
-        book.close()
+        uploads.check_size(size, uploads.Limits.number_import())
+    except uploads.UploadRefused as refusal:
+        raise ImportRefused(refusal.message) from None
 
 
 def read_import_file(file_format: str, file_name: str, content: bytes):
     """The rows of an uploaded file as a ``tablib.Dataset``, or :class:`ImportRefused` saying why
-    it cannot be imported: wrong format or extension, unreadable, too big, no rows, a missing
-    column. No row is validated here. Reading stops one row past ``BINDINGS_IMPORT_MAX_ROWS``, so
-    the upload request, which calls it too, takes a bounded time (about 2 s for 50,000 XLSX rows).
+    it cannot be imported: wrong format or extension, unreadable, past a limit of
+    ``bindings.uploads`` (size, unpacked size, rows counting empty ones, cell length), no rows, a
+    missing column. No row is validated here. Reading stops at the first limit passed, so the
+    upload request, which calls it too, takes a bounded time (about 2 s for 50,000 XLSX rows);
+    the worker calls it again on the stored file, under the same limits.
     """
     import tablib
 
@@ -1594,18 +1660,16 @@ def read_import_file(file_format: str, file_name: str, content: bytes):
             _("“%(name)s” is not a file of the chosen format (%(format)s).")
             % {"name": file_name, "format": fmt.upper()}
         )
-    check_import_size(len(content))
-    limit = settings.BINDINGS_IMPORT_MAX_ROWS
     rows: list[list[Any]] = []
     try:
-        lines = _file_rows(fmt, content)
+        lines = uploads.file_rows(fmt, content, uploads.Limits.number_import())
         headers = [str(h).strip() if h is not None else "" for h in next(lines, [])]
         width = len(headers)
         for line in lines:
             if any(v not in (None, "") for v in line):
                 rows.append((list(line) + [None] * width)[:width])
-                if len(rows) > limit:
-                    break
+    except uploads.UploadRefused as refusal:
+        raise ImportRefused(refusal.message) from None
     except Exception as error:
         raise ImportRefused(
             _("The file could not be read as %(format)s: %(error)s")
@@ -1618,11 +1682,6 @@ def read_import_file(file_format: str, file_name: str, content: bytes):
         )
     if not rows:
         raise ImportRefused(_("The file has no rows under its header."))
-    if len(rows) > limit:
-        raise ImportRefused(
-            _("The file has more than %(max)s rows; at most %(max)s are accepted at a time.")
-            % {"max": limit}
-        )
     return tablib.Dataset(*rows, headers=headers)
 
 
@@ -1648,8 +1707,11 @@ def start_number_import(
             language=language[:16],
             total=len(dataset),
             created_by=user if getattr(user, "pk", None) else None,
+            lease_until=jobs.lease(),
         )
-        validate_number_import_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(
+            validate_number_import_task, job.pk, job=NumberImport.objects.filter(pk=job.pk)
+        )
     return job
 
 
@@ -1722,7 +1784,7 @@ def _import_resource(job: NumberImport):
 
 def _fail_import(job_id: int, message: str) -> None:
     NumberImport.objects.filter(pk=job_id).update(
-        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now(), lease_until=None
     )
 
 
@@ -1736,7 +1798,7 @@ def validate_number_import(job_id: int) -> NumberImport | None:
 
     claimed = NumberImport.objects.filter(
         pk=job_id, state__in=[NumberImportState.QUEUED, NumberImportState.VALIDATING]
-    ).update(state=NumberImportState.VALIDATING, processed=0)
+    ).update(state=NumberImportState.VALIDATING, processed=0, lease_until=jobs.lease())
     job = NumberImport.objects.select_related("application").filter(pk=job_id).first()
     if job is None or not claimed:
         return job
@@ -1755,6 +1817,7 @@ def validate_number_import(job_id: int) -> NumberImport | None:
         else:
             NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
                 state=NumberImportState.PREVIEWED,
+                lease_until=None,
                 total=len(dataset),
                 processed=len(dataset),
                 new_count=result.totals[RowResult.IMPORT_TYPE_NEW],
@@ -1780,6 +1843,7 @@ def confirm_number_import(job: NumberImport, *, user, request=None) -> bool:
             processed=0,
             confirmed_by=user,
             confirmed_at=timezone.now(),
+            lease_until=jobs.lease(),
         )
         if not claimed:
             return False
@@ -1795,7 +1859,7 @@ def confirm_number_import(job: NumberImport, *, user, request=None) -> bool:
                 "new_numbers": job.new_count,
             },
         )
-        import_numbers_task.delay_on_commit(job.pk)
+        jobs.send_on_commit(import_numbers_task, job.pk, job=NumberImport.objects.filter(pk=job.pk))
     return True
 
 
@@ -1810,6 +1874,11 @@ def run_number_import(job_id: int) -> NumberImport | None:
     """
     from import_export.results import RowResult
 
+    # The import is one transaction, whose progress nobody else sees: its lease covers the longest
+    # a task may run (a worker that died leaves nothing imported, and the sweeper runs it again).
+    NumberImport.objects.filter(pk=job_id, state=NumberImportState.IMPORTING).update(
+        lease_until=jobs.lease(settings.CELERY_TASK_TIME_LIMIT + settings.JOBS_LEASE_SECONDS)
+    )
     with transaction.atomic():
         job = (
             NumberImport.objects.select_for_update(of=("self",))
@@ -1821,11 +1890,12 @@ def run_number_import(job_id: int) -> NumberImport | None:
             return job
         with translation.override(job.language or settings.LANGUAGE_CODE):
             job.finished_at = timezone.now()
+            job.lease_until = None
             try:
                 dataset = read_import_file(job.file_format, job.file_name, bytes(job.source))
             except ImportRefused as refusal:
                 job.state, job.error = NumberImportState.FAILED, refusal.message
-                job.save(update_fields=["state", "error", "finished_at"])
+                job.save(update_fields=["state", "error", "finished_at", "lease_until"])
                 return job
             _publish_progress(job.pk, job.state, 0)
             result = _import_resource(job).import_data(
@@ -1852,6 +1922,7 @@ def run_number_import(job_id: int) -> NumberImport | None:
                     "errors",
                     "finished_at",
                     "source",
+                    "lease_until",
                 ]
             )
     return job
@@ -1866,7 +1937,7 @@ def abandon_number_import(job_id: int, error: BaseException) -> None:
     with translation.override(job.language or settings.LANGUAGE_CODE):
         message = _("Nothing was imported: %(error)s") % {"error": error or type(error).__name__}
     NumberImport.objects.filter(pk=job_id, state__in=_IMPORT_RUNNING).update(
-        state=NumberImportState.FAILED, error=message, finished_at=timezone.now()
+        state=NumberImportState.FAILED, error=message, finished_at=timezone.now(), lease_until=None
     )
 
 

@@ -58,7 +58,18 @@ class PlatformTask(DjangoTask):
             return None
 
 
-class BindTask(PlatformTask):
+class BindingTask(PlatformTask):
+    """A task for one binding: a retry put off by its backoff keeps the binding's lease for the
+    longest wait, so that the sweeper does not send it meanwhile."""
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+        if args:
+            services.hold(
+                args[0], settings.BINDINGS_RETRY_BACKOFF_MAX + settings.JOBS_LEASE_SECONDS
+            )
+
+
+class BindTask(BindingTask):
     """Marks the binding failed (or adopts it) once the retries are used up."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
@@ -71,12 +82,12 @@ def bind_binding_task(binding_id: int) -> None:
     services.bind(binding_id)
 
 
-@shared_task(base=PlatformTask, **RETRYING)
+@shared_task(base=BindingTask, **RETRYING)
 def modify_binding_task(binding_id: int) -> None:
     services.apply_modification(binding_id)
 
 
-@shared_task(base=PlatformTask, **RETRYING)
+@shared_task(base=BindingTask, **RETRYING)
 def unbind_binding_task(binding_id: int) -> None:
     services.unbind(binding_id)
 

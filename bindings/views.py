@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -17,8 +17,12 @@ from bindings.models import BulkJob, NumberImport, Reconciliation
 @login_required
 @permission_required("bindings.add_binding", raise_exception=True)
 def bulk_progress(request, pk: int) -> JsonResponse:
-    """Rows processed and where the created bindings stand; polled by the progress page."""
+    """Rows processed and where the created bindings stand; polled by the progress page. Only its
+    uploader or an administrator may follow a job (404 for anyone else: not even whether it
+    exists)."""
     job = get_object_or_404(BulkJob, pk=pk)
+    if not services.may_follow_bulk_job(request.user, job):
+        raise Http404("no such bulk upload")
     return JsonResponse(services.bulk_progress(job))
 
 

@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from console import alerts, audit, gateway, inbox
+from console import alerts, audit, gateway, inbox, privacy
 from console.choices import AuditAction, DeliveryState
 from console.models import Alert, Application, AuditLog, Delivery
 from console.numbers import mask_text
@@ -38,7 +38,26 @@ def https_url_fields(field, **kwargs):
     return field.formfield(**kwargs)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ConsoleModelAdmin(admin.ModelAdmin):
+    """Every admin of the console: no query string probes a real number (``console.privacy``).
+
+    Django's admin accepts a lookup on any field of the model in the query string
+    (``?a_number__startswith=+86138``); on a masked field that is a yes/no oracle for its hidden
+    digits. Only exact lookups of a real-number field pass, for every role. ``?reveal=1`` is read
+    by ``console.privacy.numbers_for`` and then taken out of the query the changelist sees.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if not privacy.lookup_allowed(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def changelist_view(self, request, extra_context=None):
+        privacy.without_reveal(request)
+        return super().changelist_view(request, extra_context)
+
+
+class ReadOnlyAdmin(ConsoleModelAdmin):
     """An admin that shows rows and never adds, changes or deletes one (records, logs, inboxes)."""
 
     def has_add_permission(self, request) -> bool:
@@ -103,7 +122,7 @@ class ApplicationForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ConsoleModelAdmin):
     form = ApplicationForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
@@ -332,14 +351,14 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "nonce",
         "note",
         "error_field",
-        "error",
+        "error_masked",
         "items",
         "size",
         "scheme",
         "digest",
         "attempts",
         "processed_at",
-        "answer",
+        "answer_masked",
         "masked_body",
         "body_link",
     ]
@@ -371,7 +390,17 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("error"))
     def short_error(self, obj: Delivery) -> str:
-        return (obj.error[:120] + "…") if len(obj.error) > 120 else obj.error
+        error = mask_text(obj.error)
+        return (error[:120] + "…") if len(error) > 120 else error
+
+    @admin.display(description=_("error"))
+    def error_masked(self, obj: Delivery) -> str:
+        # An error may quote the value it refused: a real number (console.privacy).
+        return mask_text(obj.error)
+
+    @admin.display(description=_("answer sent"))
+    def answer_masked(self, obj: Delivery) -> str:
+        return mask_text(json.dumps(obj.answer, ensure_ascii=False)) if obj.answer else "–"
 
     @admin.display(description=_("raw body"))
     def body_link(self, obj: Delivery):
@@ -396,8 +425,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
         ]
 
     def download_body(self, request, pk: int):
-        """The raw body as received; audited, since it carries real numbers."""
-        if not request.user.has_perm("console.download_delivery_body"):
+        """The raw body as received; audited, since it carries real numbers (so it also takes the
+        one permission that shows them, ``console.privacy``)."""
+        user = request.user
+        if not (
+            user.has_perm("console.download_delivery_body") and privacy.may_see_real_numbers(user)
+        ):
             raise PermissionDenied
         delivery = get_object_or_404(Delivery, pk=pk)
         audit.record(

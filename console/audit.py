@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from console.models import AuditLog
+from console.numbers import mask_text
 
 
 def client_address(request) -> str | None:
@@ -26,13 +28,16 @@ def record(
     details: dict[str, Any] | None = None,
     label: str = "",
 ) -> AuditLog:
-    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked.
+    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked (any
+    number left in ``details``, an error text quoting one, is masked here).
 
     ``target`` is the object acted on, or a model class for an action on many of its rows (an
     export), which ``label`` then describes.
     """
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
+    if details:
+        details = json.loads(mask_text(json.dumps(details, ensure_ascii=False, default=str)))
     one = target is not None and not isinstance(target, type)
     return AuditLog.objects.create(
         action=action,

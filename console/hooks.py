@@ -232,7 +232,7 @@ def receive(request: HttpRequest, endpoint: str) -> HttpResponse:
     if not length.isdigit():
         logger.warning("push from %s without Content-Length refused", application.app_key)
         return _refuse(411, {"error": "Content-Length is required"})
-    if int(length) > limit:
+    if len(length) > 18 or int(length) > limit:
         logger.warning("push of %s bytes from %s refused", length, application.app_key)
         return _refuse(413, {"error": f"body larger than {limit} bytes"})
     body = request.read(limit + 1)

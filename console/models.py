@@ -145,6 +145,8 @@ class AuditLog(models.Model):
     Rows are written by ``console.audit.record`` only; the admin shows them read-only.
     """
 
+    PRIVATE_TEXT_FIELDS = ("details",)  # numbers in it are masked; still, no lookup into it
+
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -168,6 +170,11 @@ class AuditLog(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-at"]
+        permissions = [
+            # console.privacy: the one rule of who ever sees a full real number (each page
+            # view that shows one is written here).
+            ("view_real_numbers", _("Can see full real numbers (every view audited)")),
+        ]
         indexes = [
             models.Index(fields=["target_type", "target_id", "-at"]),
             # The admin's search by user name, newest first.
@@ -191,6 +198,8 @@ class Delivery(models.Model):
 
     The body carries real numbers: only administrators may see or download it.
     """
+
+    PRIVATE_TEXT_FIELDS = ("body", "error", "answer")
 
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     application = models.ForeignKey(

@@ -83,3 +83,30 @@ class LargeTablePaginator(Paginator):
         if isinstance(plan, str):
             plan = json.loads(plan)
         return int(plan[0]["Plan"]["Plan Rows"])
+
+
+# The deepest page a console list serves (50 rows a page: half a million rows in), and the most
+# rows a page may ask for. Deeper is what filters are for; anything else in a paging parameter
+# (negative, text, a number with 5,000 digits that overflows OFFSET) is answered 404, not 500.
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
+
+
+def _bad(value: str, bound: int) -> bool:
+    return not value.isdigit() or len(value) > 9 or not 1 <= int(value) <= bound
+
+
+class BoundedPaging:
+    """A console list's paging parameters (``page``, ``risk-page``, ``per_page`` …) are positive
+    numbers within bounds, else 404: a request for page 99999999999999999999 once reached
+    PostgreSQL as an OFFSET that does not fit a bigint (500)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        from django.http import Http404
+
+        for name, value in request.GET.items():
+            if name.endswith("per_page") and _bad(value, MAX_PER_PAGE):
+                raise Http404("no such page size")
+            if name.endswith("page") and not name.endswith("per_page") and _bad(value, MAX_PAGE):
+                raise Http404("no such page")
+        return super().dispatch(request, *args, **kwargs)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "console.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.jobs.QueueWatchMiddleware",  # says so when work could not be queued
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last: it must see the outcome of authentication to count failures.
     "axes.middleware.AxesMiddleware",
@@ -187,7 +189,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)  # one working day
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles, images and audio from this origin only, no inline script or style, no framing
+# (console/security.py adds the header). Set to an empty value to send none.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; media-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads stop at UPLOAD_MAX_BYTES while they stream in (console/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "console.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Celery (console/celery.py reads every CELERY_* setting). JSON only; one task at a time per
 # worker process so a long recording download never holds back short platform calls.
@@ -201,8 +219,20 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+# Nothing is lost with a worker (console/jobs.py): a message is acknowledged when its task has
+# finished, and given back at once when the worker process running it dies. Every task is safe to
+# run twice (each claims its row first).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A job waiting on a worker (a binding pending, ending or changing, a bulk upload, an import, a
+# reconciliation) holds a lease this long, renewed while a worker works on it; the sweeper (beat,
+# every JOBS_SWEEP_EVERY_SECONDS) sends the task of every job whose lease ran out again.
+JOBS_LEASE_SECONDS = env.int("JOBS_LEASE_SECONDS", default=300)
+JOBS_SWEEP_EVERY_SECONDS = env.int("JOBS_SWEEP_EVERY_SECONDS", default=60)
+JOBS_SWEEP_BATCH = env.int("JOBS_SWEEP_BATCH", default=500)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="console")
 CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING's handler, which masks numbers
 # Celery's Django fixup closes every database connection before and after each task unless this is
 # set: each task then opened a new PostgreSQL backend, whose start-up (authentication, catalog
 # cache) cost more than the task's own queries. Set, the fixup closes them only every N tasks, and
@@ -226,13 +256,24 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+        # Redis gives an unacknowledged message to another worker after this long: longer than
+        # any task may run or wait for its retry (so running work is never handed out twice),
+        # set in VISIBILITY_TIMEOUT below once the retry settings are known. The sweeper finds a
+        # dead worker's jobs sooner, by their lease.
+    }
 # Schedules defined in code are written into django-celery-beat's tables at beat start-up, where
 # administrators see and edit them in the admin. Later apps add theirs in their AppConfig.ready().
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
         "task": "console.tasks.record_worker_heartbeat_task",
         "schedule": 30.0,
+    },
+    "sweep-jobs": {
+        "task": "console.tasks.sweep_jobs_task",
+        "schedule": float(JOBS_SWEEP_EVERY_SECONDS),
     },
 }
 if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
@@ -244,11 +285,20 @@ if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))
 
+# Every log line leaves with its phone numbers masked (console.logs.MaskNumbers); Celery workers
+# log through the same handler instead of replacing the root logger's.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_numbers": {"()": "console.logs.MaskNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -281,11 +331,21 @@ BINDINGS_EXPIRE_EVERY_SECONDS = env.int("BINDINGS_EXPIRE_EVERY_SECONDS", default
 BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
 # Reconciliation with the platform (every X number of every application is queried).
 BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
-# Largest CSV accepted by the bulk binding upload, in rows.
+# Largest CSV accepted by the bulk binding upload, in rows (blank lines count) and in bytes.
 BINDINGS_BULK_MAX_ROWS = env.int("BINDINGS_BULK_MAX_ROWS", default=10000)
-# Largest X-number import (CSV/XLSX), in rows and in bytes.
+BINDINGS_BULK_MAX_BYTES = env.int("BINDINGS_BULK_MAX_BYTES", default=2 * 1024 * 1024)
+# Largest X-number import (CSV/XLSX), in rows (empty rows count) and in bytes.
 BINDINGS_IMPORT_MAX_ROWS = env.int("BINDINGS_IMPORT_MAX_ROWS", default=50000)
 BINDINGS_IMPORT_MAX_BYTES = env.int("BINDINGS_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Every upload (bindings/uploads.py): characters of a cell, columns of a row, and for XLSX (a zip)
+# the size it may unpack to and how much larger than stored a part may unpack (zip bombs).
+UPLOAD_MAX_CELL_CHARS = env.int("UPLOAD_MAX_CELL_CHARS", default=256)
+UPLOAD_MAX_COLUMNS = env.int("UPLOAD_MAX_COLUMNS", default=20)
+UPLOAD_MAX_UNPACKED_BYTES = env.int("UPLOAD_MAX_UNPACKED_BYTES", default=40 * 1024 * 1024)
+UPLOAD_MAX_UNPACK_RATIO = env.int("UPLOAD_MAX_UNPACK_RATIO", default=100)
+# A request's file is cut off once it passes this many bytes (console/uploads.py): the largest of
+# the upload limits above.
+UPLOAD_MAX_BYTES = max(BINDINGS_IMPORT_MAX_BYTES, BINDINGS_BULK_MAX_BYTES)
 CELERY_BEAT_SCHEDULE.update(
     {
         "expire-bindings": {
@@ -366,6 +426,13 @@ RECORDINGS_SPOOL_DIR = Path(
 # A worker's claim on a recording lasts this long and is renewed while the file streams in; the
 # claim of a worker that died runs out and another worker takes the recording over.
 RECORDINGS_LEASE_SECONDS = env.int("RECORDINGS_LEASE_SECONDS", default=300)
+# Hosts recordings may be downloaded from besides the platform itself (each application's base
+# URL): names, or domains written with a leading dot. Their addresses must be public: a CDR's
+# recordFileDownloadUrl or a redirect to a loopback, private or link-local address is refused.
+RECORDINGS_DOWNLOAD_HOSTS = env.list(
+    "RECORDINGS_DOWNLOAD_HOSTS",
+    default=[".huawei.com", ".huaweicloud.com", ".myhuaweicloud.com"],
+)
 # Timeouts of the file download (connect, and the wait for each chunk), in seconds.
 RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT", default=5.0)
 RECORDINGS_DOWNLOAD_READ_TIMEOUT = env.float("RECORDINGS_DOWNLOAD_READ_TIMEOUT", default=30.0)
@@ -435,6 +502,13 @@ else:
             max_concurrency=2,
         ),
     }
+# Redis's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS): the longest a task may run or
+# wait for a retry, and one lease more.
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
+        max(CELERY_TASK_TIME_LIMIT, BINDINGS_RETRY_BACKOFF_MAX, RECORDINGS_RETRY_BACKOFF_MAX)
+        + JOBS_LEASE_SECONDS
+    )
 STORAGES["recordings"] = {
     "BACKEND": RECORDINGS_STORAGE_BACKEND,
     "OPTIONS": _recordings_storage_options,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console import health, hooks, inbox
+from console import health, hooks, inbox, jobs
 
 
 @shared_task(ignore_result=True)
@@ -30,3 +30,9 @@ def demo_traffic_task() -> None:
 
     if settings.DEMO_TRAFFIC:
         demo.place_demo_calls()
+
+
+@shared_task(ignore_result=True)
+def sweep_jobs_task() -> None:
+    """Beat: send again the task of every job whose lease ran out (console.jobs)."""
+    jobs.sweep()

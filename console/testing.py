@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,3 +20,43 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval:
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s: {condition}")
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Point the Celery app at another broker (a closed port: the broker is down) for a while.
+
+    The app's connection and producer pools are dropped on the way in and out, so that the next
+    message goes to ``url``, then back to the real broker.
+    """
+    from console.celery import app
+
+    def forget_connections() -> None:
+        # kombu keeps one pool per broker address: dropping the app's references is enough (a
+        # closed pool would be handed out again for the same address).
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    # Messages go out through the write URL; CELERY_BROKER_URL in the environment (the suite
+    # sets it) would win over the broker_url setting.
+    real = app.conf.get("broker_write_url")
+    forget_connections()
+    app.conf.broker_write_url = url
+    try:
+        yield
+    finally:
+        forget_connections()
+        app.conf.broker_write_url = real
+
+
+BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for processes they start (workers, gunicorn)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    host = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
+    return f"postgres://{s['USER']}{password}@{host}/{s['NAME']}"

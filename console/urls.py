@@ -24,5 +24,6 @@ urlpatterns = [
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),
     path("recordings/", include("recordings.urls")),
+    path("jobs/stuck/", views.StuckJobsView.as_view(), name="stuck_jobs"),
     path("", views.HomeView.as_view(), name="home"),
 ]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import JsonResponse
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -14,10 +14,10 @@ from billing import dashboard, explain
 from billing.choices import CallOutcome
 from billing.filters import CallRecordFilterSet
 from billing.models import CallRecord
-from billing.tables import call_rows, shown
+from billing.tables import call_rows
 from billing.views import ConsolePage
 from bindings.models import Binding
-from console import alerts, health, inbox
+from console import alerts, health, inbox, jobs
 from recordings import services as recordings
 
 
@@ -41,6 +41,7 @@ class HomeView(ConsolePage, TemplateView):
 
     template_name = "console/home.html"
     title = _("Console")
+    shows_numbers = True
     RESULTS = 10
 
     def has_permission(self) -> bool:
@@ -50,7 +51,7 @@ class HomeView(ConsolePage, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        reveal = context["reveal"]
+        numbers = context["numbers"]
         q = self.request.GET.get("q", "").strip()[:100]
         context["q"] = q
         calls_allowed = user.has_perm("billing.view_callrecord")
@@ -65,8 +66,8 @@ class HomeView(ConsolePage, TemplateView):
                     "order_ref": b.order_ref or "—",
                     "mode": b.mode,
                     "status": b.get_status_display(),
-                    "a": shown(b.a_number, reveal),
-                    "b": shown(b.b_number, reveal) if b.b_number else "—",
+                    "a": numbers.show(b.a_number),
+                    "b": numbers.show(b.b_number) or "—",
                     "x": b.x_number or "—",
                 }
                 for b in found.order_by("-pk")[: self.RESULTS]
@@ -77,7 +78,7 @@ class HomeView(ConsolePage, TemplateView):
             queryset = CallRecord.objects.select_related("application")
             calls = CallRecordFilterSet({"q": q}, queryset=queryset).qs
             records = calls.order_by("-started_at", "-id")
-            context["calls"] = call_rows(records[: self.RESULTS], reveal=reveal)
+            context["calls"] = call_rows(records[: self.RESULTS], numbers=numbers)
         if calls_allowed:
             context["today"] = dashboard.last_24_hours(application=None, with_money=False)
             failed = (
@@ -87,7 +88,7 @@ class HomeView(ConsolePage, TemplateView):
             )
             context["failed"] = [
                 (row, explain.release_point(record.ul_fail_reason))
-                for row, record in zip(call_rows(failed, reveal=reveal), failed, strict=True)
+                for row, record in zip(call_rows(failed, numbers=numbers), failed, strict=True)
             ]
         if user.has_perm("recordings.monitor_recordings"):
             context["at_risk"] = list(recordings.at_risk()[: self.RESULTS])
@@ -96,4 +97,47 @@ class HomeView(ConsolePage, TemplateView):
         if user.has_perm("console.view_delivery"):
             context["held_pushes"] = inbox.held_count()
             context["held_cap"] = inbox.HELD_COUNT_CAP
+        if jobs.may_retry(user):
+            context["stuck_jobs"] = jobs.stuck_count(user)
         return context
+
+
+class StuckJobsView(ConsolePage, TemplateView):
+    """``/jobs/stuck/``: jobs whose worker lease ran out (console.jobs), each with "retry now".
+
+    The sweeper sends them again every minute; an administrator need not wait for it (or sees
+    what keeps coming back). Each retry is audited.
+    """
+
+    template_name = "console/stuck_jobs.html"
+    title = _("Stuck jobs")
+
+    def has_permission(self) -> bool:
+        user = self.request.user
+        return user.is_active and user.is_staff and jobs.may_retry(user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kinds"] = [
+            (kind, [(job, kind.describe(job), kind.url(job)) for job in found])
+            for kind, found in jobs.stuck_jobs(self.request.user)
+        ]
+        return context
+
+    def post(self, request, *args, **kwargs):
+        kind = request.POST.get("kind", "")
+        ids = request.POST.getlist("job")
+        sent = sum(
+            jobs.retry_now(kind, int(job_id), user=request.user, request=request)
+            for job_id in ids
+            if job_id.isdigit() and len(job_id) <= 18
+        )
+        if sent:
+            messages.success(
+                request, _("%(count)s job(s) sent to the workers again.") % {"count": sent}
+            )
+        else:
+            messages.warning(
+                request, _("Nothing was sent: the job is no longer stuck, or the queue is down.")
+            )
+        return HttpResponseRedirect(reverse("stuck_jobs"))

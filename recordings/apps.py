@@ -15,3 +15,7 @@ class RecordingsConfig(AppConfig):
         from recordings.receivers import create_recordings
 
         cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")
+
+        from recordings import jobs
+
+        jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)

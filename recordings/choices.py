@@ -41,6 +41,13 @@ class FailureCode(models.TextChoices):
     TOO_LARGE = "TOO_LARGE", _("The file is far larger than the call could produce")
     INCOMPLETE = "INCOMPLETE", _("The download kept breaking off before the end of the file")
     DOWNLOAD_HTTP = "DOWNLOAD_HTTP", _("The file server refused the download")
+    ADDRESS_REFUSED = (
+        "ADDRESS_REFUSED",
+        _(
+            "The download address is not the platform's (refused: not a recording host, or a "
+            "private address)"
+        ),
+    )
     GONE = "GONE", _("The platform no longer has the recording")
     NO_FILE = "NO_FILE", _("The CDR names no recording file")
     TOO_SHORT = "TOO_SHORT", _("The call was too short to be recorded")

@@ -8,19 +8,32 @@ by a fresh one from ``address(refresh=True)``; a refusal of the fresh address me
 gone.
 
 Every failure is a :class:`DownloadFailed` that says whether a later attempt may succeed.
+
+Where a file may come from is a :class:`UrlPolicy`, checked on every connection the session opens
+(the first address and every redirect): the platform's own origin (the application's base URL,
+configured by an administrator), or a host of the allow-list whose every address is public. A
+CDR that names ``http://127.0.0.1:8000/…`` or a redirect to a private, loopback or link-local
+address is refused before a byte is sent; the address actually connected to is checked again, so
+a name that resolves differently the second time (DNS rebinding) gains nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
+import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 logger = logging.getLogger(__name__)
@@ -55,6 +68,134 @@ class DownloadFailed(Exception):
         self.gone = gone
 
 
+class AddressRefused(Exception):
+    """A download address outside the policy (not an OSError: urllib3 must not retry it)."""
+
+
+def is_public(address: str) -> bool:
+    """True for an address on the public internet: not loopback, private, link-local (the cloud
+    metadata service at 169.254.169.254), shared, reserved, multicast or unspecified."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int]:
+    scheme = scheme.lower()
+    return scheme, host.lower().strip("[]"), port or (443 if scheme == "https" else 80)
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    """Where recordings may be downloaded from.
+
+    ``trusted_origins``: the platform itself (scheme, host, port), as an administrator configured
+    it: any address, a local simulator included. ``allowed_hosts``: host names
+    (``ostor.huawei.com``) or domains (``.myhuaweicloud.com``, any name under it) whose addresses
+    must all be public.
+    """
+
+    trusted_origins: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
+    allowed_hosts: tuple[str, ...] = ()
+
+    @classmethod
+    def for_platform(cls, base_urls: Iterable[str], allowed_hosts: Iterable[str]) -> UrlPolicy:
+        origins = set()
+        for url in base_urls:
+            parts = urlsplit(url)
+            if parts.hostname:
+                origins.add(_origin(parts.scheme, parts.hostname, parts.port))
+        hosts = tuple(host.strip().lower() for host in allowed_hosts if host.strip())
+        return cls(frozenset(origins), hosts)
+
+    def trusted(self, scheme: str, host: str, port: int | None) -> bool:
+        return _origin(scheme, host, port) in self.trusted_origins
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().strip("[]").rstrip(".")
+        return any(
+            host == allowed.lstrip(".") or (allowed.startswith(".") and host.endswith(allowed))
+            for allowed in self.allowed_hosts
+        )
+
+    def check_url(self, url: str) -> None:
+        """Refuse an address outside the policy, before anything is sent."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise AddressRefused(f"not an http(s) address: {parts.scheme or '?'}://…")
+        self.check_host(parts.scheme, parts.hostname, parts.port)
+
+    def check_host(self, scheme: str, host: str, port: int | None) -> None:
+        if self.trusted(scheme, host, port):
+            return
+        if not self.host_allowed(host):
+            raise AddressRefused(
+                f"{host} is neither the platform nor a recording host of the allow-list "
+                "(RECORDINGS_DOWNLOAD_HOSTS)"
+            )
+        try:
+            infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return  # unresolvable: the connection fails by itself
+        for *_rest, sockaddr in infos:
+            self.check_address(scheme, host, port, sockaddr[0])
+
+    def check_address(self, scheme: str, host: str, port: int | None, address: str) -> None:
+        if not self.trusted(scheme, host, port) and not is_public(address):
+            raise AddressRefused(
+                f"{host} resolves to {address}, which is not a public address "
+                "(loopback, private or link-local addresses are never fetched)"
+            )
+
+
+class _GuardedConnection:
+    """A urllib3 connection that checks its host, its resolved addresses and the address it got
+    connected to against the policy."""
+
+    policy: UrlPolicy
+    scheme = "http"
+
+    def _new_conn(self):
+        self.policy.check_host(self.scheme, self.host, self.port)
+        sock = super()._new_conn()
+        try:
+            self.policy.check_address(self.scheme, self.host, self.port, sock.getpeername()[0])
+        except AddressRefused:
+            sock.close()
+            raise
+        return sock
+
+
+class GuardedAdapter(HTTPAdapter):
+    """Every connection of the session it is mounted on follows ``policy`` (redirects too)."""
+
+    def __init__(self, policy: UrlPolicy, **kwargs) -> None:
+        self.policy = policy
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        plain = type("Connection", (_GuardedConnection, HTTPConnection), {"policy": self.policy})
+        secure = type(
+            "SecureConnection",
+            (_GuardedConnection, HTTPSConnection),
+            {"policy": self.policy, "scheme": "https"},
+        )
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+            "https": type("SecurePool", (HTTPSConnectionPool,), {"ConnectionCls": secure}),
+        }
+
+
+def guard(session: requests.Session, policy: UrlPolicy) -> requests.Session:
+    """Mount the policy on ``session`` for http and https."""
+    adapter = GuardedAdapter(policy)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 @dataclass(frozen=True)
 class Downloaded:
     """The outcome of a complete download."""
@@ -73,7 +214,8 @@ class Downloader:
     not the whole download. ``attempts`` bounds consecutive failed requests that brought no new
     byte; a request that brought bytes resets the count, and ``max_requests`` bounds them all.
     ``on_progress(bytes_so_far)`` is called after every chunk (the lease of the claim is renewed
-    there; it may raise to abort).
+    there; it may raise to abort). ``policy``: where files may come from (mounted on the session);
+    None only for tests of the downloader itself.
     """
 
     def __init__(
@@ -88,8 +230,10 @@ class Downloader:
         max_bytes: int | None = None,
         on_progress: Callable[[int], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        policy: UrlPolicy | None = None,
     ) -> None:
-        self.session = session
+        self.session = guard(session, policy) if policy is not None else session
+        self.policy = policy
         self.timeout = timeout
         self.attempts = attempts
         self.max_requests = max_requests
@@ -101,9 +245,22 @@ class Downloader:
 
     def fetch(self, address: Callable[[bool], str | None], dest: BinaryIO) -> Downloaded:
         """Write the file at ``address(False)`` into ``dest`` (empty, opened ``w+b``)."""
+        try:
+            return self._fetch(address, dest)
+        except AddressRefused as refused:
+            raise DownloadFailed("ADDRESS_REFUSED", str(refused), transient=False) from None
+        except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as error:
+            # A redirect to file://, gopher:// or no URL at all.
+            raise DownloadFailed(
+                "ADDRESS_REFUSED", f"not an http(s) address ({error})", transient=False
+            ) from None
+
+    def _fetch(self, address: Callable[[bool], str | None], dest: BinaryIO) -> Downloaded:
         url = address(False)
         if not url:
             raise DownloadFailed("GONE", "no download address", transient=False, gone=True)
+        if self.policy is not None:
+            self.policy.check_url(url)
         state = _Progress()
         failures = 0
         refreshed = False
@@ -144,6 +301,8 @@ class Downloader:
                         transient=False,
                         gone=True,
                     )
+                if self.policy is not None:
+                    self.policy.check_url(url)
                 continue
             # Any other answer: the address worked, so a later refusal may be its expiry again.
             refreshed = False

@@ -1,8 +1,10 @@
 """HTTP byte ranges (RFC 9110 §14) for serving recordings: what the ``Range`` header asks for.
 
 Browsers seek in an ``<audio>`` element by asking for ``bytes=N-``. One range is served as a 206;
-a header that cannot be parsed, or one with several ranges, is ignored (the whole file is sent, as
-the RFC allows); a range that starts beyond the end is a 416.
+a header with several ranges, or in another unit, is ignored (the whole file is sent, as the RFC
+allows); a byte range that starts beyond the end, or that cannot be read (``bytes=abc``,
+``bytes=9-1``, ``bytes=-``), is a 416. Numbers longer than any file size (a 5,000-digit one, which
+Python refuses to convert) are read as "beyond the end", never converted.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+_BYTES = re.compile(r"^\s*bytes\s*=(.*)$", re.IGNORECASE | re.DOTALL)
+_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# No file is anywhere near 10^18 bytes: longer numbers stand for "beyond any end".
+_HUGE = 10**18
 
 
 class RangeNotSatisfiable(ValueError):
@@ -34,25 +39,33 @@ class ByteRange:
         return f"bytes {self.start}-{self.end}/{self.size}"
 
 
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) < 19 else _HUGE
+
+
 def parse(header: str | None, size: int) -> ByteRange | None:
     """The single range asked for, None to send the whole file; raise RangeNotSatisfiable."""
     if not header:
         return None
-    match = _RANGE.match(header)
+    unit = _BYTES.match(header)
+    if unit is None:
+        return None  # not a byte range: send everything
+    spec = unit.group(1)
+    if "," in spec:
+        return None  # several ranges: send everything (the RFC allows it)
+    match = _SPEC.match(spec)
     if match is None:
-        return None  # several ranges, or not a byte range we understand: send everything
+        raise RangeNotSatisfiable(header)
     first, last = match.groups()
     if not first and not last:
-        return None
+        raise RangeNotSatisfiable(header)
     if not first:
-        suffix = int(last)
+        suffix = _number(last)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(0, size - suffix), size - 1, size)
-    start = int(first)
-    if last and int(last) < start:
-        return None  # syntactically invalid: ignored, like an unknown unit
-    if start >= size:
+    start = _number(first)
+    end = _number(last) if last else size - 1
+    if start >= size or end < start:
         raise RangeNotSatisfiable(header)
-    end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1), size)

@@ -43,7 +43,7 @@ from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from recordings import storage, wav
 from recordings.choices import CLAIMABLE_STATES, OUTSTANDING_STATES, FailureCode, RecordingState
-from recordings.download import Downloaded, Downloader, DownloadFailed
+from recordings.download import Downloaded, Downloader, DownloadFailed, UrlPolicy
 from recordings.models import Recording
 
 logger = logging.getLogger(__name__)
@@ -312,8 +312,16 @@ def _download(recording: Recording, handle: IO[bytes], lease: _Lease) -> Downloa
             attempts=settings.RECORDINGS_RESUME_ATTEMPTS,
             max_bytes=max_bytes(recording.call_seconds),
             on_progress=lease.progress,
+            policy=download_policy(recording.application),
         )
         return downloader.fetch(address, handle)
+
+
+def download_policy(application: Application) -> UrlPolicy:
+    """Recordings come from the platform itself (the application's base URL) or from the hosts
+    of ``RECORDINGS_DOWNLOAD_HOSTS``, at public addresses only; a CDR's
+    ``recordFileDownloadUrl`` and every redirect included."""
+    return UrlPolicy.for_platform([application.base_url], settings.RECORDINGS_DOWNLOAD_HOSTS)
 
 
 def max_bytes(call_seconds: int | None) -> int | None:
@@ -739,12 +747,28 @@ def retry_now(recordings: Iterable[Recording], *, request=None) -> list[int]:
 
 
 def record_playback(recording: Recording, request, *, download: bool) -> bool:
-    """Audit a play (at most once per user and recording within the audit window: seeking
-    sends many range requests) or a download (every time); True when a row was written."""
-    if not download:
-        key = f"recordings:played:{request.user.pk}:{recording.pk}"
-        if not cache.add(key, 1, settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS):
-            return False
+    """One audit row per listening or download, not one per request; True when a row was written.
+
+    A player seeks with ranged requests, and a download manager resumes and splits a download
+    into ranges: the first request of a user for a recording (per kind, play or download) within
+    ``RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS`` writes the row, the ranged requests that follow join
+    it. A request for the whole file is a complete copy and always writes a row. A HEAD sends no
+    audio and writes none. When the cache cannot be asked, the row is written (an audit trail
+    errs on the side of too many rows, never too few).
+    """
+    if request.method == "HEAD":
+        return False
+    kind = "download" if download else "play"
+    key = f"recordings:{kind}:{request.user.pk}:{recording.pk}"
+    window = settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS
+    try:
+        if "Range" in request.headers:
+            if not cache.add(key, 1, window):
+                return False
+        else:
+            cache.set(key, 1, window)
+    except Exception:
+        logger.warning("the cache could not be asked; auditing this %s request", kind)
     audit.record(
         AuditAction.DOWNLOAD if download else AuditAction.PLAY,
         recording,

@@ -23,6 +23,7 @@ from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from console.paginators import BoundedPaging
 from recordings import ranges, services, storage
 from recordings.choices import RecordingState
 from recordings.models import Recording
@@ -98,7 +99,7 @@ def _hours(seconds: int) -> float | int:
     return int(hours) if hours == int(hours) else hours
 
 
-class AtRiskView(PermissionRequiredMixin, TemplateView):
+class AtRiskView(BoundedPaging, PermissionRequiredMixin, TemplateView):
     """``/recordings/at-risk/``: recordings not stored whose deadline is near, earliest first,
     with a countdown; and those lost in the last week."""
 

@@ -90,12 +90,24 @@ def test_customer_service_sees_sms_with_numbers_masked_and_no_content(client, ma
     assert "快递" not in page
 
 
-def test_administrators_see_sms_in_full_and_find_them_by_a_typed_number(client, make_user, sms):
+def test_administrators_see_sms_in_full_on_asking_and_find_them_by_a_typed_number(
+    client, make_user, sms
+):
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     url = reverse("admin:billing_smsrecord_changelist")
     page = client.get(url, {"q": "137 0000 1234"})
     assert list(page.context["cl"].result_list) == [sms]
-    assert "快递" in page.content.decode()
+    assert "快递" not in page.content.decode()  # masked until asked for
+    assert "+86137****1234" in page.content.decode()
+    assert not AuditLog.objects.exists()
+    full = client.get(url, {"q": "137 0000 1234", "reveal": "1"})
+    assert list(full.context["cl"].result_list) == [sms]
+    assert "快递" in full.content.decode()
+    assert "+8613700001234" in full.content.decode()
+    assert AuditLog.objects.get().details == {
+        "page": url,
+        "query": "q=137****1234",
+    }
     assert list(client.get(url, {"q": "139 9999 9999"}).context["cl"].result_list) == []
 
 

@@ -218,6 +218,22 @@ def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(client, app
     assert stored() == (0, 0, 0, 0)
 
 
+def test_a_content_length_of_five_thousand_digits_is_refused_with_413(rf, application):
+    from console.hooks import receive
+
+    # given
+    request = rf.post("/hooks/fee", fee_push(fee(application)), content_type=JSON_TYPE)
+    request.META["CONTENT_LENGTH"] = "9" * 5000
+    request.META.update(
+        {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed(application).items()}
+    )
+    # when
+    response = receive(request, endpoint="fee")
+    # then
+    assert response.status_code == 413
+    assert stored() == (0, 0, 0, 0)
+
+
 def test_a_push_without_content_length_is_refused_with_411(rf, application):
     from console.hooks import receive
 

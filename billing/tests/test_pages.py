@@ -27,6 +27,7 @@ from billing.tests.factories import (
     unanswered,
     utc,
 )
+from console.models import AuditLog
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
@@ -66,9 +67,31 @@ def test_customer_service_sees_calls_newest_first_with_real_numbers_masked(staff
     assert "通话" in page  # Chinese by default
 
 
-def test_number_administrators_see_full_numbers(boss, application):
+def test_administrators_see_full_numbers_only_on_asking_and_each_page_view_is_audited(
+    boss, application
+):
+    # given two calls from the same caller
     make_record(application)
-    assert "+8613900007021" in boss.get(CALLS).content.decode()
+    make_record(application)
+    # when an administrator opens the calls list, then asks for full numbers twice
+    masked = boss.get(CALLS).content.decode()
+    assert not AuditLog.objects.exists()
+    full = [boss.get(CALLS, {"reveal": "1"}).content.decode() for _ in range(2)]
+    # then the list is masked by default, full on asking, one audit row per page view
+    assert "+8613900007021" not in masked
+    assert "+86139****7021" in masked
+    assert "numbers-toggle" in masked  # the switch
+    assert all("+8613900007021" in page for page in full)
+    rows = list(AuditLog.objects.values_list("action", "username", "details"))
+    assert rows == [("reveal", "boss", {"page": CALLS, "query": ""})] * 2
+
+
+def test_customer_service_cannot_ask_for_full_numbers(staff, application):
+    make_record(application)
+    page = staff.get(CALLS, {"reveal": "1"}).content.decode()
+    assert "+8613900007021" not in page
+    assert "numbers-toggle" not in page
+    assert not AuditLog.objects.exists()
 
 
 def test_the_calls_list_costs_the_same_queries_for_one_or_fifty_rows(staff, application):

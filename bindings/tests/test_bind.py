@@ -94,6 +94,43 @@ def test_a_permanent_refusal_fails_the_binding_with_its_meaning_and_gives_x_back
     assert platform.control.bindings() == []
 
 
+@pytest.mark.parametrize("mode", ["AXE", "AXB"])
+def test_a_refused_bind_gives_its_x_back_at_once_without_a_cool_down(platform, settings, mode):
+    """One refused AXE attempt used to take a number serving 200 A numbers out for 30 minutes."""
+    # given a pool of one X, and a platform that refuses the next bind
+    settings.X_COOLDOWN_SECONDS = 1800
+    application = platform.application(mode, numbers=1)
+    refused = create(application)
+    platform.control.set_faults(f"{mode.lower()}.bind", error_rate=1, error_code="1010002", times=1)
+    # when
+    services.bind(refused.pk)
+    # then the X is available again, and the next binding takes it and binds
+    refused.refresh_from_db()
+    assert refused.status == BindingStatus.FAILED
+    x = XNumber.objects.get(pk=refused.x_id)
+    assert (x.state, x.cooling_until, x.binding_count) == ("available", None, 0)
+    second = create(application, a_number="+8613800000077")
+    assert second.x_id == x.pk
+    services.bind(second.pk)
+    second.refresh_from_db()
+    assert second.status == BindingStatus.ACTIVE
+
+
+def test_an_ended_binding_still_cools_its_x_down(platform, settings):
+    # given
+    settings.X_COOLDOWN_SECONDS = 1800
+    binding = create(platform.application("AXE", numbers=1))
+    services.bind(binding.pk)
+    binding.refresh_from_db()
+    # when
+    services.end_binding(binding)
+    services.unbind(binding.pk)
+    # then
+    x = XNumber.objects.get(pk=binding.x_id)
+    assert x.state == "cooling"
+    assert x.cooling_until is not None
+
+
 def test_a_transient_failure_is_raised_for_celery_and_the_retry_binds_exactly_once(platform):
     # given: the connection is cut before the platform handles the request
     binding = create(platform.application("AXB"))

@@ -144,13 +144,32 @@ def test_the_progress_endpoint_answers_json_for_people_who_may_create_bindings(
     client, staff, make_user
 ):
     application = ApplicationFactory(mode="AXB")
-    job = BulkJob.objects.create(application=application, source=CSV, total=4, processed=1)
+    job = BulkJob.objects.create(
+        application=application, source=CSV, total=4, processed=1, created_by=staff.user
+    )
     url = reverse("bindings:bulk-progress", args=[job.pk])
     data = staff.get(url).json()
     assert (data["total"], data["processed"], data["finished"]) == (4, 1, False)
     assert set(data["bindings"]) == set(BindingStatus.values)
     client.force_login(make_user("nobody"))
     assert client.get(url).status_code == 403
+
+
+def test_only_the_uploader_or_an_administrator_follows_a_bulk_job(client, make_user):
+    # given a job uploaded by one customer-service user
+    owner = make_user("kefu", CUSTOMER_SERVICE)
+    job = services.start_bulk_create(ApplicationFactory(mode="AXB"), "mine.csv", CSV, user=owner)
+    page = reverse("admin:bindings_binding_bulk_progress", args=[job.pk])
+    data = reverse("bindings:bulk-progress", args=[job.pk])
+
+    def answers(user) -> tuple[int, int]:
+        client.force_login(user)
+        return client.get(page).status_code, client.get(data).status_code
+
+    # then a colleague of the same role finds neither its page nor its rows
+    assert answers(make_user("colleague", CUSTOMER_SERVICE)) == (404, 404)
+    assert answers(owner) == (200, 200)
+    assert answers(make_user("boss", NUMBER_ADMINISTRATOR)) == (200, 200)
 
 
 @pytest.mark.redis
@@ -161,11 +180,13 @@ def test_a_bulk_upload_runs_on_the_worker_until_every_binding_is_active(
     # given
     application = platform.application("AXB")
     rows = "".join(f"138 0000 {i:04d},139 0000 {i:04d},0755\n" for i in range(1, 11))
-    job = services.start_bulk_create(application, "ten.csv", "a_number,b_number,area_code\n" + rows)
     # (a transactional test: the roles of the data migrations may have been flushed)
     user = make_user("kefu")
     user.user_permissions.add(Permission.objects.get(codename="add_binding"))
     client.force_login(user)
+    job = services.start_bulk_create(
+        application, "ten.csv", "a_number,b_number,area_code\n" + rows, user=user
+    )
     url = reverse("bindings:bulk-progress", args=[job.pk])
     # when / then: the page's endpoint reports the progress until all are bound
     final = wait_until(

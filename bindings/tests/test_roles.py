@@ -25,7 +25,6 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.delete_binding",
         "bindings.view_binding",
         "bindings.end_binding",
-        "bindings.reveal_number",
         "bindings.add_xnumber",
         "bindings.change_xnumber",
         "bindings.delete_xnumber",
@@ -34,4 +33,5 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.view_reconciliation",
         "bindings.add_numberimport",
         "bindings.view_numberimport",
+        "bindings.view_bulkjob",
     }

@@ -96,3 +96,22 @@ def test_a_worker_replaces_a_connection_the_database_dropped(celery_worker):
     remember_backend_task.delay(uuid.uuid4().hex)
     time.sleep(0.5)
     assert _backend_of_a_task() != first
+
+
+def test_no_message_is_lost_with_its_worker_and_none_is_handed_out_while_it_runs():
+    """acks_late and reject_on_worker_lost for every task; Redis hands an unacknowledged
+    message to another worker only after the longest a task may run or wait for a retry; the
+    sweeper's lease is shorter, so a dead worker's jobs are found by it first (console.jobs)."""
+    from console.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    longest_wait = max(
+        settings.CELERY_TASK_TIME_LIMIT,
+        settings.BINDINGS_RETRY_BACKOFF_MAX,
+        settings.RECORDINGS_RETRY_BACKOFF_MAX,
+    )
+    assert visibility > longest_wait
+    assert visibility > settings.JOBS_LEASE_SECONDS
+    assert "sweep-jobs" in settings.CELERY_BEAT_SCHEDULE

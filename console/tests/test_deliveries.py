@@ -135,3 +135,17 @@ def test_viewing_the_inbox_does_not_allow_downloading_bodies(client, make_user, 
     assert client.get(CHANGELIST).status_code == 200
     body_url = reverse("admin:console_delivery_body", args=[delivery.pk])
     assert client.get(body_url).status_code == 403
+
+
+def test_the_raw_body_also_takes_the_permission_to_see_real_numbers(client, make_user, failed_push):
+    """The body carries full numbers: one rule decides who sees them (console.privacy)."""
+    delivery, _ = failed_push
+    downloader = make_user("downloader")
+    downloader.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_delivery", "download_delivery_body"])
+    )
+    client.force_login(downloader)
+    body_url = reverse("admin:console_delivery_body", args=[delivery.pk])
+    assert client.get(body_url).status_code == 403
+    downloader.user_permissions.add(Permission.objects.get(codename="view_real_numbers"))
+    assert client.get(body_url).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from console.numbers import InvalidNumber, mask, normalize, search_form
+from console.numbers import InvalidNumber, mask, mask_text, mask_url, normalize, search_form
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,55 @@ def test_masking_keeps_the_prefix_and_the_last_four_digits():
     assert mask("+8613800000001") == "+86138****0001"
     assert mask("+8675528000001") == "+86755****0001"
     assert mask("") == ""
+
+
+@pytest.mark.parametrize(
+    ("arrived", "shown"),
+    [
+        # E.164, as stored
+        ("+8613812345678", "+86138****5678"),
+        # a national mobile as the platform may push it: four digits hidden, not three
+        ("13812345678", "138****5678"),
+        ("8613812345678", "86138****5678"),
+        ("138 1234 5678", "138****5678"),
+        # fixed lines keep their area code, with or without the trunk 0 or +86
+        ("075528000001", "0755****0001"),
+        ("0755-2800 0001", "0755****0001"),
+        ("+861012345678", "+8610****5678"),
+        ("010-12345678", "010****5678"),
+        # foreign numbers: never fewer than four digits hidden
+        ("+442079460018", "+4420****0018"),
+        ("+85291234567", "+852****4567"),
+        ("+16502530000", "+165****0000"),
+    ],
+)
+def test_every_form_a_number_arrives_in_is_masked_the_same_way(arrived, shown):
+    assert mask(arrived) == shown
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["+8613812345678", "13812345678", "075528000001", "+861012345678", "+85291234567", "12345"],
+)
+def test_masking_always_hides_at_least_four_digits(number):
+    digits = [c for c in number if c.isdigit()]
+    assert sum(c.isdigit() for c in mask(number)) <= len(digits) - 4
+
+
+def test_what_is_no_number_is_left_alone_and_garbage_keeps_three_characters():
+    assert mask("anonymous") == "anonymous"
+    assert mask("+86 138 abc!") == "+86****"
+
+
+def test_numbers_in_texts_and_urls_are_masked():
+    assert mask_text("A +8613812345678 B 13912345678 C 075528000001, code 1012010") == (
+        "A +86138****5678 B 139****5678 C 0755****0001, code 1012010"
+    )
+    assert mask_url("GET /calls/?q=%2B8613812345678&page=2 HTTP/1.1") == (
+        "GET /calls/?q=+86138****5678&page=2 HTTP/1.1"
+    )
+    assert mask_url("/?q=138+1234+5678") == "/?q=138****5678"
+    assert mask_url("/calls/?q=ORDER-1") == "/calls/?q=ORDER-1"
 
 
 def test_search_form_normalises_complete_numbers_only():

@@ -55,6 +55,7 @@ EXPECTED_ADMINISTRATOR = {
     "console.release_delivery",
     "console.view_alert",
     "console.acknowledge_alert",
+    "console.view_real_numbers",
 }
 
 

@@ -122,6 +122,50 @@ def test_seeking_writes_one_audit_row_per_listener(kefu, signed_in):
     ]
 
 
+def test_one_listening_is_one_audit_row_whatever_its_ranged_and_head_requests(kefu):
+    # given
+    recording = make_stored_recording(talk=12)
+    url = audio_url(recording)
+    # when the player asks for the headers, then seeks 50 times
+    kefu.head(url)
+    for start in range(0, 50 * 500, 500):
+        body(kefu.get(url, headers={"Range": f"bytes={start}-"}))
+        kefu.head(url, headers={"Range": f"bytes={start}-"})
+    # then
+    assert list(AuditLog.objects.values_list("action", flat=True)) == ["play"]
+
+
+def test_a_head_request_writes_no_audit_row(kefu, admin_client_):
+    recording = make_stored_recording(talk=3)
+    kefu.head(audio_url(recording))
+    admin_client_.head(reverse("recordings:download", args=[recording.pk]))
+    assert not AuditLog.objects.exists()
+
+
+def test_a_download_in_ranges_is_one_audit_row(admin_client_):
+    # given
+    recording = make_stored_recording(talk=12)
+    url = reverse("recordings:download", args=[recording.pk])
+    # when a download manager fetches it in ranges, starting anywhere
+    for start in (1, 50000, 100000, 0):
+        body(admin_client_.get(url, headers={"Range": f"bytes={start}-"}))
+    # then
+    assert AuditLog.objects.filter(action="download").count() == 1
+
+
+def test_without_a_cache_every_request_is_audited_rather_than_none(kefu, monkeypatch):
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("the cache is down")
+
+    recording = make_stored_recording(talk=3)
+    monkeypatch.setattr(cache, "add", broken)
+    for _ in range(2):
+        body(kefu.get(audio_url(recording), headers={"Range": "bytes=0-"}))
+    assert AuditLog.objects.filter(action="play").count() == 2
+
+
 def test_a_role_without_the_play_permission_gets_403_and_no_audio(signed_in):
     recording = make_stored_recording(talk=3)
     nobody = signed_in("nobody")
@@ -259,19 +303,21 @@ def test_a_recordings_page_has_its_player_and_masked_parties(kefu):
 def test_customer_service_cannot_retry_administrators_can_and_it_is_audited(
     admin_client_, monkeypatch
 ):
-    from recordings import tasks
+    from console import jobs
 
     failed = make_recording()
     Recording.objects.filter(pk=failed.pk).update(state=RecordingState.FAILED)
     stored = make_stored_recording(talk=3)
     queued = []
-    monkeypatch.setattr(tasks.fetch_recording_task, "delay_on_commit", queued.append)
+    monkeypatch.setattr(
+        jobs, "send_on_commit", lambda task, *args, **kwargs: queued.append((task.name, args))
+    )
     response = admin_client_.post(
         reverse("admin:recordings_recording_changelist"),
         {"action": "retry_now", "_selected_action": [failed.pk, stored.pk]},
     )
     assert response.status_code == 302
-    assert queued == [failed.pk]
+    assert queued == [("recordings.tasks.fetch_recording_task", (failed.pk,))]
     entry = AuditLog.objects.get(action="reprocess")
     assert entry.target_id == str(failed.pk)
 
