@@ -410,7 +410,7 @@ class CallEngine:
         }
         push_id = self.pushes.enqueue(db, route.app, "xcallin", callin, context=context)
         if push_id is None:  # nobody to ask: the call cannot be routed
-            return self._finish_now(db, route, NO_BINDING["X"], session_id, 0, ring)
+            return self._finish_now(db, route, NO_BINDING[route.app.mode], session_id, 0, ring)
         return {"sessionId": session_id, "pending": True, "callinPush": push_id}
 
     def _finish_now(
@@ -449,7 +449,7 @@ class CallEngine:
             decision = json.loads(answer.decode("utf-8")) if status is not None else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             decision = None
-        failure: Outcome | None = NO_BINDING["X"]
+        failure: Outcome | None = NO_BINDING[app.mode]
         if isinstance(decision, dict) and decision.get("operation") == "close":
             failure = fail(unconfirmed.X_CLOSE_CAUSE)
         elif isinstance(decision, dict) and decision.get("operation") == "connect":
@@ -466,7 +466,7 @@ class CallEngine:
                 route.direction = 1
                 failure = None
             except PlatformError:
-                failure = NO_BINDING["X"]
+                failure = NO_BINDING[app.mode]
         route.failure = failure
         if failure is None and route.callee and not is_global_number(route.callee):
             route.failure = MALFORMED_NUMBER

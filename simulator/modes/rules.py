@@ -51,8 +51,11 @@ class ModeRules:
         return None
 
     def bulk_parties(self, row: sqlite3.Row, index: int) -> tuple[str, str, str | None]:
-        """Caller, dialled number and extension of the ``index``-th bulk call through ``row``."""
-        raise ValueError(f"bulk calls are not available for {self.mode.name} apps")
+        """Caller, dialled number and extension of the ``index``-th bulk call through ``row``.
+
+        Only asked of a mode with a ``call_kind``.
+        """
+        raise NotImplementedError
 
     def forget(self, db: sqlite3.Connection, row: sqlite3.Row) -> None:
         """What goes with one of the mode's bindings when it is deleted, besides its row."""
