@@ -1,10 +1,13 @@
 """The HTTP side: the platform's interfaces at their exact method and URI, and the ``/_sim/`` API.
 
-A threaded HTTP/1.1 server with keep-alive. Every platform request goes through the same steps, in
-the platform's order: route (unknown URI: bare 404), injected faults, authentication (spec §2),
-application state, the mode rule (1010040), the parameters the interface has (anything else is
-refused with 1010002 naming it: the platform's tables are strict and so is the simulator), then the
-interface itself; answers carry the §1.4 envelope with the HTTP status of their result code.
+A threaded HTTP/1.1 server with keep-alive. Its routes are the interfaces of the mode table
+(:mod:`privatenumber.modes`: method, URI, parameters, the modes that have them), each answered by
+the handler a part of the simulator gives it (:func:`build_routes`). Every platform request goes
+through the same steps, in the platform's order: route (unknown URI: bare 404), injected faults,
+authentication (spec §2), application state, the mode rule (1010040), the parameters the interface
+has (anything else is refused with 1010002 naming it: the platform's tables are strict and so is
+the simulator), then the interface itself; answers carry the §1.4 envelope with the HTTP status of
+their result code.
 """
 
 from __future__ import annotations
