@@ -10,7 +10,7 @@ import pytest
 
 from privatenumber import codes, modes, unconfirmed
 from privatenumber.client import PrivateNumberClient
-from privatenumber.schemas import WireModel
+from privatenumber.schemas import QueryParams, Request, ResultEnvelope, WireModel
 
 SPEC = Path(__file__).parent / "fixtures" / "privatenumber-api.md"
 
@@ -35,6 +35,18 @@ def test_every_interface_is_where_the_spec_puts_it() -> None:
     documented = set(re.findall(r"^`(GET|POST|PUT|DELETE) (/[^?` ]+)", section.group(0), re.M))
     # then the table has exactly those places
     assert {(i.method, i.uri) for i in INTERFACES} == documented
+
+
+@pytest.mark.parametrize("interface", INTERFACES, ids=lambda i: f"{i.name}.{i.verb}")
+def test_every_interface_names_its_models_in_the_schemas(interface) -> None:
+    # a body for POST/PUT, URL parameters for GET/DELETE; an envelope answer but for the 301
+    kind = Request if interface.has_body else QueryParams
+    assert issubclass(interface.request, kind)
+    if interface.response_model is None:
+        assert interface.name == "recording_download_url"
+    else:
+        assert interface.response is not None
+        assert issubclass(interface.response, ResultEnvelope)
 
 
 @pytest.mark.parametrize("interface", INTERFACES, ids=lambda i: f"{i.name}.{i.verb}")

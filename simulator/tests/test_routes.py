@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +90,17 @@ def test_a_mode_without_rules_keeps_the_platform_from_starting(monkeypatch) -> N
     monkeypatch.setattr(simulated_platform, "RULES", rules)
     with pytest.raises(LookupError, match=r"no simulator rules for the modes \['AXE'\]"):
         Platform(Store(None))
+
+
+def test_the_simulator_reads_the_mode_table_without_loading_pydantic() -> None:
+    # The table names its models and the simulator never asks for one: it starts faster and
+    # smaller without pydantic.
+    code = "import sys, simulator.app; print('pydantic' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert loaded.strip() == "False"
