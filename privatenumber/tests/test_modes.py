@@ -1,5 +1,5 @@
-"""Tests of privatenumber.modes: the one table of the platform's modes agrees with the spec,
-with the client's request models and with the other tables of the package."""
+"""Tests of privatenumber.modes: the one table of the platform's modes agrees with the spec and
+with the client's models and methods."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from privatenumber import codes, modes, unconfirmed
+from privatenumber import modes, unconfirmed
 from privatenumber.client import PrivateNumberClient
 from privatenumber.schemas import QueryParams, Request, ResultEnvelope, WireModel
 
@@ -88,12 +88,6 @@ def test_every_mode_reaches_its_recordings_and_stop_call_follows_the_register() 
     for mode in modes.MODES.values():
         assert mode.has("recording_download_url")
         assert mode.has("stop_call") is (mode.name in unconfirmed.STOP_CALL_MODES)
-
-
-def test_the_cdr_service_types_agree_with_the_codes_table() -> None:
-    # "004" is shared by AXB and X mode: the codes table names AXB for it
-    for mode in modes.MODES.values():
-        assert codes.SERVICE_TYPES[mode.service_type] == ("AXB" if mode.name == "X" else mode.name)
 
 
 def test_the_capacity_rules_of_section_4() -> None:
