@@ -214,6 +214,7 @@ def _interface(
     verb: str | None = None,
     app_key_in_query: bool = False,
 ) -> Interface:
+    """An interface; its verb is its name without the mode (``axb_bind``: ``bind``) unless given."""
     return Interface(
         name=name,
         verb=verb or name.partition("_")[2],
