@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from privatenumber import modes
 from privatenumber.auth import CODE_BAD_DIGEST as CODE_BAD_DIGEST_PLACEHOLDER
 
 
@@ -1155,9 +1156,11 @@ def q850_cause(code: int | str | None) -> Cause:
     return _lookup(Q850_CAUSES, code)
 
 
-# CDR serviceType (spec §6.2). "004" is shared by AXB and X mode: the application's mode decides.
-# UNCONFIRMED: "003" for AX is only seen in examples.
-SERVICE_TYPES: dict[str, str] = {"003": "AX", "004": "AXB", "005": "AXE", "007": "AXYB"}
+# CDR serviceType (spec §6.2), from the mode table. "004" is shared by AXB and X mode: it names
+# AXB here, and the application's mode decides. UNCONFIRMED: "003" for AX is only seen in examples.
+SERVICE_TYPES: dict[str, str] = {
+    mode.service_type: mode.name for mode in modes.MODES.values() if not mode.asks_customer
+}
 
 # X-number status of a numStatus push (spec §6.3).
 X_NUMBER_STATUSES: dict[str, tuple[str, str]] = {

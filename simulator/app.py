@@ -4,112 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
+from privatenumber.modes import Interface
 from simulator import unconfirmed
 from simulator.calls import CallEngine
 from simulator.config import AppConfig
 from simulator.control import Control
-from simulator.core import Platform
+from simulator.exchange import InterfaceHandler
 from simulator.faults import Faults
+from simulator.metrics import Metrics
+from simulator.platform import Platform
 from simulator.pushes import PushQueue
 from simulator.recordings import Recordings
-from simulator.server import Server, make_server
+from simulator.server import AuthLocks, NonceCache, Server, make_server
 from simulator.sms import SmsEngine
 from simulator.store import Store
 
 logger = logging.getLogger(__name__)
 
 NUMBERS_PER_STATUS_MESSAGE = 100
-
-
-class Metrics:
-    """Per-interface counts of result codes and total handling time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._codes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self._seconds: dict[str, float] = defaultdict(float)
-
-    def record(self, interface: str, code: str, seconds: float) -> None:
-        with self._lock:
-            self._codes[interface][code] += 1
-            self._seconds[interface] += seconds
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                name: {
-                    "codes": dict(codes),
-                    "count": sum(codes.values()),
-                    "meanMs": round(1000 * self._seconds[name] / max(1, sum(codes.values())), 3),
-                }
-                for name, codes in self._codes.items()
-            }
-
-
-class NonceCache:
-    """Nonces seen within the skew window (only with ``--reject-replayed-nonce``)."""
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def first_use(self, token_header: str) -> bool:
-        now = time.time()
-        with self._lock:
-            if len(self._seen) > 100000:
-                self._seen = {k: t for k, t in self._seen.items() if t > now - self.window}
-            if token_header in self._seen and self._seen[token_header] > now - self.window:
-                return False
-            self._seen[token_header] = now
-            return True
-
-
-class AuthLocks:
-    """Addresses locked out of an app after repeated authentication failures (1020176).
-
-    Per (address, app_key): the platform locks the client IP (spec §7); keying it by app as well
-    keeps one app's wrong secret from locking the others out (an UNCONFIRMED choice, see
-    privatenumber.unconfirmed).
-    """
-
-    def __init__(self, time_scale: float) -> None:
-        self.time_scale = time_scale
-        self._failures: dict[tuple[str, str], list[float]] = defaultdict(list)
-        self._locked: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    def locked(self, address: str, app: AppConfig) -> bool:
-        with self._lock:
-            until = self._locked.get((address, app.app_key))
-            if until is not None and until <= time.time():
-                del self._locked[(address, app.app_key)]
-                until = None
-            return until is not None
-
-    def failed(self, address: str, app: AppConfig) -> None:
-        """Count one failed authentication; lock the address when the app's limit is reached."""
-        if not app.auth_lock_failures:
-            return
-        now = time.time()
-        window = unconfirmed.AUTH_LOCK_WINDOW_SECONDS / self.time_scale
-        with self._lock:
-            key = (address, app.app_key)
-            recent = [t for t in self._failures[key] if t > now - window] + [now]
-            self._failures[key] = recent
-            if len(recent) >= app.auth_lock_failures:
-                self._locked[key] = now + app.auth_lock_seconds / self.time_scale
-                self._failures[key] = []
-
-    def clear(self) -> None:
-        with self._lock:
-            self._failures.clear()
-            self._locked.clear()
 
 
 class Simulator:
@@ -148,14 +63,22 @@ class Simulator:
             cdr_window=cdr_window,
             retry_header=push_retry_header,
         )
-        self.recordings = Recordings(self)
+        self.recordings = Recordings(self.platform, self.store, self.faults)
         self.pushes.on_cdrs_pushed = self.recordings.cdrs_pushed
-        self.calls = CallEngine(self)
-        self.sms = SmsEngine(self)
+        self.calls = CallEngine(self.platform, self.store, self.pushes, self.recordings)
+        self.sms = SmsEngine(self.platform, self.store, self.pushes)
         self.control = Control(self)
         self.server: Server | None = None
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+
+    def interfaces(self) -> dict[Interface, InterfaceHandler]:
+        """The handler of every interface of the mode table: the modes, stop-call, recordings."""
+        return {
+            **self.platform.interfaces(),
+            **self.calls.interfaces(),
+            **self.recordings.interfaces(),
+        }
 
     def sweep(self) -> int:
         with self.store.tx() as db:

@@ -1,9 +1,10 @@
 """Calls: how the platform routes a call through a binding, and what it pushes about it.
 
-A call is placed by the control API (one call, or many for load tests). The engine routes it as the
-platform would (spec §4 and §8: which binding, which callee, which failure), then produces the call
-events (callin -> callout -> alerting -> answer -> disconnect, failed calls skipping stages) and one
-CDR (spec §6.2), with a recording for recorded calls longer than three seconds.
+A call is placed by the control API (one call, or many for load tests). The rules of the dialled
+number's mode (``simulator/modes``) route it as the platform would (spec §4 and §8: which binding,
+which callee, which failure); the engine then produces the call events (callin -> callout ->
+alerting -> answer -> disconnect, failed calls skipping stages) and one CDR (spec §6.2), with a
+recording for recorded calls longer than three seconds.
 
 A call is normally placed "completed": it ended just now and all its events go out at once with
 timestamps spread over its length. A ``live`` call is answered now and hangs up after its duration
@@ -15,86 +16,40 @@ from __future__ import annotations
 import json
 import logging
 import random
-import secrets
 import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 from privatenumber import codes
+from privatenumber.modes import MODES, STOP_CALL, Interface
 from simulator import unconfirmed
 from simulator.config import AppConfig
-from simulator.core import fmt_time
+from simulator.exchange import InterfaceHandler
+from simulator.modes.pool import fmt_time
+from simulator.platform import Platform
+from simulator.pushes import PushQueue
+from simulator.recordings import Recordings
 from simulator.results import PlatformError, invalid, missing
+from simulator.routing import (
+    MALFORMED_NUMBER,
+    MAX_DURATION_REACHED,
+    NO_BINDING,
+    OUTCOMES,
+    X_UNAVAILABLE,
+    CallRoute,
+    Outcome,
+    fail,
+)
+from simulator.store import Store
 from simulator.validate import Fields, is_global_number
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
 
 logger = logging.getLogger(__name__)
 
 HOST_NAME = "callenabler.simulator.local"
 BULK_CHUNK = 500
-SERVICE_TYPES = {"AX": "003", "AXB": "004", "X": "004", "AXE": "005", "AXYB": "007"}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a call ends: the stages it reaches and the three codes that explain its end.
-
-    ``cause`` is the hang-up cause of the disconnect event (§8), ``release`` the CDR's release point
-    ``ulFailReason`` (§9), ``q850`` the CDR's ``fwdUnaswRsn`` (§10), ``sip`` its ``sipStatusCode``.
-    """
-
-    stages: tuple[str, ...]
-    cause: int
-    release: int
-    q850: int = 0
-    sip: int = 0
-
-
-# Outcomes a test can ask for. The callee-side codes 8102-8105 follow the VoiceCall meanings
-# the spec adopts for the unreadable tail of the release-point table (§9).
-OUTCOMES: dict[str, Outcome] = {
-    "answered": Outcome(("callout", "alerting", "answer"), 0, 0),
-    "busy": Outcome(("callout",), 8102, 8102, 17, 486),
-    "no_answer": Outcome(("callout", "alerting"), 8101, 8101, 19, 480),
-    "rejected": Outcome(("callout", "alerting"), 7503, 7503, 21, 603),
-    "power_off": Outcome(("callout",), 8104, 8104, 20, 480),
-    "unreachable": Outcome(("callout",), 8103, 8103, 18, 480),
-    "not_exist": Outcome(("callout",), 8100, 8100, 1, 404),
-    "suspended": Outcome(("callout",), 8105, 8105, 27, 480),
-    "caller_hangup": Outcome(("callout",), 7501, 7501, 16, 487),
-    "caller_hangup_ringing": Outcome(("callout", "alerting"), 7502, 7502, 16, 487),
-    "timeout": Outcome(("callout", "alerting"), 8035, 8035, 102, 408),
-}
-
-
-def _fail(cause: int, release: int | None = None) -> Outcome:
-    """A call the platform itself releases before any forwarding (callin, then disconnect)."""
-    return Outcome((), cause, cause if release is None else release)
-
-
-# Failures found by routing, with their hang-up cause and release point.
-NO_BINDING = {
-    "AXB": _fail(8014),
-    "X": _fail(8014),
-    "AX": _fail(8018, 7104),
-    "AXE": _fail(8022),
-    "AXYB": _fail(8030, 8020),
-}
-DIRECTION_REFUSED = _fail(8016)
-X_UNAVAILABLE = _fail(8055)
-AX_NO_CALLEE = _fail(8013)
-AX_TURNED_OFF = _fail(unconfirmed.AX_TURNED_OFF_CAUSE)
-AXE_NO_CALLBACK = _fail(8019)
-AXE_EMPTY_EXTENSION = _fail(8033)
-AXYB_SELF = _fail(8032, 8020)
-AXYB_NO_Y = _fail(8031, 8020)
-MALFORMED_NUMBER = Outcome(("callout",), 8014, 7506, 28, 484)
-MAX_DURATION_REACHED = 8010
 
 
 def state_desc(cause: int) -> str:
@@ -102,25 +57,6 @@ def state_desc(cause: int) -> str:
     if cause == 0:
         return "The user releases the call."  # the text of Huawei's documented example
     return codes.hangup_cause(cause).en
-
-
-@dataclass
-class CallRoute:
-    """What the platform decided for one call."""
-
-    app: AppConfig
-    caller: str
-    dialled: str
-    callee: str | None = None
-    display: str | None = None
-    binding_id: str | None = None
-    direction: int = 2
-    user_data: str | None = None
-    record: bool = False
-    max_minutes: int = 0
-    ext: str | None = None
-    failure: Outcome | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,11 +74,20 @@ class LiveCall:
 class CallEngine:
     """Routes calls and turns them into events, CDRs and recordings."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, platform: Platform, store: Store, pushes: PushQueue, recordings: Recordings
+    ) -> None:
+        self.platform = platform
+        self.store = store
+        self.pushes = pushes
+        self.recordings = recordings
         self._live: dict[str, LiveCall] = {}
         self._live_lock = threading.Lock()
-        sim.pushes.hooks["xcallin"] = self._x_answer
+        pushes.hooks["xcallin"] = self._x_answer
+
+    def interfaces(self) -> dict[Interface, InterfaceHandler]:
+        """The interface that ends a call in progress (stop-call, §5.4.4)."""
+        return {STOP_CALL: self.stop_call}
 
     # --- routing ----------------------------------------------------------------------------------
 
@@ -155,10 +100,11 @@ class CallEngine:
         ext: str | None = None,
         no_binding: bool = False,
     ) -> CallRoute:
+        """Route a call to ``dialled`` as the platform would; the mode's rules decide most."""
         number = db.execute("SELECT * FROM numbers WHERE number=?", (dialled,)).fetchone()
         if number is None:
             raise PlatformError("1016001", f"The number {dialled} is not an X of any application.")
-        app = self.sim.platform.app(number["app_key"])
+        app = self.platform.app(number["app_key"])
         if app is None:
             raise PlatformError("1016001", f"The app of {dialled} is gone.")
         route = CallRoute(app=app, caller=caller, dialled=dialled, display=dialled, ext=ext)
@@ -166,151 +112,12 @@ class CallEngine:
             route.failure = X_UNAVAILABLE
         elif no_binding:
             route.failure = NO_BINDING[app.mode]
-        elif app.mode == "AXB":
-            self._route_axb(db, route)
-        elif app.mode == "AX":
-            self._route_ax(db, route)
-        elif app.mode == "AXE":
-            self._route_axe(db, route)
-        elif app.mode == "AXYB":
-            self._route_axyb(db, route)
+        else:
+            self.platform.rules(app.mode).route_call(db, route)
         if route.failure is None and route.callee and not is_global_number(route.callee):
             # A malformed bound number binds fine and fails here (spec §1.2).
             route.failure = MALFORMED_NUMBER
         return route
-
-    @staticmethod
-    def _use(route: CallRoute, row: sqlite3.Row, data: dict[str, Any]) -> None:
-        route.binding_id = row["id"]
-        route.user_data = data.get("userData")
-        route.record = route.app.record and data.get("recordFlag") == "true"
-        route.max_minutes = int(data.get("maxDuration") or 0)
-
-    def _route_axb(self, db: sqlite3.Connection, route: CallRoute) -> None:
-        row = db.execute(
-            "SELECT * FROM bindings WHERE x=? AND kind='AXB' AND (a=? OR b=?)",
-            (route.dialled, route.caller, route.caller),
-        ).fetchone()
-        if row is None:
-            route.failure = NO_BINDING["AXB"]
-            return
-        data = json.loads(row["data"])
-        self._use(route, row, data)
-        allowed = data.get("callDirection", 0)
-        if route.caller == row["a"]:
-            route.callee, route.direction = row["b"], 1
-            if allowed == 2:
-                route.failure = DIRECTION_REFUSED
-        else:
-            route.callee, route.direction = row["a"], 0
-            if allowed == 1:
-                route.failure = DIRECTION_REFUSED
-
-    def _route_ax(self, db: sqlite3.Connection, route: CallRoute) -> None:
-        row = db.execute(
-            "SELECT * FROM bindings WHERE x=? AND kind='AX'", (route.dialled,)
-        ).fetchone()
-        if row is None:
-            route.failure = NO_BINDING["AX"]
-            return
-        data = json.loads(row["data"])
-        self._use(route, row, data)
-        allowed = data.get("callDirection", 0)
-        if data.get("turnFlag") == "off":
-            route.failure = AX_TURNED_OFF
-        elif route.caller == row["a"]:
-            route.direction = 1
-            if (data.get("tempExpires") or 0) > time.time():
-                route.callee = data.get("tempCallee")
-                route.user_data = data.get("tempUserData") or route.user_data
-            if allowed == 2:
-                route.failure = DIRECTION_REFUSED
-            elif route.callee is None:
-                route.failure = AX_NO_CALLEE
-        else:
-            route.callee, route.direction = row["a"], 0
-            if data.get("calleeNumDisplay") == "1":  # A sees the real caller, not X
-                route.display = route.caller
-            if allowed == 1:
-                route.failure = DIRECTION_REFUSED
-
-    def _route_axe(self, db: sqlite3.Connection, route: CallRoute) -> None:
-        own = db.execute(
-            "SELECT * FROM bindings WHERE x=? AND a=? AND kind='AXE'", (route.dialled, route.caller)
-        ).fetchone()
-        if own is not None and not route.ext:
-            # A calls X: back to whoever last called A through X, else callbackNum / callbackTone.
-            data = json.loads(own["data"])
-            self._use(route, own, data)
-            route.direction = 1
-            back = db.execute(
-                "SELECT caller FROM callbacks WHERE x=? AND a=? AND (expires IS NULL OR expires>?)",
-                (route.dialled, route.caller, time.time()),
-            ).fetchone()
-            route.callee = back["caller"] if back else data.get("callbackNum")
-            if route.callee is None:
-                route.failure = AXE_NO_CALLBACK
-            return
-        if not route.ext:
-            route.failure = AXE_EMPTY_EXTENSION
-            return
-        row = db.execute(
-            "SELECT * FROM bindings WHERE x=? AND ext=? AND kind='AXE'", (route.dialled, route.ext)
-        ).fetchone()
-        if row is None:
-            route.failure = NO_BINDING["AXE"]
-            return
-        data = json.loads(row["data"])
-        self._use(route, row, data)
-        route.callee, route.direction = row["a"], 0
-        if data.get("displayNumMode") == "1":
-            route.display = route.caller
-        unit = data.get("timeUnit") or unconfirmed.AXE_DEFAULT_TIME_UNIT
-        seconds = self.sim.platform._axe_seconds(data.get("callbackExpiredTime"), unit)
-        db.execute(
-            "INSERT OR REPLACE INTO callbacks (x, a, caller, expires) VALUES (?, ?, ?, ?)",
-            (route.dialled, row["a"], route.caller, self.sim.platform.expiry(seconds)),
-        )
-
-    def _route_axyb(self, db: sqlite3.Connection, route: CallRoute) -> None:
-        yb = db.execute(
-            "SELECT * FROM bindings WHERE y=? AND a=? AND kind='YB'", (route.dialled, route.caller)
-        ).fetchone()
-        if yb is not None:  # A calls Y to reach B
-            ax = db.execute("SELECT * FROM bindings WHERE id=?", (yb["parent"],)).fetchone()
-            data = json.loads(ax["data"])
-            self._use(route, ax, data)
-            route.binding_id = yb["id"]
-            route.callee, route.direction = yb["b"], 1
-            if data.get("callDirection", 0) == 2:
-                route.failure = DIRECTION_REFUSED
-            return
-        ax = db.execute(
-            "SELECT * FROM bindings WHERE x=? AND kind='AXYB'", (route.dialled,)
-        ).fetchone()
-        if ax is None:
-            route.failure = NO_BINDING["AXYB"]
-            return
-        data = json.loads(ax["data"])
-        self._use(route, ax, data)
-        if route.caller == ax["a"]:
-            route.failure = AXYB_SELF
-            return
-        yb = db.execute(
-            "SELECT * FROM bindings WHERE parent=? AND b=?", (ax["id"], route.caller)
-        ).fetchone()
-        if yb is None:  # an unbound B calling X is given a Y on the spot (spec §5.4.1)
-            try:
-                yb_id, y = self.sim.platform.bind_yb(db, route.app, ax, route.caller, None)
-            except PlatformError:
-                route.failure = AXYB_NO_Y
-                return
-        else:
-            yb_id, y = yb["id"], yb["y"]
-        route.binding_id, route.display = yb_id, y
-        route.callee, route.direction = ax["a"], 0
-        if data.get("callDirection", 0) == 1:
-            route.failure = DIRECTION_REFUSED
 
     # --- producing events and CDRs ----------------------------------------------------------------
 
@@ -338,20 +145,23 @@ class CallEngine:
     ) -> list[dict[str, Any]]:
         """The call events of ``stages`` (a subset of callin..disconnect) of one call."""
         events = []
-        axe = route.app.mode == "AXE"
+        mode = MODES[route.app.mode]
+        # An extension is dialled after callin: the callin of a mode with extensions names no
+        # binding yet.
+        extension = mode.extensions
         for stage in stages:
             info: dict[str, Any] = {"timestamp": fmt_time(times[stage]), "sessionId": session_id}
             if stage == "callin" or not route.callee or "callout" not in outcome.stages:
                 info.update(caller=route.caller, called=route.dialled)
             else:
                 info.update(caller=route.display, called=route.callee)
-            if route.binding_id and not (axe and stage == "callin"):
+            if route.binding_id and not (extension and stage == "callin"):
                 info["subscriptionId"] = route.binding_id
             if stage == "callin" and route.user_data:
                 info["userData"] = route.user_data
-            if stage == "callin" and route.app.mode == "X":
+            if stage == "callin" and mode.asks_customer:
                 info["notifyMode"] = "Block"
-            if axe and route.ext and stage in unconfirmed.AXE_DIGITINFO_EVENTS:
+            if extension and route.ext and stage in unconfirmed.AXE_DIGITINFO_EVENTS:
                 info["digitInfo"] = route.ext
             if stage == "disconnect":
                 info.update(stateCode=outcome.cause, stateDesc=state_desc(outcome.cause))
@@ -384,6 +194,7 @@ class CallEngine:
         times: dict[str, float],
     ) -> dict[str, Any]:
         app = route.app
+        mode = MODES[app.mode]
         answered = "answer" in outcome.stages
         forwarded = "callout" in outcome.stages
         cdr: dict[str, Any] = {
@@ -409,16 +220,16 @@ class CallEngine:
             "sipStatusCode": outcome.sip,
             "callOutUnaswRsn": 0,
             "recordFlag": 0,
-            "serviceType": SERVICE_TYPES[app.mode],
+            "serviceType": mode.service_type,
             "hostName": HOST_NAME,
             "userData": route.user_data,
             **unconfirmed.CDR_RESERVED_DEFAULTS,
         }
-        if app.mode == "AXE" and route.ext:
+        if mode.extensions and route.ext:
             cdr[unconfirmed.CDR_EXTENSION_FIELD] = route.ext
         talk = int(times["disconnect"] - times["answer"]) if answered else 0
         if answered and route.record and talk > unconfirmed.RECORDING_MIN_SECONDS:
-            cdr.update(self.sim.recordings.create(db, app, session_id, times["answer"], talk))
+            cdr.update(self.recordings.create(db, app, session_id, times["answer"], talk))
         return {k: v for k, v in cdr.items() if v is not None}
 
     def _finish(
@@ -437,12 +248,12 @@ class CallEngine:
         if events:
             for event in self._events(route, outcome, session_id, times, stages=stages):
                 pushed.append(
-                    self.sim.pushes.enqueue(db, route.app, "event", event, order_key=session_id)
+                    self.pushes.enqueue(db, route.app, "event", event, order_key=session_id)
                 )
         cdr = None
         if "disconnect" in stages:
             cdr = self._cdr(db, route, outcome, session_id, times)
-            self.sim.pushes.add_cdrs(db, route.app, [cdr])
+            self.pushes.add_cdrs(db, route.app, [cdr])
         return {"sessionId": session_id, "eventPushes": pushed, "cdr": cdr}
 
     # --- placing calls ----------------------------------------------------------------------------
@@ -467,9 +278,9 @@ class CallEngine:
         talk = 30 if talk is None else talk
         ring = 5 if ring is None else ring
         session_id = self.new_session_id()
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             route = self.route(db, caller, dialled, ext=ext, no_binding=name == "no_binding")
-            if route.app.mode == "X":
+            if MODES[route.app.mode].asks_customer:
                 return self._x_callin(db, route, session_id, outcome, talk, ring)
             outcome, talk = self._apply_route(route, outcome, talk)
             if live and route.failure is None and "answer" in outcome.stages:
@@ -521,7 +332,7 @@ class CallEngine:
         )
         call = LiveCall(route, session_id, times["callin"], times["answer"], talk)
         call.timer = threading.Timer(
-            talk / self.sim.platform.time_scale, self._hang_up, (session_id, None)
+            talk / self.platform.time_scale, self._hang_up, (session_id, None)
         )
         call.timer.daemon = True
         with self._live_lock:
@@ -538,12 +349,12 @@ class CallEngine:
         if call.timer is not None:
             call.timer.cancel()
         now = time.time()
-        talk = min(call.talk, (now - call.answered) * self.sim.platform.time_scale)
+        talk = min(call.talk, (now - call.answered) * self.platform.time_scale)
         outcome = OUTCOMES["answered"]
         if cause is not None:
             outcome = replace(outcome, cause=cause, release=cause)
         times = self._timeline(outcome, call.start, call.answered - call.start - 2, talk)
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             self._finish(db, call.route, outcome, session_id, times, stages=("disconnect",))
         return True
 
@@ -597,9 +408,9 @@ class CallEngine:
             "ring": ring,
             "start": time.time(),
         }
-        push_id = self.sim.pushes.enqueue(db, route.app, "xcallin", callin, context=context)
+        push_id = self.pushes.enqueue(db, route.app, "xcallin", callin, context=context)
         if push_id is None:  # nobody to ask: the call cannot be routed
-            return self._finish_now(db, route, NO_BINDING["X"], session_id, 0, ring)
+            return self._finish_now(db, route, NO_BINDING[route.app.mode], session_id, 0, ring)
         return {"sessionId": session_id, "pending": True, "callinPush": push_id}
 
     def _finish_now(
@@ -627,7 +438,7 @@ class CallEngine:
     def _x_answer(self, push: sqlite3.Row, status: int | None, answer: bytes) -> None:
         """The customer's answer to a Block callin: connect, close, or an invalid answer (8014)."""
         context = json.loads(push["context"])
-        app = self.sim.platform.app(push["app_key"])
+        app = self.platform.app(push["app_key"])
         if app is None:
             return
         route = CallRoute(app=app, caller=context["caller"], dialled=context["dialled"])
@@ -638,9 +449,9 @@ class CallEngine:
             decision = json.loads(answer.decode("utf-8")) if status is not None else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             decision = None
-        failure: Outcome | None = NO_BINDING["X"]
+        failure: Outcome | None = NO_BINDING[app.mode]
         if isinstance(decision, dict) and decision.get("operation") == "close":
-            failure = _fail(unconfirmed.X_CLOSE_CAUSE)
+            failure = fail(unconfirmed.X_CLOSE_CAUSE)
         elif isinstance(decision, dict) and decision.get("operation") == "connect":
             info = decision.get("connectInfo")
             try:
@@ -655,12 +466,12 @@ class CallEngine:
                 route.direction = 1
                 failure = None
             except PlatformError:
-                failure = NO_BINDING["X"]
+                failure = NO_BINDING[app.mode]
         route.failure = failure
         if failure is None and route.callee and not is_global_number(route.callee):
             route.failure = MALFORMED_NUMBER
         outcome, talk = self._apply_route(route, outcome, talk)
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             self._finish_now(
                 db,
                 route,
@@ -676,7 +487,7 @@ class CallEngine:
 
     def bulk(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Place ``count`` completed calls spread over the app's active bindings."""
-        app = self.sim.platform.app(str(spec.get("app_key", "")))
+        app = self.platform.app(str(spec.get("app_key", "")))
         if app is None:
             raise ValueError("app_key names no app")
         count = int(spec.get("count", 0))
@@ -691,25 +502,25 @@ class CallEngine:
         if not all(isinstance(v, int) and 0 <= v <= 86400 for v in (low, high)) or low > high:
             raise ValueError("duration must be seconds (0-86400) or [min, max]")
         with_events = bool(spec.get("events", True))
-        kinds = {"AXB": "AXB", "AX": "AX", "AXE": "AXE", "AXYB": "YB"}
-        if app.mode not in kinds:
+        rules = self.platform.rules(app.mode)
+        if rules.call_kind is None:
             raise ValueError(f"bulk calls are not available for {app.mode} apps")
         sessions = []
-        with self.sim.store.tx() as db:
-            self.sim.platform.sweep(db)
+        with self.store.tx() as db:
+            self.platform.sweep(db)
             rows = db.execute(
                 "SELECT * FROM bindings WHERE app_key=? AND kind=? ORDER BY seq",
-                (app.app_key, kinds[app.mode]),
+                (app.app_key, rules.call_kind),
             ).fetchall()
         if not rows:
             raise ValueError(f"app {app.app_key} has no active bindings to call through")
         names, chances = list(weights), list(weights.values())
         # Transactions of BULK_CHUNK calls, so binds keep being served during a big batch.
         for first in range(0, count, BULK_CHUNK):
-            with self.sim.store.tx() as db:
+            with self.store.tx() as db:
                 for i in range(first, min(count, first + BULK_CHUNK)):
                     row = rows[i % len(rows)]
-                    caller, dialled, ext = self._bulk_parties(row, i)
+                    caller, dialled, ext = rules.bulk_parties(row, i)
                     route = self.route(db, caller, dialled, ext=ext)
                     outcome = self._outcome(random.choices(names, chances)[0])
                     outcome, talk = self._apply_route(route, outcome, random.randint(low, high))
@@ -717,15 +528,3 @@ class CallEngine:
                     self._finish_now(db, route, outcome, session_id, talk, 5, events=with_events)
                     sessions.append(session_id)
         return {"placed": count, "bindings": len(rows), "sessionIds": sessions[:1000]}
-
-    @staticmethod
-    def _bulk_parties(row: sqlite3.Row, i: int) -> tuple[str, str, str | None]:
-        stranger = f"+86139{secrets.randbelow(10**8):08d}"
-        kind = row["kind"]
-        if kind == "AXB":
-            return (row["a"] if i % 2 == 0 else row["b"]), row["x"], None
-        if kind == "YB":
-            return row["a"], row["y"], None
-        if kind == "AXE":
-            return stranger, row["x"], row["ext"]
-        return stranger, row["x"], None

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privatenumber import unconfirmed
+from privatenumber import modes, unconfirmed
 
-MODES = ("AXB", "AX", "AXE", "AXYB", "X")
+MODES = tuple(modes.MODES)
 PUSH_SCHEMES = ("AKSK", "WSSE")
 APP_STATUSES = ("normal", "unavailable", "frozen")
 

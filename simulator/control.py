@@ -10,16 +10,20 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
+from simulator.calls import CallEngine
 from simulator.config import ConfigError, NumberConfig, parse_apps
-from simulator.faults import Fault
+from simulator.exchange import Exchange
+from simulator.faults import Fault, Faults
+from simulator.metrics import Metrics
+from simulator.platform import Platform
+from simulator.pushes import PushQueue
+from simulator.recordings import Recordings
 from simulator.results import PlatformError
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
-    from simulator.server import Handler
+from simulator.sms import SmsEngine
+from simulator.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +37,29 @@ class ControlError(Exception):
 Endpoint = Callable[[dict[str, str], Any, re.Match[str]], Any]
 
 
+class Controlled(Protocol):
+    """What the control API drives: the simulator's parts (``simulator.app.Simulator``)."""
+
+    store: Store
+    platform: Platform
+    pushes: PushQueue
+    calls: CallEngine
+    sms: SmsEngine
+    recordings: Recordings
+    faults: Faults
+    metrics: Metrics
+
+    def number_status(self, changes: list[tuple[str, str, str | None]]) -> list[int | None]: ...
+
+    def reset(self, *, reload_apps: bool = False) -> None: ...
+
+    def sweep(self) -> int: ...
+
+
 class Control:
     """Routes ``/_sim/`` requests to the simulator's parts."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Controlled) -> None:
         self.sim = sim
         self.routes: list[tuple[str, re.Pattern[str], Endpoint]] = [
             ("GET", re.compile(r"^/_sim/health$"), self.health),
@@ -61,7 +84,7 @@ class Control:
             ("GET", re.compile(r"^/_sim/metrics$"), self.metrics),
         ]
 
-    def handle(self, handler: Handler, path: str, query: str, raw: bytes) -> None:
+    def handle(self, handler: Exchange, path: str, query: str, raw: bytes) -> None:
         if path.startswith("/_sim/files/") and handler.command in ("GET", "HEAD"):
             self.sim.recordings.serve(handler, path)
             return

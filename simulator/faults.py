@@ -1,8 +1,9 @@
 """Injected faults, per interface: result-code errors, HTTP 5xx, latency, dropped connections.
 
 Interfaces are named ``<mode>.<verb>`` (``axb.bind``, ``ax.callee``, ``axe.query2``,
-``call.stop``, ``record.url``; see :data:`simulator.server.ROUTES`) plus ``record.download`` for
-the recording files; ``*`` applies to every platform interface that has no entry of its own.
+``call.stop``, ``record.url``: the labels of the mode table, :mod:`privatenumber.modes`) plus
+``record.download`` for the recording files; ``*`` applies to every platform interface that has
+no entry of its own.
 Faults live in memory only: a restart clears them.
 """
 

@@ -28,7 +28,7 @@ import requests
 from privatenumber.auth import build_headers
 from simulator import unconfirmed
 from simulator.config import AppConfig
-from simulator.core import Platform, fmt_time
+from simulator.modes.pool import Pool, fmt_time
 from simulator.store import Store
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class PushQueue:
     def __init__(
         self,
         store: Store,
-        platform: Platform,
+        platform: Pool,
         *,
         default_scheme: str = "AKSK",
         workers: int = 8,

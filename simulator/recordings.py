@@ -23,18 +23,18 @@ import threading
 import time
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from privatenumber.modes import RECORDING_DOWNLOAD_URL, Interface
 from simulator import unconfirmed
 from simulator.config import AppConfig
-from simulator.core import fmt_time
+from simulator.exchange import DropConnection, Exchange, InterfaceHandler, Redirect
+from simulator.faults import Faults
+from simulator.modes.pool import Pool, fmt_time
 from simulator.results import PlatformError
+from simulator.store import Store
 from simulator.validate import Fields
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
-    from simulator.server import Handler
 
 SAMPLE_RATE = 8000
 BYTES_PER_SECOND = SAMPLE_RATE * 2  # mono, 16-bit
@@ -124,9 +124,15 @@ def file_digest(seed: str, seconds: int) -> str:
 class Recordings:
     """Recording rows, download addresses and file serving."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, pool: Pool, store: Store, faults: Faults) -> None:
+        self.pool = pool
+        self.store = store
+        self.faults = faults
         self._digest_lock = threading.Lock()
+
+    def interfaces(self) -> dict[Interface, InterfaceHandler]:
+        """The interface every mode has: the download address of a recording."""
+        return {RECORDING_DOWNLOAD_URL: self.download_url}
 
     def create(
         self, db: sqlite3.Connection, app: AppConfig, session_id: str, answered: float, seconds: int
@@ -160,7 +166,7 @@ class Recordings:
         """Start the 7-day life of the recordings announced by CDRs now being pushed."""
         names = [c["recordObjectName"] for c in cdrs if c.get("recordObjectName")]
         if names:
-            expires = self.sim.platform.expiry(unconfirmed.RECORDING_LIFETIME_SECONDS)
+            expires = self.pool.expiry(unconfirmed.RECORDING_LIFETIME_SECONDS)
             db.executemany(
                 "UPDATE recordings SET expires=? WHERE object_name=? AND expires IS NULL",
                 [(expires, name) for name in names],
@@ -178,11 +184,9 @@ class Recordings:
     # --- §5.5: the download address ---------------------------------------------------------------
 
     def download_url(self, app: AppConfig, f: Fields) -> dict[str, Any]:
-        from simulator.server import Redirect
-
         name = f.req_string("fileName", max_len=128)
         domain = f.req_string("recordDomain", max_len=128)
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             row = self._live_row(db, name or "")
             if row is None or row["app_key"] != app.app_key or row["domain"] != domain:
                 raise PlatformError(unconfirmed.RECORD_MISSING_CODE, "The record does not exist.")
@@ -192,16 +196,16 @@ class Recordings:
                 (
                     token,
                     row["object_name"],
-                    self.sim.platform.expiry(unconfirmed.RECORDING_LINK_LIFETIME_SECONDS),
+                    self.pool.expiry(unconfirmed.RECORDING_LINK_LIFETIME_SECONDS),
                 ),
             )
         raise Redirect(f"/_sim/files/{token}/{quote(row['object_name'])}")
 
     # --- the file itself --------------------------------------------------------------------------
 
-    def serve(self, handler: Handler, path: str) -> None:
+    def serve(self, handler: Exchange, path: str) -> None:
         match = FILE_PATH_RE.match(path)
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             self.sweep(db)
             row = None
             if match:
@@ -215,9 +219,7 @@ class Recordings:
                 404, {"resultcode": "1016001", "resultdesc": "The record does not exist."}
             )
             return
-        latency, fired, fault = self.sim.faults.roll(
-            "record.download", ("fail_rate", "drop_mid_rate")
-        )
+        latency, fired, fault = self.faults.roll("record.download", ("fail_rate", "drop_mid_rate"))
         if latency:
             time.sleep(latency / 1000)
         if fired == "fail_rate" and fault is not None:
@@ -258,8 +260,6 @@ class Recordings:
             if cut is not None and sent + len(chunk) > cut:
                 handler.wfile.write(chunk[: cut - sent])
                 handler.wfile.flush()
-                from simulator.server import DropConnection
-
                 raise DropConnection
             handler.wfile.write(chunk)
             sent += len(chunk)
@@ -267,7 +267,7 @@ class Recordings:
     # --- for the control API ----------------------------------------------------------------------
 
     def info(self, name: str, *, digest: bool = True) -> dict[str, Any] | None:
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             row = self._live_row(db, name)
         if row is None:
             return None
@@ -275,7 +275,7 @@ class Recordings:
         if digest and sha is None:
             with self._digest_lock:  # one big hash at a time; each is cached
                 sha = file_digest(row["seed"], row["seconds"])
-            with self.sim.store.tx() as db:
+            with self.store.tx() as db:
                 db.execute("UPDATE recordings SET sha256=? WHERE object_name=?", (sha, name))
         return {
             "recordObjectName": row["object_name"],
@@ -291,7 +291,7 @@ class Recordings:
         }
 
     def list(self, app_key: str | None = None) -> list[dict[str, Any]]:
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             self.sweep(db)
             rows = db.execute(
                 "SELECT object_name FROM recordings WHERE ?='' OR app_key=? ORDER BY created",

@@ -1,10 +1,13 @@
 """The HTTP side: the platform's interfaces at their exact method and URI, and the ``/_sim/`` API.
 
-A threaded HTTP/1.1 server with keep-alive. Every platform request goes through the same steps, in
-the platform's order: route (unknown URI: bare 404), injected faults, authentication (spec §2),
-application state, the mode rule (1010040), the parameters the interface has (anything else is
-refused with 1010002 naming it: the platform's tables are strict and so is the simulator), then the
-interface itself; answers carry the §1.4 envelope with the HTTP status of their result code.
+A threaded HTTP/1.1 server with keep-alive. Its routes are the interfaces of the mode table
+(:mod:`privatenumber.modes`: method, URI, parameters, the modes that have them), each answered by
+the handler a part of the simulator gives it (:func:`build_routes`). Every platform request goes
+through the same steps, in the platform's order: route (unknown URI: bare 404), injected faults,
+authentication (spec §2), application state, the mode rule (1010040), the parameters the interface
+has (anything else is refused with 1010002 naming it: the platform's tables are strict and so is
+the simulator), then the interface itself; answers carry the §1.4 envelope with the HTTP status of
+their result code.
 """
 
 from __future__ import annotations
@@ -13,192 +16,156 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from privatenumber.auth import CODE_UNKNOWN_APP_KEY, AuthError, parse_headers, verify_token
+from privatenumber.modes import MODES, Interface
 from simulator import unconfirmed
 from simulator.config import AppConfig
+from simulator.control import Control
+from simulator.exchange import DropConnection, InterfaceHandler, Redirect
+from simulator.faults import Faults
+from simulator.metrics import Metrics
+from simulator.platform import Platform
 from simulator.results import PlatformError, invalid, missing
 from simulator.validate import Fields
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
 
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
-# The parameters of each interface (its body, or its URL query), as the spec's tables list them.
-_AXB_SETTINGS = (
-    "callDirection",
-    "duration",
-    "recordFlag",
-    "recordHintTone",
-    "maxDuration",
-    "lastMinVoice",
-    "privateSms",
-    "preVoice",
-    "userData",
-)
-_AX_SETTINGS = (
-    "turnFlag",
-    "callDirection",
-    "recordFlag",
-    "recordHintTone",
-    "preVoice",
-    "callerHintTone",  # the waiting tones may also come at the top level (placement UNCONFIRMED)
-    "calleeHintTone",
-    "maxDuration",
-    "lastMinVoice",
-    "privateSms",
-    "calleeNumDisplay",
-    "userData",
-)
-_AXE_SETTINGS = (
-    *unconfirmed.AXE_DISPLAY_NUM_MODE_NAMES,
-    "recordFlag",
-    "recordHintTone",
-    "callbackNum",
-    "callbackTone",
-    "timeUnit",
-    "bindExpiredTime",
-    "callbackExpiredTime",
-    "userData",
-)
-_AXE_ONE = ("subscriptionId", "virtualNum", "extendNum")
-FIELDS: dict[str, frozenset[str]] = {
-    name: frozenset(names)
-    for name, names in {
-        "axb.bind": (
-            "relationNum",
-            "areaCode",
-            "areaMatchMode",
-            "callerNum",
-            "calleeNum",
-            *_AXB_SETTINGS,
-        ),
-        "axb.modify": ("subscriptionId", "callerNum", "calleeNum", *_AXB_SETTINGS),
-        "axb.query": (
-            "relationNum",
-            "subscriptionId",
-            "callerNum",
-            "calleeNum",
-            "pageIndex",
-            "pageSize",
-        ),
-        "axb.unbind": ("subscriptionId", "relationNum"),
-        "ax.bind": (
-            "origNum",
-            "privateNum",
-            "privateNumType",
-            "areaCode",
-            "areaMatchMode",
-            *_AX_SETTINGS,
-        ),
-        "ax.modify": ("subscriptionId", "origNum", "privateNum", *_AX_SETTINGS),
-        "ax.query": ("subscriptionId", "origNum", "privateNum"),
-        "ax.unbind": ("subscriptionId", "privateNum", "origNum"),
-        "ax.callee": ("origNum", "privateNum", "calleeNum", "duration", "userData"),
-        "axe.bind": (
-            "bindNum",
-            "virtualNum",
-            "extendNum",
-            "areaCode",
-            "areaMatchMode",
-            *_AXE_SETTINGS,
-        ),
-        "axe.modify": (*_AXE_ONE, *_AXE_SETTINGS),
-        "axe.query": _AXE_ONE,
-        "axe.query2": (*_AXE_ONE, "cursor", "limit"),
-        "axe.unbind": _AXE_ONE,
-        "axe.count": ("number", "cursor", "limit"),
-        "axyb.bind": (
-            *unconfirmed.AXYB_AX_STEP_FIELDS,
-            *unconfirmed.AXYB_YB_STEP_FIELDS,
-            "app_key",
-        ),
-        "axyb.query": ("app_key", "relationNum", "subscriptionId"),
-        # yNum / bNum: unbind one Y-B relation only (privatenumber_axyb_0018, table 3).
-        "axyb.unbind": ("app_key", "subscriptionId", "relationNum", "yNum", "bNum"),
-        "call.stop": ("signal", unconfirmed.STOP_CALL_SESSION_FIELD),
-        "record.url": ("fileName", "recordDomain"),
-    }.items()
-}
-
-
 @dataclass(frozen=True)
 class Route:
-    """One platform interface: fault/metrics name, the mode allowed to call it, the handler."""
+    """One place of the platform (method and URI): who may call it, what it takes, who answers.
+
+    ``name`` is the interface's label in the table (``axb.bind``: metrics and faults);
+    ``fields`` every parameter its table lists (anything else is refused with 1010002).
+    """
 
     name: str
-    modes: frozenset[str] | None  # None: every mode
-    handler: str  # method name on the simulator part named by ``target``
-    target: str = "platform"
-    app_key_param: bool = False  # AXYB URIs carry app_key in the query string
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return FIELDS[self.name]
+    modes: frozenset[str]
+    fields: frozenset[str]
+    handler: InterfaceHandler
+    app_key_param: bool  # AXYB URIs carry app_key in the query string
 
 
-def _routes() -> dict[tuple[str, str], Route]:
-    axb = frozenset({"AXB"})
-    ax = frozenset({"AX"})
-    axe = frozenset({"AXE"})
-    axyb = frozenset({"AXYB"})
-    axb_uri = "/rest/caas/relationnumber/partners/v1.0"
-    ax_uri = "/rest/provision/caas/privatenumber/v1.0"
-    axe_uri = "/rest/caas/extendnumber/v1.0"
-    axyb_uri = "/rest/omp/xyrelationnumber/v1.0"
-    return {
-        ("POST", axb_uri): Route("axb.bind", axb, "axb_bind"),
-        ("PUT", axb_uri): Route("axb.modify", axb, "axb_modify"),
-        ("GET", axb_uri): Route("axb.query", axb, "axb_query"),
-        ("DELETE", axb_uri): Route("axb.unbind", axb, "axb_unbind"),
-        ("POST", ax_uri): Route("ax.bind", ax, "ax_bind"),
-        ("PUT", ax_uri): Route("ax.modify", ax, "ax_modify"),
-        ("GET", ax_uri): Route("ax.query", ax, "ax_query"),
-        ("DELETE", ax_uri): Route("ax.unbind", ax, "ax_unbind"),
-        ("PUT", "/rest/caas/privatenumber/calleenumber/v1.0"): Route(
-            "ax.callee", ax, "ax_set_callee"
-        ),
-        ("POST", axe_uri): Route("axe.bind", axe, "axe_bind"),
-        ("PUT", axe_uri): Route("axe.modify", axe, "axe_modify"),
-        ("GET", axe_uri): Route("axe.query", axe, "axe_query"),
-        ("DELETE", axe_uri): Route("axe.unbind", axe, "axe_unbind"),
-        ("GET", "/rest/caas/extendnumber/v2.0"): Route("axe.query2", axe, "axe_query_v2"),
-        ("GET", unconfirmed.AXE_COUNT_URI): Route("axe.count", axe, "axe_binding_count"),
-        ("POST", axyb_uri): Route("axyb.bind", axyb, "axyb_bind", app_key_param=True),
-        ("GET", axyb_uri): Route("axyb.query", axyb, "axyb_query", app_key_param=True),
-        ("DELETE", axyb_uri): Route("axyb.unbind", axyb, "axyb_unbind", app_key_param=True),
-        ("POST", "/rest/httpsessions/callStop/v2.0"): Route(
-            "call.stop", unconfirmed.STOP_CALL_MODES, "stop_call", target="calls"
-        ),
-        ("GET", "/rest/provision/voice/record/v1.0"): Route(
-            "record.url", None, "download_url", target="recordings"
-        ),
-    }
+def build_routes(
+    handlers: Mapping[Interface, InterfaceHandler],
+) -> dict[tuple[str, str], Route]:
+    """The routes of every interface of every mode of the table, each to its handler.
+
+    A place two interfaces share (AXYB's two bind steps, the recordings of every mode) is one
+    route: one handler, the modes and parameters of both.
+    """
+    routes: dict[tuple[str, str], Route] = {}
+    for mode in MODES.values():
+        for interface in mode.interfaces:
+            handler = handlers.get(interface)
+            if handler is None:
+                raise LookupError(f"the simulator has no handler for {interface.name}")
+            place = (interface.method, interface.uri)
+            route = routes.get(place)
+            if route is None:
+                routes[place] = Route(
+                    interface.label,
+                    frozenset({mode.name}),
+                    interface.parameters,
+                    handler,
+                    interface.app_key_in_query,
+                )
+            elif route.handler != handler or route.name != interface.label:
+                raise ValueError(f"two interfaces at {interface.method} {interface.uri}")
+            else:
+                routes[place] = replace(
+                    route,
+                    modes=route.modes | {mode.name},
+                    fields=route.fields | interface.parameters,
+                )
+    return routes
 
 
-ROUTES = _routes()
+class NonceCache:
+    """Nonces seen within the skew window (only with ``--reject-replayed-nonce``)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_use(self, token_header: str) -> bool:
+        now = time.time()
+        with self._lock:
+            if len(self._seen) > 100000:
+                self._seen = {k: t for k, t in self._seen.items() if t > now - self.window}
+            if token_header in self._seen and self._seen[token_header] > now - self.window:
+                return False
+            self._seen[token_header] = now
+            return True
 
 
-class Redirect(Exception):
-    """An interface's success that is an HTTP 301 (the recording download address, §5.5)."""
+class AuthLocks:
+    """Addresses locked out of an app after repeated authentication failures (1020176).
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
+    Per (address, app_key): the platform locks the client IP (spec §7); keying it by app as well
+    keeps one app's wrong secret from locking the others out (an UNCONFIRMED choice, see
+    privatenumber.unconfirmed).
+    """
+
+    def __init__(self, time_scale: float) -> None:
+        self.time_scale = time_scale
+        self._failures: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self._locked: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def locked(self, address: str, app: AppConfig) -> bool:
+        with self._lock:
+            until = self._locked.get((address, app.app_key))
+            if until is not None and until <= time.time():
+                del self._locked[(address, app.app_key)]
+                until = None
+            return until is not None
+
+    def failed(self, address: str, app: AppConfig) -> None:
+        """Count one failed authentication; lock the address when the app's limit is reached."""
+        if not app.auth_lock_failures:
+            return
+        now = time.time()
+        window = unconfirmed.AUTH_LOCK_WINDOW_SECONDS / self.time_scale
+        with self._lock:
+            key = (address, app.app_key)
+            recent = [t for t in self._failures[key] if t > now - window] + [now]
+            self._failures[key] = recent
+            if len(recent) >= app.auth_lock_failures:
+                self._locked[key] = now + app.auth_lock_seconds / self.time_scale
+                self._failures[key] = []
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._locked.clear()
 
 
-class DropConnection(Exception):
-    """Close the connection without answering (an injected fault)."""
+class Served(Protocol):
+    """What the HTTP side needs of the simulator (``simulator.app.Simulator``)."""
+
+    platform: Platform
+    control: Control
+    faults: Faults
+    metrics: Metrics
+    auth_locks: AuthLocks
+    nonces: NonceCache | None
+    max_skew: float
+
+    def interfaces(self) -> dict[Interface, InterfaceHandler]: ...
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -208,7 +175,8 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "PrivateNumberSimulator/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are closed after this many seconds
-    sim: Simulator  # set on the subclass built by make_server
+    sim: Served  # set on the subclass built by make_server, with the routes of its interfaces
+    routes: dict[tuple[str, str], Route]
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -284,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
             if parts.path.startswith("/_sim/"):
                 self.sim.control.handle(self, parts.path, parts.query, body)
                 return
-            route = ROUTES.get((self.command, parts.path))
+            route = self.routes.get((self.command, parts.path))
             if route is None:
                 self.send_empty(404)  # a wrong URI has no JSON result code (spec §1.1)
                 return
@@ -320,7 +288,7 @@ class Handler(BaseHTTPRequestHandler):
             if fired == "error_rate" and fault is not None:
                 raise PlatformError(fault.error_code)
             fields = self._fields(route, query, raw, app)
-            result = getattr(getattr(self.sim, route.target), route.handler)(app, fields)
+            result = route.handler(app, fields)
         except Redirect as redirect:
             # A path under this server becomes an absolute URL on the host the client used.
             location = redirect.location
@@ -371,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
         return app
 
     def _fields(self, route: Route, query: str, raw: bytes, app: AppConfig) -> Fields:
-        if route.modes is not None and app.mode not in route.modes:
+        if app.mode not in route.modes:
             raise PlatformError("1010040")
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         if route.app_key_param:
@@ -405,6 +373,8 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 512
 
 
-def make_server(sim: Simulator, host: str, port: int) -> Server:
-    handler = type("BoundHandler", (Handler,), {"sim": sim})
+def make_server(sim: Served, host: str, port: int) -> Server:
+    """A server of ``sim`` on ``host:port``, routing every interface of the mode table."""
+    routes = build_routes(sim.interfaces())
+    handler = type("BoundHandler", (Handler,), {"sim": sim, "routes": routes})
     return Server((host, port), handler)

@@ -1,31 +1,30 @@
 """Private SMS (spec §6.4): the notices an SMS through X produces, and the Block flow.
 
-Notify notices just tell the customer what was forwarded. A Block notice asks: the platform waits
-for the customer's answer (``actions`` with ``vNumberRoute`` or ``DiscardMessage``; the unwrapped
-form of Huawei's Node sample is accepted too) and, when told to forward, sends the Notify that
-follows.
+Whom an SMS reaches is decided by the rules of the X's mode (``simulator/modes``), where the mode
+table says it has private SMS at all. Notify notices just tell the customer what was forwarded. A
+Block notice asks: the platform waits for the customer's answer (``actions`` with ``vNumberRoute``
+or ``DiscardMessage``; the unwrapped form of Huawei's Node sample is accepted too) and, when told
+to forward, sends the Notify that follows.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from privatenumber.modes import MODES
 from simulator import unconfirmed
 from simulator.config import AppConfig
+from simulator.platform import Platform
+from simulator.pushes import PushQueue
+from simulator.store import Store
 from simulator.validate import Fields
 
-if TYPE_CHECKING:
-    from simulator.app import Simulator
-
 logger = logging.getLogger(__name__)
-
-AT_B_RE = re.compile(r"@(\+?\d{5,20})\s*$")
 
 
 def sms_timestamp() -> str:
@@ -45,17 +44,14 @@ def _ext_info(direction: str, content: str) -> dict[str, Any]:
     }
 
 
-def _global(number: str) -> str:
-    """``@13800000021`` names B without the country code; the forwarded SMS needs it."""
-    return number if number.startswith("+") else f"+86{number}"
-
-
 class SmsEngine:
     """Routes one SMS sent to an X and queues its notices."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        sim.pushes.hooks["sms"] = self._block_answer
+    def __init__(self, platform: Platform, store: Store, pushes: PushQueue) -> None:
+        self.platform = platform
+        self.store = store
+        self.pushes = pushes
+        pushes.hooks["sms"] = self._block_answer
 
     def _notice(
         self,
@@ -95,36 +91,25 @@ class SmsEngine:
         x = f.req_number("to")
         content = f.string("content", min_len=0, max_len=1000) or ""
         sms_id = uuid.uuid4().hex
-        with self.sim.store.tx() as db:
+        with self.store.tx() as db:
             number = db.execute("SELECT * FROM numbers WHERE number=?", (x,)).fetchone()
             if number is None:
                 raise ValueError(f"{x} is not an X of any application")
-            app = self.sim.platform.app(number["app_key"])
-            if app is None or not app.sms or app.mode in ("AXE", "AXYB"):
+            app = self.platform.app(number["app_key"])
+            if app is None or not app.sms or not MODES[app.mode].sms:
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no SMS service"}
             if number["status"] in ("9", "10"):
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "X unavailable"}
-            if app.mode == "X":
+            if MODES[app.mode].asks_customer:
                 return self._block(db, app, sender, content, None, sms_id, x)
-            if app.mode == "AXB":
-                row = db.execute(
-                    "SELECT * FROM bindings WHERE x=? AND kind='AXB' AND (a=? OR b=?)",
-                    (x, sender, sender),
-                ).fetchone()
-            else:  # AX: X belongs to one A; anyone may text it
-                row = db.execute("SELECT * FROM bindings WHERE x=? AND kind='AX'", (x,)).fetchone()
-            if row is None or json.loads(row["data"]).get("privateSms") == "false":
+            route = self.platform.rules(app.mode).route_sms(db, x, sender, content)
+            if route is None or json.loads(route.binding["data"]).get("privateSms") == "false":
                 return {"smsIdentifier": sms_id, "result": "dropped", "reason": "no binding"}
+            row = route.binding
+            if route.called is None:
+                return self._block(db, app, sender, content, row["id"], sms_id, x)
+            called, content = route.called, route.content
             direction = "1" if sender == row["a"] else "0"  # A→B, B→A (UNCONFIRMED values)
-            if app.mode == "AXB":
-                called = row["b"] if sender == row["a"] else row["a"]
-            elif sender == row["a"]:
-                match = AT_B_RE.search(content)
-                if match is None:
-                    return self._block(db, app, sender, content, row["id"], sms_id, x)
-                called, content = _global(match.group(1)), content[: match.start()]
-            else:
-                called, content = row["a"], f"{content}[From{sender}]"
             body = self._notice(
                 app,
                 "Notify",
@@ -136,7 +121,7 @@ class SmsEngine:
                 x=x,
                 direction=direction,
             )
-            push = self.sim.pushes.enqueue(db, app, "sms", body)
+            push = self.pushes.enqueue(db, app, "sms", body)
         return {
             "smsIdentifier": sms_id,
             "result": "forwarded",
@@ -171,7 +156,7 @@ class SmsEngine:
             "x": x,
             "calling": sender,
         }
-        push = self.sim.pushes.enqueue(db, app, "sms", body, block=True, context=context)
+        push = self.pushes.enqueue(db, app, "sms", body, block=True, context=context)
         return {"smsIdentifier": sms_id, "result": "waiting", "blockPush": push}
 
     def _block_answer(self, push: sqlite3.Row, status: int | None, answer: bytes) -> None:
@@ -196,7 +181,7 @@ class SmsEngine:
         if not isinstance(called, str) or message.get("calling") != context["calling"]:
             logger.info("SMS %s: invalid vNumberRoute answer; discarded", context["sms_id"])
             return
-        app = self.sim.platform.app(push["app_key"])
+        app = self.platform.app(push["app_key"])
         if app is None:
             return
         body = self._notice(
@@ -209,5 +194,5 @@ class SmsEngine:
             binding_id=context.get("bindingId"),
             content=context["content"],
         )
-        with self.sim.store.tx() as db:
-            self.sim.pushes.enqueue(db, app, "sms", body)
+        with self.store.tx() as db:
+            self.pushes.enqueue(db, app, "sms", body)

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from billing import explain
 from privatenumber import codes
-from simulator import calls as simulated
+from simulator import routing as simulated
 
 FAILURES = {
     "no_binding_axb": simulated.NO_BINDING["AXB"],

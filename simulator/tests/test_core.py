@@ -10,7 +10,7 @@ import pytest
 
 from simulator import recordings, unconfirmed
 from simulator.config import AppConfig, ConfigError, NumberConfig, parse_apps
-from simulator.core import Platform
+from simulator.platform import Platform
 from simulator.results import PlatformError
 from simulator.store import Store
 from simulator.validate import Fields
@@ -31,16 +31,16 @@ def _platform(mode: str, numbers: int, city: str = "0755") -> tuple[Platform, Ap
 def test_an_axb_x_holds_at_most_5000_pairs() -> None:
     platform, app = _platform("AXB", 1)
     for i in range(5000):
-        platform.axb_bind(
+        platform.rules("AXB").bind(
             app, Fields({"callerNum": f"+86138{i:08d}", "calleeNum": f"+86139{i:08d}"})
         )
     with pytest.raises(PlatformError) as refused:
-        platform.axb_bind(
+        platform.rules("AXB").bind(
             app, Fields({"callerNum": "+8613700000000", "calleeNum": "+8613600000000"})
         )
     assert refused.value.code == "1012008"
     with pytest.raises(PlatformError) as full:
-        platform.axb_bind(
+        platform.rules("AXB").bind(
             app,
             Fields(
                 {
@@ -58,24 +58,26 @@ def test_a_y_carries_at_most_1000_relations() -> None:
     platform, app = _platform("AXYB", 1001)
     platform.add_numbers(app.app_key, [NumberConfig("+8617100000000", "010")])
     for i in range(1, 1002):
-        ax = platform.axyb_bind(app, Fields({"origNum": f"+86138{i:08d}", "areaCode": "0755"}))
+        ax = platform.rules("AXYB").bind(
+            app, Fields({"origNum": f"+86138{i:08d}", "areaCode": "0755"})
+        )
         step = Fields(
             {"subscriptionId": ax["subscriptionId"], "origNum": f"+86139{i:08d}", "areaCode": "010"}
         )
         if i <= 1000:
-            assert platform.axyb_bind(app, step)["relationNumber"] == "+8617100000000"
+            assert platform.rules("AXYB").bind(app, step)["relationNumber"] == "+8617100000000"
         else:
             with pytest.raises(PlatformError) as refused:
-                platform.axyb_bind(app, step)
+                platform.rules("AXYB").bind(app, step)
             assert refused.value.code == "1012008"  # no Y left in Beijing
 
 
 def test_axyb_a_holds_at_most_five_x() -> None:
     platform, app = _platform("AXYB", 7)
     for _ in range(5):
-        platform.axyb_bind(app, Fields({"origNum": "+8613800000001"}))
+        platform.rules("AXYB").bind(app, Fields({"origNum": "+8613800000001"}))
     with pytest.raises(PlatformError) as refused:
-        platform.axyb_bind(app, Fields({"origNum": "+8613800000001"}))
+        platform.rules("AXYB").bind(app, Fields({"origNum": "+8613800000001"}))
     assert refused.value.code == "1011003"
 
 
@@ -83,14 +85,15 @@ def test_axe_capacity_follows_the_extension_length() -> None:
     platform, app = _platform("AXE", 1)
     app.extension_length = 1
     extensions = {
-        platform.axe_bind(app, Fields({"bindNum": f"+86138{i:08d}"}))["extendNum"] for i in range(9)
+        platform.rules("AXE").bind(app, Fields({"bindNum": f"+86138{i:08d}"}))["extendNum"]
+        for i in range(9)
     }
     assert extensions == {str(n) for n in range(1, 10)}
     with pytest.raises(PlatformError) as refused:
-        platform.axe_bind(app, Fields({"bindNum": "+8613900000000"}))
+        platform.rules("AXE").bind(app, Fields({"bindNum": "+8613900000000"}))
     assert refused.value.code == "1012008"  # no X with room: none to choose
     with pytest.raises(PlatformError) as named:
-        platform.axe_bind(
+        platform.rules("AXE").bind(
             app, Fields({"bindNum": "+8613900000000", "virtualNum": "+8617000000000"})
         )
     assert named.value.code == "1020167"  # the named X has no idle extension
