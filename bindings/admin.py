@@ -46,13 +46,12 @@ from bindings.models import (
     Binding,
     BulkJob,
     NumberImport,
-    PlatformCall,
     Reconciliation,
     XNumber,
 )
 from bindings.platform import MODIFIABLE
 from bindings.resources import XNumberResource
-from console import audit, jobs, uploads
+from console import audit, gateway, jobs, uploads
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.confirm import confirm_admin_action, confirmation, confirmed
@@ -75,7 +74,7 @@ def _number_search(queryset, term: str, fields: tuple[str, ...]):
 
 
 def _meaning(code: str) -> str:
-    return services.result_meaning(code, get_language() or "zh-hans")
+    return gateway.result_meaning(code, get_language() or "zh-hans")
 
 
 # Read-only lines of a binding's page and the model field each shows: when the field is in the
@@ -204,7 +203,7 @@ class BindingAdmin(ConsoleModelAdmin):
             return "–"
         desc = f" – {obj.last_result_desc}" if obj.last_result_desc else ""
         shown = f"{obj.last_result_code}: {_meaning(obj.last_result_code)}{desc}"
-        action = services.result_action(obj.last_result_code, get_language() or "zh-hans")
+        action = gateway.result_action(obj.last_result_code, get_language() or "zh-hans")
         if action:
             shown += " " + gettext("What to do: %(action)s") % {"action": action}
         return shown
@@ -970,129 +969,8 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
 
 
 # ---------------------------------------------------------------------------------------------
-# Platform calls and reconciliations (administrators, read-only)
+# Reconciliations (administrators, read-only)
 # ---------------------------------------------------------------------------------------------
-
-# The client's interface names (privatenumber.client): a fixed list, so that the filter never
-# runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
-INTERFACES = (
-    "axb_bind",
-    "axb_modify",
-    "axb_query",
-    "axb_unbind",
-    "ax_bind",
-    "ax_modify",
-    "ax_query",
-    "ax_unbind",
-    "ax_set_temporary_callee",
-    "axe_bind",
-    "axe_modify",
-    "axe_query",
-    "axe_query_v2",
-    "axe_unbind",
-    "axyb_bind",
-    "axyb_query",
-    "axyb_unbind",
-    "stop_call",
-    "recording_download_url",
-)
-# Codes the client gives failures without a platform result code (privatenumber.errors).
-NO_ANSWER_CODES = ("TIMEOUT", "CONNECTION", "BAD_RESPONSE")
-
-
-class InterfaceFilter(admin.SimpleListFilter):
-    title = _("interface")
-    parameter_name = "interface"
-
-    def lookups(self, request, model_admin):
-        return [(name, name) for name in INTERFACES]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(interface=self.value()) if self.value() else queryset
-
-
-class OutcomeFilter(admin.SimpleListFilter):
-    title = _("outcome")
-    parameter_name = "outcome"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("ok", _("Success")),
-            ("refused", _("Refused by the platform")),
-            ("no_answer", _("No usable answer (timeout, connection, HTTP error)")),
-        ]
-
-    def queryset(self, request, queryset):
-        no_answer = Q(result_code__in=NO_ANSWER_CODES) | Q(result_code__startswith="HTTP")
-        if self.value() == "ok":
-            return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
-        if self.value() == "refused":
-            # The platform's codes are numeric and ours capitals (privatenumber.errors): a code
-            # that starts with a digit, other than "0", is a refusal. As a range, digits sorting
-            # before capitals in every collation, so the result_code index reads only those.
-            return queryset.filter(result_code__gt="0", result_code__lt="A")
-        if self.value() == "no_answer":
-            return queryset.filter(no_answer)
-        return queryset
-
-
-@admin.register(PlatformCall)
-class PlatformCallAdmin(ReadOnlyAdmin):
-    """Every request the console made to the platform: what, when, the answer, how long."""
-
-    list_display = [
-        "at",
-        "application",
-        "interface",
-        "method",
-        "http_status",
-        "result_code",
-        "meaning",
-        "latency_ms",
-        "binding_link",
-    ]
-    list_filter = [OutcomeFilter, InterfaceFilter, "application", "at"]
-    list_select_related = ["application"]
-    search_fields = ["result_code"]
-    search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
-    ordering = ["-at"]
-    sortable_by = ["at"]
-    show_full_result_count = False
-    paginator = LargeTablePaginator
-    fields = [
-        "at",
-        "application",
-        "binding_link",
-        "interface",
-        "method",
-        "http_status",
-        "result_code",
-        "meaning",
-        "result_desc",
-        "latency_ms",
-        "error",
-    ]
-    readonly_fields = fields
-
-    def get_search_results(self, request, queryset, search_term):
-        term = (search_term or "").strip()
-        if not term:
-            return queryset, False
-        condition = Q(result_code=term)
-        if term.isdigit() and len(term) < 7:
-            condition |= Q(binding_id=int(term))
-        return queryset.filter(condition), False
-
-    @admin.display(description=_("meaning"))
-    def meaning(self, obj: PlatformCall) -> str:
-        return _meaning(obj.result_code) if obj.result_code else "–"
-
-    @admin.display(description=_("binding"), ordering="binding")
-    def binding_link(self, obj: PlatformCall) -> str:
-        if obj.binding_id is None:
-            return "–"
-        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
 
 
 @admin.register(Reconciliation)

@@ -2,8 +2,8 @@
 
 Views, admin actions and tasks parse their input, call one function of this module and answer.
 Platform calls are made outside any database transaction (a slow platform must never hold a row
-lock), through :func:`client_for`, which writes a :class:`~bindings.models.PlatformCall` row for
-every request.
+lock), through the kernel's :func:`console.gateway.client_for`, which writes a
+:class:`~console.models.PlatformCall` row for every request.
 
 Flows (docs/bindings.md has the long version):
 
@@ -52,17 +52,16 @@ from bindings.models import (
     Binding,
     BulkJob,
     NumberImport,
-    PlatformCall,
     Reconciliation,
     XNumber,
 )
 from console import audit, gateway, jobs
 from console.choices import AuditAction, Mode
+from console.gateway import client_for
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
 from console.privacy import may_see_real_numbers
-from privatenumber.client import CallLog, PrivateNumberClient
-from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
+from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from privatenumber.schemas import AXE_COUNT_FIRST_CURSOR, NumStatusPush
 from privatenumber.unconfirmed import CODE_NO_IDLE_EXTENSION
@@ -88,81 +87,9 @@ class BindingRefused(Exception):
         self.field = field
 
 
-# ---------------------------------------------------------------------------------------------
-# The platform client, and the log of every call
-# ---------------------------------------------------------------------------------------------
-
-
-class _CallRecorder:
-    """The client's ``on_call`` hook: one PlatformCall row per request, numbers masked; an answer
-    that locks the console out (1020176) pauses the application's platform calls."""
-
-    def __init__(self, application_id: int, binding_id: int | None) -> None:
-        self.application_id = application_id
-        self.binding_id = binding_id
-
-    def __call__(self, call: CallLog) -> None:
-        code = call.result_code or ""
-        PlatformCall.objects.create(
-            application_id=self.application_id,
-            binding_id=self.binding_id,
-            interface=call.interface,
-            method=call.method,
-            http_status=call.http_status,
-            result_code=code,
-            result_desc=(result_meaning(code, "en") if code else "")[:256],
-            latency_ms=call.latency_ms,
-            error=platform.mask_text(call.error),
-        )
-        if code in PAUSING_RESULT_CODES:
-            gateway.pause(self.application_id, code, call.interface)
-
-
-def client_for(application: Application, binding: Binding | None = None) -> PrivateNumberClient:
-    """A platform client for ``application`` whose every call is logged (against ``binding``).
-
-    Its gate refuses every request while the application's platform calls are paused
-    (:class:`console.gateway.ApplicationPaused`).
-    """
-    client = PrivateNumberClient(
-        application.base_url,
-        application.app_key,
-        application.get_secret(),
-        timeout=(
-            settings.BINDINGS_PLATFORM_CONNECT_TIMEOUT,
-            settings.BINDINGS_PLATFORM_READ_TIMEOUT,
-        ),
-        on_call=_CallRecorder(application.pk, binding.pk if binding is not None else None),
-        gate=gateway.gate_for(application.pk),
-    )
-    # A new session (and connection) per client: the platform closes connections after each
-    # answer anyway (spec §1.1), and a kept-alive connection measured slower, not cheaper.
-    return client
-
-
 def _load(binding_id: int) -> Binding | None:
     """A binding with its application, in one query and without the model's default ordering."""
     return Binding.objects.select_related("application").filter(pk=binding_id).order_by().first()
-
-
-def result_meaning(code: str, language: str = "zh-hans") -> str:
-    """The plain meaning of a result code (platform's or the client's own), zh or en."""
-    if not code:
-        return ""
-    if code == "0":
-        found = describe_result("0")
-        return found.en if language.startswith("en") else found.zh
-    error = PlatformError(code, "")
-    return error.meaning_en if language.startswith("en") else error.meaning_zh
-
-
-def result_action(code: str, language: str = "zh-hans") -> str:
-    """What an operator should do about a result code (platform's or the client's own), zh or en;
-    "" for success."""
-    if not code or code == "0":
-        return ""
-    error = PlatformError(code, "")
-    return error.action_en if language.startswith("en") else error.action_zh
 
 
 def _result_fields(error: PlatformError) -> dict[str, str]:

@@ -16,10 +16,10 @@ from bindings.choices import NumberImportState
 from bindings.models import NumberImport, XNumber
 from bindings.resources import XNumberResource
 from bindings.tasks import import_numbers_task, validate_number_import_task
-from bindings.tests.factories import ApplicationFactory
 from bindings.tests.imports import as_xlsx, upload
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
