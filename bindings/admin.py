@@ -27,9 +27,6 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV, XLSX
-from import_export.forms import ImportForm
 
 from bindings import cities, pool, services, timeline
 from bindings.choices import BindingStatus, call_direction_label
@@ -50,7 +47,6 @@ from bindings.models import (
     XNumber,
 )
 from bindings.platform import MODIFIABLE
-from bindings.resources import XNumberResource
 from console import audit, gateway, jobs, uploads
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
@@ -680,14 +676,23 @@ class BindingAdmin(ConsoleModelAdmin):
 # ---------------------------------------------------------------------------------------------
 
 
-class XNumberImportForm(ImportForm):
+class XNumberImportForm(forms.Form):
+    """The X-number import: the application, the file and its format (``services.IMPORT_FORMATS``,
+    posted by position: 0 is CSV)."""
+
     application = forms.ModelChoiceField(
         label=_("Application"), queryset=Application.objects.exclude(mode=Mode.X)
     )
+    format = forms.TypedChoiceField(
+        label=_("Format"),
+        choices=list(enumerate(services.IMPORT_FORMATS)),
+        coerce=int,
+    )
+    import_file = forms.FileField(label=_("File to import"))
 
 
 @admin.register(XNumber)
-class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
+class XNumberAdmin(ConsoleModelAdmin):
     """The pool: numbers per application and city, their platform status and live counts."""
 
     list_display = [
@@ -730,11 +735,7 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         "updated_at",
     ]
     actions = ["retire", "reinstate", "reconcile"]
-    resource_classes = [XNumberResource]
-    formats = [CSV, XLSX]
     change_list_template = "admin/bindings/xnumber/change_list.html"
-    import_form_class = XNumberImportForm
-    skip_admin_log = True
 
     def get_fields(self, request, obj=None):
         editable = ["number", "application", "city_code"] if obj is None else ["city_code"]
@@ -779,6 +780,7 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
                 wrap(self.count_view),
                 name="bindings_xnumber_usage_count",
             ),
+            path("import/", wrap(self.import_action), name="bindings_xnumber_import"),
             path(
                 "import/<int:job_id>/",
                 wrap(self.import_job_view),
@@ -823,8 +825,8 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         return redirect("admin:bindings_xnumber_usage")
 
     # --- import ---------------------------------------------------------------------------------
-    # django-import-export's import page and form; the file is then validated and imported by
-    # Celery tasks (services.start_number_import), and the job's page follows them.
+    # The upload form; the file is then checked and imported by Celery tasks
+    # (services.start_number_import, bindings.number_import), and the job's page follows them.
 
     def has_import_permission(self, request) -> bool:
         return request.user.has_perm("bindings.add_xnumber") and request.user.has_perm(
@@ -835,18 +837,18 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         """Upload: a bad file is refused on the form at once; a good one becomes a job."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = self.create_import_form(request)
+        form = XNumberImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and uploads.explain_refusal(request, form, "import_file"):
             pass  # cut off while it streamed in: the form says which limit it passed
         elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
-            file_format = self.get_import_formats()[int(form.cleaned_data["format"])]
+            file_format = services.IMPORT_FORMATS[form.cleaned_data["format"]]
             try:
                 services.check_import_size(upload.size)  # before reading it into memory
                 job = services.start_number_import(
                     form.cleaned_data["application"],
                     upload.name,
-                    file_format().get_extension(),
+                    file_format,
                     upload.read(),
                     user=request.user,
                     language=get_language() or "",
@@ -857,29 +859,19 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:bindings_xnumber_import_job", args=[job.pk])
                 )
-        resource = XNumberResource()
         context = {
-            **self.get_import_context_data(),
             **self.admin_site.each_context(request),
             "title": gettext("Import"),
             "form": form,
             "opts": self.opts,
-            "media": self.media + form.media,
-            "fields_list": [
-                (
-                    resource.get_display_name(),
-                    [f.column_name for f in resource.get_user_visible_fields()],
-                )
-            ],
-            "import_error_display": self.import_error_display,
+            "columns": services.IMPORT_COLUMNS,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, [self.import_template_name], context)
+        return TemplateResponse(request, "admin/bindings/xnumber/import.html", context)
 
-    def process_import(self, request, **kwargs):
-        # import-export's confirmation step of an import run in the request: replaced by the
-        # job's Confirm (import_confirm_view), which queues the import task.
-        raise Http404
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def _import_job(self, request, job_id: int) -> NumberImport:
         if not request.user.has_perm("bindings.view_numberimport"):

@@ -55,6 +55,7 @@ from bindings.models import (
     Reconciliation,
     XNumber,
 )
+from bindings.number_import import NumberImporter, Refused
 from console import audit, gateway, jobs
 from console.choices import AuditAction, Mode
 from console.gateway import client_for
@@ -1546,7 +1547,7 @@ def bulk_progress(job: BulkJob) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Importing X numbers from CSV/XLSX (django-import-export, run by a task)
+# Importing X numbers from CSV/XLSX (bindings.number_import, run by a task)
 # ---------------------------------------------------------------------------------------------
 
 IMPORT_FORMATS = ("csv", "xlsx")
@@ -1662,49 +1663,39 @@ def _read_progress(job_id: int, state: str) -> int:
         return 0
 
 
-def _refused_rows(dataset, result) -> list[dict[str, Any]]:
-    """Each refused row: its number in the file, the values as typed, the reasons."""
+def _refused_rows(dataset, refused: list[Refused]) -> list[dict[str, Any]]:
+    """Each refused row (the first ``ERRORS_KEPT``): its number in the file, the values as typed,
+    the reasons."""
     headers = dataset.headers
-    refused = []
-    for row in result.invalid_rows[: NumberImport.ERRORS_KEPT]:
-        typed = dict(zip(headers, dataset[row.number - 1], strict=False))
-        refused.append(
+    rows = []
+    for row in refused[: NumberImport.ERRORS_KEPT]:
+        typed = dict(zip(headers, dataset[row.row - 1], strict=False))
+        rows.append(
             {
-                "row": row.number,
+                "row": row.row,
                 "number": "" if typed.get("number") is None else str(typed["number"]),
                 "city_code": "" if typed.get("city_code") is None else str(typed["city_code"]),
                 "application": ""
                 if typed.get("application") is None
                 else str(typed["application"]),
-                "message": " ".join(
-                    str(message)
-                    for messages in row.error_dict.values()
-                    for message in (messages if isinstance(messages, list) else [messages])
-                ),
+                "message": row.message,
             }
         )
-    return refused
+    return rows
 
 
-def _failure(result) -> str:
-    """What stopped a whole pass (not a refused row), in words a person can act on."""
-    errors = [e.error for e in result.base_errors]
-    errors += [e.error for _number, row_errors in result.row_errors() for e in row_errors]
-    for error in errors:
-        if isinstance(error, IntegrityError):
-            found = re.search(r"\(number\)=\(([^)]+)\)", str(error))
-            return _(
-                "Nothing was imported: %(number)s was added to a pool by someone else after the "
-                "preview. Upload the file again to see which rows are left."
-            ) % {"number": found.group(1) if found else _("a number of this file")}
-    return _("Nothing was imported: %(error)s") % {"error": "; ".join(str(e) for e in errors[:3])}
+def _conflict(error: IntegrityError) -> str:
+    """A number of the file was added to a pool by someone else after the preview."""
+    found = re.search(r"\(number\)=\(([^)]+)\)", str(error))
+    return _(
+        "Nothing was imported: %(number)s was added to a pool by someone else after the "
+        "preview. Upload the file again to see which rows are left."
+    ) % {"number": found.group(1) if found else _("a number of this file")}
 
 
-def _import_resource(job: NumberImport):
-    from bindings.resources import XNumberResource
-
-    return XNumberResource(
-        application=job.application,
+def _importer(job: NumberImport) -> NumberImporter:
+    return NumberImporter(
+        job.application,
         progress=lambda rows: _publish_progress(job.pk, job.state, rows),
     )
 
@@ -1721,8 +1712,6 @@ def validate_number_import(job_id: int) -> NumberImport | None:
     Safe to run twice: a redelivered validation runs again from the start; once the job is
     previewed (or further) it is left alone.
     """
-    from import_export.results import RowResult
-
     claimed = NumberImport.objects.filter(
         pk=job_id, state__in=[NumberImportState.QUEUED, NumberImportState.VALIDATING]
     ).update(state=NumberImportState.VALIDATING, processed=0, lease_until=jobs.lease())
@@ -1736,21 +1725,16 @@ def validate_number_import(job_id: int) -> NumberImport | None:
             _fail_import(job.pk, refusal.message)
             return job
         _publish_progress(job.pk, job.state, 0)
-        result = _import_resource(job).import_data(
-            dataset, dry_run=True, raise_errors=False, application=job.application
+        checked = _importer(job).check(dataset.headers, dataset)
+        NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
+            state=NumberImportState.PREVIEWED,
+            lease_until=None,
+            total=len(dataset),
+            processed=len(dataset),
+            new_count=len(checked.new),
+            refused_count=len(checked.refused),
+            errors=_refused_rows(dataset, checked.refused),
         )
-        if result.has_errors():
-            _fail_import(job.pk, _failure(result))
-        else:
-            NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
-                state=NumberImportState.PREVIEWED,
-                lease_until=None,
-                total=len(dataset),
-                processed=len(dataset),
-                new_count=result.totals[RowResult.IMPORT_TYPE_NEW],
-                refused_count=len(result.invalid_rows),
-                errors=_refused_rows(dataset, result),
-            )
     job.refresh_from_db()
     return job
 
@@ -1799,8 +1783,6 @@ def run_number_import(job_id: int) -> NumberImport | None:
     added at the very same moment trips the unique constraint and the job fails, importing
     nothing, with a message naming the number.
     """
-    from import_export.results import RowResult
-
     # The import is one transaction, whose progress nobody else sees: its lease covers the longest
     # a task may run (a worker that died leaves nothing imported, and the sweeper runs it again).
     NumberImport.objects.filter(pk=job_id, state=NumberImportState.IMPORTING).update(
@@ -1825,20 +1807,22 @@ def run_number_import(job_id: int) -> NumberImport | None:
                 job.save(update_fields=["state", "error", "finished_at", "lease_until"])
                 return job
             _publish_progress(job.pk, job.state, 0)
-            result = _import_resource(job).import_data(
-                dataset, dry_run=False, use_transactions=True, raise_errors=False
-            )
+            importer = _importer(job)
+            checked = importer.check(dataset.headers, dataset)
             job.processed = len(dataset)
-            if result.has_errors():
-                job.state, job.error = NumberImportState.FAILED, _failure(result)
+            try:
+                with transaction.atomic():
+                    imported = importer.write(checked)
+            except IntegrityError as error:
+                job.state, job.error = NumberImportState.FAILED, _conflict(error)
             else:
                 job.state = NumberImportState.DONE
                 # The numbers are in the pool now; the uploaded file (up to 10 MB, real data of
                 # the company's) is not kept past its use. Name, counts and refusals stay.
                 job.source = b""
-                job.imported_count = result.totals[RowResult.IMPORT_TYPE_NEW]
-                job.refused_count = len(result.invalid_rows)
-                job.errors = _refused_rows(dataset, result)
+                job.imported_count = imported
+                job.refused_count = len(checked.refused)
+                job.errors = _refused_rows(dataset, checked.refused)
             job.save(
                 update_fields=[
                     "state",

@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_filters",
     "django_tables2",
-    "import_export",
     "console.axes_app.AxesConfig",  # django-axes, with a translated name
     "console",
     "bindings",
