@@ -39,7 +39,7 @@ def celery_worker(transactional_db):
     """
     from celery.contrib.testing.worker import start_worker
 
-    from console.celery import app
+    from shell.celery import app
 
     app.control.purge()
     with start_worker(

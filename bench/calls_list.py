@@ -252,7 +252,7 @@ def run(args: list[str]) -> dict[str, Any]:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "console.wsgi:application",
+            "shell.wsgi:application",
             "--workers",
             "1",
             "--bind",

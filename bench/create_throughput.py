@@ -1,7 +1,7 @@
 """End-to-end binding throughput: 32 threads create AXB bindings, Celery workers bind them.
 
 The real parts: a benchmark database in PostgreSQL (``bench_create``), Redis as the broker (its
-own database and queue), Celery worker processes (``celery -A console worker``), and the platform
+own database and queue), Celery worker processes (``celery -A shell worker``), and the platform
 simulator subprocess over HTTP. 32 threads call ``services.create_binding`` (the form's service:
 rules, X chosen under row locks, audit row, bind queued on commit) as fast as they can; the clock
 stops when the last binding is ``active``. Every platform answer is checked: a refusal caused by
@@ -65,7 +65,7 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
             "-m",
             "celery",
             "-A",
-            "console",
+            "shell",
             "worker",
             "-Q",
             options.queue,
@@ -90,7 +90,7 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
                 stderr=subprocess.DEVNULL,
             )
         )
-    from console.celery import app
+    from shell.celery import app
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -147,8 +147,9 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     from django.db.models import Max, Min
 
     from bindings import services
-    from bindings.models import Binding, PlatformCall
-    from console.celery import app
+    from bindings.models import Binding
+    from console.models import PlatformCall
+    from shell.celery import app
 
     application = benchmarking.bench_application(APP_KEY, APP_SECRET, sim.base_url)
     benchmarking.copy_numbers(application, options.numbers)

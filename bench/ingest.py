@@ -110,7 +110,7 @@ def bench_applications(key_prefix: str) -> list[int]:
 
 def setup_django(environment: dict[str, str] | None = None) -> None:
     os.environ.update(environment or bench_env())
-    os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "shell.settings"
     import django
 
     django.setup()
@@ -446,8 +446,8 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument(
         "--app",
-        default="console.hooks_wsgi:application",
-        help="WSGI application gunicorn serves (console.wsgi:application: full middleware)",
+        default="shell.hooks_wsgi:application",
+        help="WSGI application gunicorn serves (shell.wsgi:application: full middleware)",
     )
     options = parser.parse_args(args)
 

@@ -315,7 +315,7 @@ def scenarios(rows: int, x_numbers: int, apps: list[int], rng: random.Random):
 
     binding = "/admin/bindings/binding/"
     number = "/admin/bindings/xnumber/"
-    call = "/admin/bindings/platformcall/"
+    call = "/admin/console/platformcall/"
     auditlog = "/admin/console/auditlog/"
     delivery = "/admin/console/delivery/"
     recording = "/admin/recordings/recording/"

@@ -10,7 +10,7 @@ What it does, end to end and over real HTTP:
    HTTP sink on 127.0.0.1 as the application's CDR URL;
 2. places ``count - 1`` answered, recorded calls of ``min``–``max`` seconds (uniformly random)
    plus one call of ``big-seconds`` (13,108 s: a 200 MB WAV file), and collects their CDR pushes;
-3. starts ``celery -A console worker --pool prefork --concurrency 4`` on a queue of its own;
+3. starts ``celery -A shell worker --pool prefork --concurrency 4`` on a queue of its own;
 4. starts the clock, ingests the CDRs through ``billing.services.ingest_cdrs`` (50 per push, as
    the receiver does; the recordings receiver queues one fetch task per recording), and stops it
    when every recording is ``stored``;
@@ -85,7 +85,7 @@ def _environment(media: Path) -> None:
             "CELERY_QUEUE": QUEUE,
             "MEDIA_ROOT": str(media / "media"),
             "RECORDINGS_SPOOL_DIR": str(media / "spool"),
-            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "DJANGO_SETTINGS_MODULE": "shell.settings",
         }
     )
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=")
@@ -165,14 +165,13 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     from billing import services as billing_services
     from billing.models import CallRecord
-    from bindings.models import PlatformCall
-    from console.celery import app as celery_app
-    from console.models import Application
+    from console.models import Application, PlatformCall
     from privatenumber.client import PrivateNumberClient
     from privatenumber.schemas import FeeInfo
     from recordings import storage
     from recordings.choices import RecordingState
     from recordings.models import Recording
+    from shell.celery import app as celery_app
     from simulator.testing import run_simulator
 
     call_command("migrate", verbosity=0)
@@ -240,7 +239,7 @@ def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "-m",
                 "celery",
                 "-A",
-                "console",
+                "shell",
                 "worker",
                 "--pool",
                 "prefork",

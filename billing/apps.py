@@ -11,4 +11,7 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import timeline  # noqa: F401 - registers the calls in a binding's timeline
+        from billing import pushes, timeline
+
+        timeline.register()  # the calls in a binding's timeline (bindings.timeline)
+        pushes.register()  # CDRs, call events and SMS notices (console.inbox)

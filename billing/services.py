@@ -67,15 +67,6 @@ CENT = Decimal("0.01")
 _OUTCOMES = frozenset(CallOutcome.values)
 
 
-@dataclass(frozen=True)
-class Applied:
-    """What applying one push did: how many items it carried and the answer to send back."""
-
-    items: int
-    answer: dict[str, Any] | None = None
-    created: int = 0
-
-
 # ---------------------------------------------------------------------------------------------
 # CDRs
 # ---------------------------------------------------------------------------------------------
@@ -357,10 +348,9 @@ def _record_positions() -> list[tuple[str, int | None]]:
     ]
 
 
-def apply_fee_push(application: Application, push: FeePush, *, delivery: Delivery) -> Applied:
-    """Receiver entry point for a CDR push."""
-    created = ingest_cdrs(application, push.fee_lst, delivery=delivery)
-    return Applied(items=len(push.fee_lst), created=created)
+def apply_fee_push(application: Application, push: FeePush, *, delivery: Delivery) -> None:
+    """The inbox's handler of a CDR push (``billing/pushes.py``): no answer but 200."""
+    ingest_cdrs(application, push.fee_lst, delivery=delivery)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,11 +383,12 @@ def record_call_event(
 
 def apply_call_event_push(
     application: Application, push: CallEventPush, *, delivery: Delivery
-) -> Applied:
-    """Receiver entry point for a call event; an X-mode Block callin gets its decision."""
+) -> dict[str, Any] | None:
+    """The inbox's handler of a call event; an X-mode Block callin gets its decision (the
+    answer, on the wire)."""
     record_call_event(application, push, delivery=delivery)
     answer = decide_callin(application, push.status_info) if push.is_block else None
-    return Applied(items=1, answer=answer.to_wire() if answer else None)
+    return answer.to_wire() if answer else None
 
 
 def _live_binding(
@@ -516,8 +507,10 @@ def decide_sms(application: Application, event: SmsEvent) -> SmsChoice:
     return SmsChoice(SmsBlockAnswer(actions=[action]), SmsDecision.FORWARD, receiver, binding)
 
 
-def apply_sms_push(application: Application, push: SmsPush, *, delivery: Delivery) -> Applied:
-    """Receiver entry point for an SMS notice: store it; decide a Block one."""
+def apply_sms_push(
+    application: Application, push: SmsPush, *, delivery: Delivery
+) -> dict[str, Any] | None:
+    """The inbox's handler of an SMS notice: store it; decide a Block one (the answer)."""
     event = push.sms_event
     choice = decide_sms(application, event) if push.is_block else None
     binding = choice.binding if choice else None
@@ -548,7 +541,7 @@ def apply_sms_push(application: Application, push: SmsPush, *, delivery: Deliver
         ],
         ignore_conflicts=True,
     )
-    return Applied(items=1, answer=choice.answer.to_wire() if choice else None)
+    return choice.answer.to_wire() if choice else None
 
 
 # ---------------------------------------------------------------------------------------------

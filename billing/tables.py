@@ -25,12 +25,9 @@ from console.exports import COUNT, MONEY
 from console.privacy import Numbers
 
 
-def call_url(record) -> str:
-    return reverse("billing:call", args=[record.application_id, record.session_id])
-
-
 class CallRecordTable(tables.Table):
-    """One row per CDR, newest first."""
+    """One row per CDR, newest first: its columns, ordering and pagination. The rows of a page
+    are rendered by :func:`call_rows`, not cell by cell."""
 
     started_at = tables.Column(verbose_name=_("Started"), order_by=("started_at", "id"))
     application = tables.Column(
@@ -67,38 +64,6 @@ class CallRecordTable(tables.Table):
     def __init__(self, *args, numbers: Numbers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.numbers = numbers
-
-    def render_started_at(self, value, record):
-        return format_html(
-            '<a href="{}">{}</a>',
-            call_url(record),
-            date_format(localtime(value), "Y-m-d H:i:s"),
-        )
-
-    def render_caller_num(self, value):
-        return self.numbers.show(value)
-
-    def render_fwd_dst_num(self, value):
-        return self.numbers.show(value)
-
-    def render_direction(self, record):
-        return record.get_direction_display()
-
-    def render_outcome(self, record):
-        label = record.get_outcome_display()
-        if record.outcome == "answered":
-            return label
-        return format_html('<span class="call-failed">{}</span>', label)
-
-    def render_flags(self, record):
-        notes = []
-        if record.redial_duplicate:
-            notes.append(_("redial duplicate, not billed"))
-        if record.no_binding:
-            notes.append(_("no binding"))
-        if record.malformed_number:
-            notes.append(_("number not in +86 format"))
-        return ", ".join(str(note) for note in notes) or "—"
 
 
 def call_rows(records, *, numbers: Numbers) -> list[dict[str, str]]:

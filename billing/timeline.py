@@ -1,4 +1,6 @@
-"""Billing's entries in a binding's timeline (``bindings.timeline``): its calls, newest 200."""
+"""Billing's entries in a binding's timeline (``bindings.timeline``): its calls, newest 200.
+
+Registered from ``BillingConfig.ready()`` (:func:`register`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from billing.models import CallRecord
 from bindings.timeline import LIMIT, Entry, source
 
 
-@source
 def calls(binding) -> Iterable[Entry]:
     if not binding.subscription_id:
         return
@@ -35,3 +36,8 @@ def calls(binding) -> Iterable[Entry]:
         else:
             detail = explain.release_point_text(record.ul_fail_reason)
         yield Entry(record.started_at, "call", _("Call"), str(detail), ok=answered)
+
+
+def register() -> None:
+    """Called from ``BillingConfig.ready()``."""
+    source(calls)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
@@ -35,12 +35,13 @@ from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows
+from bindings.services import stop_call
 from console import audit
 from console.choices import AuditAction, Mode
 from console.confirm import confirmation, confirmed
 from console.exports import TableExport
 from console.models import Application
-from console.paginators import BoundedPaging
+from console.pages import ConsolePage
 from console.privacy import Numbers, numbers_for
 
 logger = logging.getLogger(__name__)
@@ -76,34 +77,6 @@ def statement_timeout(milliseconds: int):
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = %s", [int(milliseconds)])
     yield
-
-
-class ConsolePage(BoundedPaging, PermissionRequiredMixin):
-    """Permission check, paging parameters within bounds, and the admin frame's context.
-
-    A page that shows real numbers sets ``shows_numbers``: it gets ``numbers`` (the request's
-    ``console.privacy.Numbers``, masked unless an allowed viewer asked) and the reveal switch.
-    """
-
-    title = ""
-    shows_numbers = False
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        # What the admin's frame needs, without admin.site.each_context(): that builds the whole
-        # app list (every model, its permissions and URLs), a tenth of a list page's time.
-        context.update(
-            site_title=admin.site.site_title,
-            site_header=admin.site.site_header,
-            site_url=admin.site.site_url,
-            has_permission=True,
-            is_popup=False,
-            is_nav_sidebar_enabled=False,
-            available_apps=[],
-            title=self.title,
-            numbers=numbers_for(self.request) if self.shows_numbers else None,
-        )
-        return context
 
 
 class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
@@ -154,15 +127,6 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
         records = [row.record for row in table.page.object_list]
         context["rows"] = call_rows(records, numbers=table.numbers)
         return context
-
-
-def stop_call_service():
-    """``bindings.services.stop_call`` once the bindings app provides it, else None."""
-    try:
-        from bindings.services import stop_call
-    except ImportError:
-        return None
-    return stop_call
 
 
 class CallView(ConsolePage, TemplateView):
@@ -228,7 +192,6 @@ class CallView(ConsolePage, TemplateView):
                 in_progress
                 and application.mode == Mode.AXYB
                 and self.request.user.has_perm("billing.stop_call")
-                and stop_call_service() is not None
             ),
             recording_template=select_template(RECORDING_TEMPLATES).template.name,
         )
@@ -308,10 +271,6 @@ class StopCallView(PermissionRequiredMixin, View):
             return self.get(request, application_id, session_id)
         application = get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
         url = reverse("billing:call", args=[application_id, session_id])
-        stop_call = stop_call_service()
-        if stop_call is None:
-            messages.error(request, _("Stopping calls is not available yet."))
-            return HttpResponseRedirect(url)
         try:
             stop_call(application, session_id, request.user, request=request)
         except Exception as exc:

@@ -27,9 +27,6 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV, XLSX
-from import_export.forms import ImportForm
 
 from bindings import cities, pool, services, timeline
 from bindings.choices import BindingStatus, call_direction_label
@@ -46,13 +43,11 @@ from bindings.models import (
     Binding,
     BulkJob,
     NumberImport,
-    PlatformCall,
     Reconciliation,
     XNumber,
 )
 from bindings.platform import MODIFIABLE
-from bindings.resources import XNumberResource
-from console import audit, jobs, uploads
+from console import audit, gateway, jobs, uploads
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction, Mode
 from console.confirm import confirm_admin_action, confirmation, confirmed
@@ -75,7 +70,7 @@ def _number_search(queryset, term: str, fields: tuple[str, ...]):
 
 
 def _meaning(code: str) -> str:
-    return services.result_meaning(code, get_language() or "zh-hans")
+    return gateway.result_meaning(code, get_language() or "zh-hans")
 
 
 # Read-only lines of a binding's page and the model field each shows: when the field is in the
@@ -204,7 +199,7 @@ class BindingAdmin(ConsoleModelAdmin):
             return "–"
         desc = f" – {obj.last_result_desc}" if obj.last_result_desc else ""
         shown = f"{obj.last_result_code}: {_meaning(obj.last_result_code)}{desc}"
-        action = services.result_action(obj.last_result_code, get_language() or "zh-hans")
+        action = gateway.result_action(obj.last_result_code, get_language() or "zh-hans")
         if action:
             shown += " " + gettext("What to do: %(action)s") % {"action": action}
         return shown
@@ -681,14 +676,23 @@ class BindingAdmin(ConsoleModelAdmin):
 # ---------------------------------------------------------------------------------------------
 
 
-class XNumberImportForm(ImportForm):
+class XNumberImportForm(forms.Form):
+    """The X-number import: the application, the file and its format (``services.IMPORT_FORMATS``,
+    posted by position: 0 is CSV)."""
+
     application = forms.ModelChoiceField(
         label=_("Application"), queryset=Application.objects.exclude(mode=Mode.X)
     )
+    format = forms.TypedChoiceField(
+        label=_("Format"),
+        choices=list(enumerate(services.IMPORT_FORMATS)),
+        coerce=int,
+    )
+    import_file = forms.FileField(label=_("File to import"))
 
 
 @admin.register(XNumber)
-class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
+class XNumberAdmin(ConsoleModelAdmin):
     """The pool: numbers per application and city, their platform status and live counts."""
 
     list_display = [
@@ -731,11 +735,7 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         "updated_at",
     ]
     actions = ["retire", "reinstate", "reconcile"]
-    resource_classes = [XNumberResource]
-    formats = [CSV, XLSX]
     change_list_template = "admin/bindings/xnumber/change_list.html"
-    import_form_class = XNumberImportForm
-    skip_admin_log = True
 
     def get_fields(self, request, obj=None):
         editable = ["number", "application", "city_code"] if obj is None else ["city_code"]
@@ -780,6 +780,7 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
                 wrap(self.count_view),
                 name="bindings_xnumber_usage_count",
             ),
+            path("import/", wrap(self.import_action), name="bindings_xnumber_import"),
             path(
                 "import/<int:job_id>/",
                 wrap(self.import_job_view),
@@ -824,8 +825,8 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         return redirect("admin:bindings_xnumber_usage")
 
     # --- import ---------------------------------------------------------------------------------
-    # django-import-export's import page and form; the file is then validated and imported by
-    # Celery tasks (services.start_number_import), and the job's page follows them.
+    # The upload form; the file is then checked and imported by Celery tasks
+    # (services.start_number_import, bindings.number_import), and the job's page follows them.
 
     def has_import_permission(self, request) -> bool:
         return request.user.has_perm("bindings.add_xnumber") and request.user.has_perm(
@@ -836,18 +837,18 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
         """Upload: a bad file is refused on the form at once; a good one becomes a job."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = self.create_import_form(request)
+        form = XNumberImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and uploads.explain_refusal(request, form, "import_file"):
             pass  # cut off while it streamed in: the form says which limit it passed
         elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
-            file_format = self.get_import_formats()[int(form.cleaned_data["format"])]
+            file_format = services.IMPORT_FORMATS[form.cleaned_data["format"]]
             try:
                 services.check_import_size(upload.size)  # before reading it into memory
                 job = services.start_number_import(
                     form.cleaned_data["application"],
                     upload.name,
-                    file_format().get_extension(),
+                    file_format,
                     upload.read(),
                     user=request.user,
                     language=get_language() or "",
@@ -858,29 +859,19 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:bindings_xnumber_import_job", args=[job.pk])
                 )
-        resource = XNumberResource()
         context = {
-            **self.get_import_context_data(),
             **self.admin_site.each_context(request),
             "title": gettext("Import"),
             "form": form,
             "opts": self.opts,
-            "media": self.media + form.media,
-            "fields_list": [
-                (
-                    resource.get_display_name(),
-                    [f.column_name for f in resource.get_user_visible_fields()],
-                )
-            ],
-            "import_error_display": self.import_error_display,
+            "columns": services.IMPORT_COLUMNS,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, [self.import_template_name], context)
+        return TemplateResponse(request, "admin/bindings/xnumber/import.html", context)
 
-    def process_import(self, request, **kwargs):
-        # import-export's confirmation step of an import run in the request: replaced by the
-        # job's Confirm (import_confirm_view), which queues the import task.
-        raise Http404
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def _import_job(self, request, job_id: int) -> NumberImport:
         if not request.user.has_perm("bindings.view_numberimport"):
@@ -970,129 +961,8 @@ class XNumberAdmin(ImportMixin, ConsoleModelAdmin):
 
 
 # ---------------------------------------------------------------------------------------------
-# Platform calls and reconciliations (administrators, read-only)
+# Reconciliations (administrators, read-only)
 # ---------------------------------------------------------------------------------------------
-
-# The client's interface names (privatenumber.client): a fixed list, so that the filter never
-# runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
-INTERFACES = (
-    "axb_bind",
-    "axb_modify",
-    "axb_query",
-    "axb_unbind",
-    "ax_bind",
-    "ax_modify",
-    "ax_query",
-    "ax_unbind",
-    "ax_set_temporary_callee",
-    "axe_bind",
-    "axe_modify",
-    "axe_query",
-    "axe_query_v2",
-    "axe_unbind",
-    "axyb_bind",
-    "axyb_query",
-    "axyb_unbind",
-    "stop_call",
-    "recording_download_url",
-)
-# Codes the client gives failures without a platform result code (privatenumber.errors).
-NO_ANSWER_CODES = ("TIMEOUT", "CONNECTION", "BAD_RESPONSE")
-
-
-class InterfaceFilter(admin.SimpleListFilter):
-    title = _("interface")
-    parameter_name = "interface"
-
-    def lookups(self, request, model_admin):
-        return [(name, name) for name in INTERFACES]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(interface=self.value()) if self.value() else queryset
-
-
-class OutcomeFilter(admin.SimpleListFilter):
-    title = _("outcome")
-    parameter_name = "outcome"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("ok", _("Success")),
-            ("refused", _("Refused by the platform")),
-            ("no_answer", _("No usable answer (timeout, connection, HTTP error)")),
-        ]
-
-    def queryset(self, request, queryset):
-        no_answer = Q(result_code__in=NO_ANSWER_CODES) | Q(result_code__startswith="HTTP")
-        if self.value() == "ok":
-            return queryset.filter(Q(result_code="0") | Q(result_code="", http_status=301))
-        if self.value() == "refused":
-            # The platform's codes are numeric and ours capitals (privatenumber.errors): a code
-            # that starts with a digit, other than "0", is a refusal. As a range, digits sorting
-            # before capitals in every collation, so the result_code index reads only those.
-            return queryset.filter(result_code__gt="0", result_code__lt="A")
-        if self.value() == "no_answer":
-            return queryset.filter(no_answer)
-        return queryset
-
-
-@admin.register(PlatformCall)
-class PlatformCallAdmin(ReadOnlyAdmin):
-    """Every request the console made to the platform: what, when, the answer, how long."""
-
-    list_display = [
-        "at",
-        "application",
-        "interface",
-        "method",
-        "http_status",
-        "result_code",
-        "meaning",
-        "latency_ms",
-        "binding_link",
-    ]
-    list_filter = [OutcomeFilter, InterfaceFilter, "application", "at"]
-    list_select_related = ["application"]
-    search_fields = ["result_code"]
-    search_help_text = _("A result code (e.g. 1012010), or a binding's id.")
-    ordering = ["-at"]
-    sortable_by = ["at"]
-    show_full_result_count = False
-    paginator = LargeTablePaginator
-    fields = [
-        "at",
-        "application",
-        "binding_link",
-        "interface",
-        "method",
-        "http_status",
-        "result_code",
-        "meaning",
-        "result_desc",
-        "latency_ms",
-        "error",
-    ]
-    readonly_fields = fields
-
-    def get_search_results(self, request, queryset, search_term):
-        term = (search_term or "").strip()
-        if not term:
-            return queryset, False
-        condition = Q(result_code=term)
-        if term.isdigit() and len(term) < 7:
-            condition |= Q(binding_id=int(term))
-        return queryset.filter(condition), False
-
-    @admin.display(description=_("meaning"))
-    def meaning(self, obj: PlatformCall) -> str:
-        return _meaning(obj.result_code) if obj.result_code else "–"
-
-    @admin.display(description=_("binding"), ordering="binding")
-    def binding_link(self, obj: PlatformCall) -> str:
-        if obj.binding_id is None:
-            return "–"
-        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
 
 
 @admin.register(Reconciliation)

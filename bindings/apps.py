@@ -11,6 +11,7 @@ class BindingsConfig(AppConfig):
     verbose_name = _("Bindings")
 
     def ready(self) -> None:
-        from bindings import jobs
+        from bindings import jobs, pushes
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
+        pushes.register()  # X-number status pushes (console.inbox)

@@ -50,7 +50,7 @@ def configure(
     os.environ.update(env)
     os.environ["BENCH_SECRET_KEY"] = env["SECRET_KEY"]
     os.environ["BENCH_FIELD_KEY"] = env["FIELD_ENCRYPTION_KEY"]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shell.settings")
     return env
 
 

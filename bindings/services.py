@@ -2,8 +2,8 @@
 
 Views, admin actions and tasks parse their input, call one function of this module and answer.
 Platform calls are made outside any database transaction (a slow platform must never hold a row
-lock), through :func:`client_for`, which writes a :class:`~bindings.models.PlatformCall` row for
-every request.
+lock), through the kernel's :func:`console.gateway.client_for`, which writes a
+:class:`~console.models.PlatformCall` row for every request.
 
 Flows (docs/bindings.md has the long version):
 
@@ -52,17 +52,17 @@ from bindings.models import (
     Binding,
     BulkJob,
     NumberImport,
-    PlatformCall,
     Reconciliation,
     XNumber,
 )
+from bindings.number_import import NumberImporter, Refused
 from console import audit, gateway, jobs
 from console.choices import AuditAction, Mode
+from console.gateway import client_for
 from console.models import Application
 from console.numbers import InvalidNumber, mask, normalize
 from console.privacy import may_see_real_numbers
-from privatenumber.client import CallLog, PrivateNumberClient
-from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
+from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from privatenumber.schemas import AXE_COUNT_FIRST_CURSOR, NumStatusPush
 from privatenumber.unconfirmed import CODE_NO_IDLE_EXTENSION
@@ -88,81 +88,9 @@ class BindingRefused(Exception):
         self.field = field
 
 
-# ---------------------------------------------------------------------------------------------
-# The platform client, and the log of every call
-# ---------------------------------------------------------------------------------------------
-
-
-class _CallRecorder:
-    """The client's ``on_call`` hook: one PlatformCall row per request, numbers masked; an answer
-    that locks the console out (1020176) pauses the application's platform calls."""
-
-    def __init__(self, application_id: int, binding_id: int | None) -> None:
-        self.application_id = application_id
-        self.binding_id = binding_id
-
-    def __call__(self, call: CallLog) -> None:
-        code = call.result_code or ""
-        PlatformCall.objects.create(
-            application_id=self.application_id,
-            binding_id=self.binding_id,
-            interface=call.interface,
-            method=call.method,
-            http_status=call.http_status,
-            result_code=code,
-            result_desc=(result_meaning(code, "en") if code else "")[:256],
-            latency_ms=call.latency_ms,
-            error=platform.mask_text(call.error),
-        )
-        if code in PAUSING_RESULT_CODES:
-            gateway.pause(self.application_id, code, call.interface)
-
-
-def client_for(application: Application, binding: Binding | None = None) -> PrivateNumberClient:
-    """A platform client for ``application`` whose every call is logged (against ``binding``).
-
-    Its gate refuses every request while the application's platform calls are paused
-    (:class:`console.gateway.ApplicationPaused`).
-    """
-    client = PrivateNumberClient(
-        application.base_url,
-        application.app_key,
-        application.get_secret(),
-        timeout=(
-            settings.BINDINGS_PLATFORM_CONNECT_TIMEOUT,
-            settings.BINDINGS_PLATFORM_READ_TIMEOUT,
-        ),
-        on_call=_CallRecorder(application.pk, binding.pk if binding is not None else None),
-        gate=gateway.gate_for(application.pk),
-    )
-    # A new session (and connection) per client: the platform closes connections after each
-    # answer anyway (spec §1.1), and a kept-alive connection measured slower, not cheaper.
-    return client
-
-
 def _load(binding_id: int) -> Binding | None:
     """A binding with its application, in one query and without the model's default ordering."""
     return Binding.objects.select_related("application").filter(pk=binding_id).order_by().first()
-
-
-def result_meaning(code: str, language: str = "zh-hans") -> str:
-    """The plain meaning of a result code (platform's or the client's own), zh or en."""
-    if not code:
-        return ""
-    if code == "0":
-        found = describe_result("0")
-        return found.en if language.startswith("en") else found.zh
-    error = PlatformError(code, "")
-    return error.meaning_en if language.startswith("en") else error.meaning_zh
-
-
-def result_action(code: str, language: str = "zh-hans") -> str:
-    """What an operator should do about a result code (platform's or the client's own), zh or en;
-    "" for success."""
-    if not code or code == "0":
-        return ""
-    error = PlatformError(code, "")
-    return error.action_en if language.startswith("en") else error.action_zh
 
 
 def _result_fields(error: PlatformError) -> dict[str, str]:
@@ -1619,7 +1547,7 @@ def bulk_progress(job: BulkJob) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Importing X numbers from CSV/XLSX (django-import-export, run by a task)
+# Importing X numbers from CSV/XLSX (bindings.number_import, run by a task)
 # ---------------------------------------------------------------------------------------------
 
 IMPORT_FORMATS = ("csv", "xlsx")
@@ -1735,49 +1663,39 @@ def _read_progress(job_id: int, state: str) -> int:
         return 0
 
 
-def _refused_rows(dataset, result) -> list[dict[str, Any]]:
-    """Each refused row: its number in the file, the values as typed, the reasons."""
+def _refused_rows(dataset, refused: list[Refused]) -> list[dict[str, Any]]:
+    """Each refused row (the first ``ERRORS_KEPT``): its number in the file, the values as typed,
+    the reasons."""
     headers = dataset.headers
-    refused = []
-    for row in result.invalid_rows[: NumberImport.ERRORS_KEPT]:
-        typed = dict(zip(headers, dataset[row.number - 1], strict=False))
-        refused.append(
+    rows = []
+    for row in refused[: NumberImport.ERRORS_KEPT]:
+        typed = dict(zip(headers, dataset[row.row - 1], strict=False))
+        rows.append(
             {
-                "row": row.number,
+                "row": row.row,
                 "number": "" if typed.get("number") is None else str(typed["number"]),
                 "city_code": "" if typed.get("city_code") is None else str(typed["city_code"]),
                 "application": ""
                 if typed.get("application") is None
                 else str(typed["application"]),
-                "message": " ".join(
-                    str(message)
-                    for messages in row.error_dict.values()
-                    for message in (messages if isinstance(messages, list) else [messages])
-                ),
+                "message": row.message,
             }
         )
-    return refused
+    return rows
 
 
-def _failure(result) -> str:
-    """What stopped a whole pass (not a refused row), in words a person can act on."""
-    errors = [e.error for e in result.base_errors]
-    errors += [e.error for _number, row_errors in result.row_errors() for e in row_errors]
-    for error in errors:
-        if isinstance(error, IntegrityError):
-            found = re.search(r"\(number\)=\(([^)]+)\)", str(error))
-            return _(
-                "Nothing was imported: %(number)s was added to a pool by someone else after the "
-                "preview. Upload the file again to see which rows are left."
-            ) % {"number": found.group(1) if found else _("a number of this file")}
-    return _("Nothing was imported: %(error)s") % {"error": "; ".join(str(e) for e in errors[:3])}
+def _conflict(error: IntegrityError) -> str:
+    """A number of the file was added to a pool by someone else after the preview."""
+    found = re.search(r"\(number\)=\(([^)]+)\)", str(error))
+    return _(
+        "Nothing was imported: %(number)s was added to a pool by someone else after the "
+        "preview. Upload the file again to see which rows are left."
+    ) % {"number": found.group(1) if found else _("a number of this file")}
 
 
-def _import_resource(job: NumberImport):
-    from bindings.resources import XNumberResource
-
-    return XNumberResource(
-        application=job.application,
+def _importer(job: NumberImport) -> NumberImporter:
+    return NumberImporter(
+        job.application,
         progress=lambda rows: _publish_progress(job.pk, job.state, rows),
     )
 
@@ -1794,8 +1712,6 @@ def validate_number_import(job_id: int) -> NumberImport | None:
     Safe to run twice: a redelivered validation runs again from the start; once the job is
     previewed (or further) it is left alone.
     """
-    from import_export.results import RowResult
-
     claimed = NumberImport.objects.filter(
         pk=job_id, state__in=[NumberImportState.QUEUED, NumberImportState.VALIDATING]
     ).update(state=NumberImportState.VALIDATING, processed=0, lease_until=jobs.lease())
@@ -1809,21 +1725,16 @@ def validate_number_import(job_id: int) -> NumberImport | None:
             _fail_import(job.pk, refusal.message)
             return job
         _publish_progress(job.pk, job.state, 0)
-        result = _import_resource(job).import_data(
-            dataset, dry_run=True, raise_errors=False, application=job.application
+        checked = _importer(job).check(dataset.headers, dataset)
+        NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
+            state=NumberImportState.PREVIEWED,
+            lease_until=None,
+            total=len(dataset),
+            processed=len(dataset),
+            new_count=len(checked.new),
+            refused_count=len(checked.refused),
+            errors=_refused_rows(dataset, checked.refused),
         )
-        if result.has_errors():
-            _fail_import(job.pk, _failure(result))
-        else:
-            NumberImport.objects.filter(pk=job.pk, state=NumberImportState.VALIDATING).update(
-                state=NumberImportState.PREVIEWED,
-                lease_until=None,
-                total=len(dataset),
-                processed=len(dataset),
-                new_count=result.totals[RowResult.IMPORT_TYPE_NEW],
-                refused_count=len(result.invalid_rows),
-                errors=_refused_rows(dataset, result),
-            )
     job.refresh_from_db()
     return job
 
@@ -1872,8 +1783,6 @@ def run_number_import(job_id: int) -> NumberImport | None:
     added at the very same moment trips the unique constraint and the job fails, importing
     nothing, with a message naming the number.
     """
-    from import_export.results import RowResult
-
     # The import is one transaction, whose progress nobody else sees: its lease covers the longest
     # a task may run (a worker that died leaves nothing imported, and the sweeper runs it again).
     NumberImport.objects.filter(pk=job_id, state=NumberImportState.IMPORTING).update(
@@ -1898,20 +1807,22 @@ def run_number_import(job_id: int) -> NumberImport | None:
                 job.save(update_fields=["state", "error", "finished_at", "lease_until"])
                 return job
             _publish_progress(job.pk, job.state, 0)
-            result = _import_resource(job).import_data(
-                dataset, dry_run=False, use_transactions=True, raise_errors=False
-            )
+            importer = _importer(job)
+            checked = importer.check(dataset.headers, dataset)
             job.processed = len(dataset)
-            if result.has_errors():
-                job.state, job.error = NumberImportState.FAILED, _failure(result)
+            try:
+                with transaction.atomic():
+                    imported = importer.write(checked)
+            except IntegrityError as error:
+                job.state, job.error = NumberImportState.FAILED, _conflict(error)
             else:
                 job.state = NumberImportState.DONE
                 # The numbers are in the pool now; the uploaded file (up to 10 MB, real data of
                 # the company's) is not kept past its use. Name, counts and refusals stay.
                 job.source = b""
-                job.imported_count = result.totals[RowResult.IMPORT_TYPE_NEW]
-                job.refused_count = len(result.invalid_rows)
-                job.errors = _refused_rows(dataset, result)
+                job.imported_count = imported
+                job.refused_count = len(checked.refused)
+                job.errors = _refused_rows(dataset, checked.refused)
             job.save(
                 update_fields=[
                     "state",

@@ -24,6 +24,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bindings.models import Binding
+from console.gateway import result_meaning
 from console.models import AuditLog
 
 Source = Callable[[Binding], Iterable["Entry"]]
@@ -84,8 +85,6 @@ def lifecycle(binding: Binding) -> Iterable[Entry]:
 @source
 def platform_calls(binding: Binding) -> Iterable[Entry]:
     """Each request to the platform about this binding, with its answer."""
-    from bindings.services import result_meaning
-
     for call in binding.platform_calls.order_by("-at")[:LIMIT]:
         ok = call.result_code in ("0", "") and call.http_status is not None and not call.error
         code = call.result_code or (str(call.http_status) if call.http_status else "")

@@ -1,7 +1,3 @@
-"""The console project package: settings, URLs, the Celery app, and cross-cutting models."""
-
-from __future__ import annotations
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The kernel every app may import: applications and credentials, audit, the push inbox and its
+registry, the logged platform gateway, numbers and the privacy rule, alerts, jobs, exports,
+confirmation pages, the base console page, health. It imports no app above it (issue 18)."""

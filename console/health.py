@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -66,11 +67,10 @@ def record_worker_heartbeat() -> None:
 
 
 def check_workers() -> tuple[bool, str]:
-    from console.celery import app
-
+    # The shell's Celery app (the current one): the kernel does not import the shell.
     if broker_is_redis():
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
-            replies = app.control.ping(timeout=1.0, connection=conn)
+        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            replies = current_app.control.ping(timeout=1.0, connection=conn)
         if replies:
             return True, f"{len(replies)} worker(s) answered"
     # No broadcast on this broker, or nobody answered: fall back to the beat heartbeat.

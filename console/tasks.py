@@ -22,17 +22,6 @@ def corroborate_held_pushes_task() -> None:
 
 
 @shared_task(ignore_result=True)
-def demo_traffic_task() -> None:
-    """Demo only (DEMO_TRAFFIC): beat places a few calls on the simulator every minute."""
-    from django.conf import settings
-
-    from console import demo
-
-    if settings.DEMO_TRAFFIC:
-        demo.place_demo_calls()
-
-
-@shared_task(ignore_result=True)
 def sweep_jobs_task() -> None:
     """Beat: send again the task of every job whose lease ran out (console.jobs)."""
     jobs.sweep()

@@ -38,7 +38,9 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from console import audit
 from console.choices import AuditAction
+from console.gateway import client_for
 from console.models import Application
+from console.numbers import mask_text
 from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from recordings import storage, wav
@@ -159,8 +161,6 @@ def expected_seconds(record: Any) -> int | None:
 
 def platform_client(application: Application) -> PrivateNumberClient:
     """The platform client of ``application``; every call it makes leaves a PlatformCall row."""
-    from bindings.services import client_for
-
     return client_for(application)
 
 
@@ -472,8 +472,6 @@ def _later(seconds: float) -> datetime:
 
 
 def _plain(message: str) -> str:
-    from bindings.platform import mask_text
-
     return mask_text(message)[:2000]
 
 
@@ -622,8 +620,6 @@ def raise_alerts(*, now: datetime | None = None, limit: int = 1000) -> list[int]
             Recording.objects.filter(pk__in=ids).update(alerted_at=now)
     if not ids:
         return []
-    from recordings.templatetags.recordings_tags import BANNER_CACHE_KEY
-
     cache.delete(BANNER_CACHE_KEY)  # the banner shows them at once
     recordings = list(
         Recording.objects.filter(pk__in=ids).select_related("application").order_by("deadline")
@@ -683,6 +679,21 @@ def at_risk(*, now: datetime | None = None):
 def at_risk_count() -> int:
     """Recordings alerted about and still not stored (the administrators' banner)."""
     return Recording.objects.filter(alerted_at__isnull=False, state__in=OUTSTANDING_STATES).count()
+
+
+# The banner on every administrator's page reads the count through the cache for this long;
+# :func:`raise_alerts` clears it so that new alerts show at once.
+BANNER_CACHE_KEY = "recordings:at-risk-count"
+BANNER_CACHE_SECONDS = 30
+
+
+def banner_count() -> int:
+    """:func:`at_risk_count`, cached for the banner (``recordings_alert_banner``)."""
+    count = cache.get(BANNER_CACHE_KEY)
+    if count is None:
+        count = at_risk_count()
+        cache.set(BANNER_CACHE_KEY, count, BANNER_CACHE_SECONDS)
+    return count
 
 
 def purge_stored(*, now: datetime | None = None, batch: int = 500) -> list[int]:

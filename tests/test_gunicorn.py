@@ -159,7 +159,8 @@ def test_the_access_log_masks_the_numbers_searched_for(server):
 def test_bodies_small_and_large_are_served_whole(server):
     """A push (read before a thread is given) and a body over 1 MB (read by the thread)."""
     from billing.models import CallRecord
-    from billing.tests.factories import ApplicationFactory, fee, fee_push, signed
+    from billing.tests.factories import fee, fee_push
+    from console.testing.factories import ApplicationFactory, signed
 
     application = ApplicationFactory()
     url, _log = server

@@ -35,15 +35,16 @@ from django.utils import timezone
 from billing import services as billing_services
 from bindings import services
 from bindings.choices import BindingStatus, BulkJobStatus, NumberImportState
-from bindings.models import Binding, BulkJob, NumberImport, PlatformCall, Reconciliation, XNumber
+from bindings.models import Binding, BulkJob, NumberImport, Reconciliation, XNumber
 from bindings.tests.conftest import APP_KEYS, POOLS, simulator_config
-from bindings.tests.factories import ApplicationFactory
 from console import jobs
-from console.celery import app
+from console.models import PlatformCall
 from console.testing import BROKER_DOWN, broker_at, database_url, wait_until
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 from recordings.choices import RecordingState
 from recordings.models import Recording
+from shell.celery import app
 from simulator.testing import run_simulator
 
 pytestmark = [
@@ -107,7 +108,7 @@ def clean_broker() -> Iterator[None]:
 
 @pytest.fixture
 def worker_process(storage):
-    """``celery -A console worker`` as a real process of its own (its own process group), on
+    """``celery -A shell worker`` as a real process of its own (its own process group), on
     the test database and broker; ``kill()`` sends SIGKILL to it and its pool processes."""
 
     class Worker:
@@ -131,7 +132,7 @@ def worker_process(storage):
                     "-m",
                     "celery",
                     "-A",
-                    "console",
+                    "shell",
                     "worker",
                     "--pool",
                     "prefork",

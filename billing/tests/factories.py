@@ -1,68 +1,20 @@
-"""factory-boy factories and push helpers for billing's tests."""
+"""factory-boy factories of billing's models, and CDRs as the platform pushes them.
+
+Applications and signed pushes: ``console.testing.factories``; X numbers and bindings:
+``bindings.tests.factories``.
+"""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import factory
-from django.utils import timezone
 
 from billing.models import CallRecord, Tariff
-from bindings.models import Binding, XNumber
 from console.models import Application
-from privatenumber.auth import build_headers
-
-FIXTURES = Path(__file__).resolve().parents[2] / "privatenumber" / "tests" / "fixtures" / "pushes"
-FIXTURE_APP_KEY = "a1d1f50cad21415fbdd13d8f53d36d60"  # the appKey inside the fixtures
-JSON_TYPE = "application/json;charset=UTF-8"
-
-
-def secret_for(app_key: str) -> str:
-    return f"secret-of-{app_key}"
-
-
-class ApplicationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Application
-        django_get_or_create = ("app_key",)
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Application {n}")
-    mode = "AXB"
-    app_key = factory.Sequence(lambda n: f"appkey{n:04d}")
-    base_url = "https://rtcpns.cn-north-1.myhuaweicloud.com"
-
-    @factory.post_generation
-    def secret(obj, create, extracted, **kwargs):
-        obj.set_secret(extracted or secret_for(obj.app_key))
-        if create:
-            obj.save(update_fields=["app_secret_encrypted"])
-
-
-class XNumberFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = XNumber
-
-    number = factory.Sequence(lambda n: f"+86170{n:08d}")
-    application = factory.SubFactory(ApplicationFactory)
-    city_code = "0755"
-
-
-class BindingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Binding
-
-    application = factory.SubFactory(ApplicationFactory)
-    mode = factory.LazyAttribute(lambda o: o.application.mode)
-    status = "active"
-    subscription_id = factory.Sequence(lambda n: f"sub-{n:06d}")
-    a_number = factory.Sequence(lambda n: f"+86138{n:08d}")
-    b_number = factory.Sequence(lambda n: f"+86139{n:08d}")
-    x_number = factory.Sequence(lambda n: f"+86170{n:08d}")
+from console.testing.factories import ApplicationFactory
 
 
 class TariffFactory(factory.django.DjangoModelFactory):
@@ -144,41 +96,6 @@ def unanswered(fee_body: dict[str, Any], release_point: int = 8102, q850: int = 
 
 def fee_push(*cdrs: dict[str, Any]) -> bytes:
     return json.dumps({"eventType": "fee", "feeLst": list(cdrs)}).encode()
-
-
-def load_fixture(name: str, app_key: str | None = None) -> dict[str, Any]:
-    """A documented push, its appKeys replaced by ``app_key``."""
-    data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-    if app_key:
-        data = json.loads(json.dumps(data).replace(FIXTURE_APP_KEY, app_key))
-    return copy.deepcopy(data)
-
-
-def signed(
-    application: Application,
-    scheme: str = "AKSK",
-    *,
-    secret: str | None = None,
-    created: datetime | None = None,
-) -> dict[str, str]:
-    return build_headers(
-        application.app_key,
-        secret or secret_for(application.app_key),
-        scheme,
-        created=created or timezone.now(),
-    )
-
-
-def post_push(client, endpoint: str, body: bytes | dict, application: Application, **signing):
-    """POST a push to ``/hooks/<endpoint>`` signed like the platform does."""
-    if isinstance(body, dict):
-        body = json.dumps(body, ensure_ascii=False).encode()
-    return client.post(
-        f"/hooks/{endpoint}",
-        data=body,
-        content_type=JSON_TYPE,
-        headers=signed(application, **signing),
-    )
 
 
 def make_record(application: Application, **fields: Any) -> CallRecord:

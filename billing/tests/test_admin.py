@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import SmsRecord, Statement
-from billing.tests.factories import ApplicationFactory, TariffFactory, fee, load_fixture, post_push
+from billing.tests.factories import TariffFactory, fee
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory, load_fixture, post_push
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from billing import services
-from billing.tests.factories import ApplicationFactory, BindingFactory, load_fixture
+from bindings.tests.factories import BindingFactory
+from console.testing.factories import ApplicationFactory, load_fixture
 from privatenumber.schemas import CallEventPush, SmsPush
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -9,7 +9,8 @@ from django.db.models import Sum
 
 from billing import services
 from billing.models import CallStat, CallStatCursor
-from billing.tests.factories import ApplicationFactory, fee, unanswered, utc
+from billing.tests.factories import fee, unanswered, utc
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

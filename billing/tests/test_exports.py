@@ -17,10 +17,11 @@ import pytest
 from django.db import transaction
 
 from billing import services
-from billing.tests.factories import ApplicationFactory, TariffFactory, fee, utc
+from billing.tests.factories import TariffFactory, fee, utc
 from console import exports
 from console.choices import AuditAction
 from console.models import AuditLog
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]

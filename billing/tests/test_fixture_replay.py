@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 import pytest
 
 from billing.models import CallEvent, CallRecord, SmsRecord
-from billing.tests.factories import (
+from bindings.models import XNumber
+from bindings.tests.factories import BindingFactory
+from console.models import Delivery
+from console.testing.factories import (
     FIXTURE_APP_KEY,
     FIXTURES,
     ApplicationFactory,
-    BindingFactory,
     load_fixture,
     post_push,
 )
-from bindings.models import XNumber
-from console.models import Delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -17,19 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import CallEvent, CallRecord, SmsRecord
-from billing.tests.factories import (
-    JSON_TYPE,
-    ApplicationFactory,
-    fee,
-    fee_push,
-    load_fixture,
-    platform_time,
-    signed,
-    utc,
-)
+from billing.tests.factories import fee, fee_push, platform_time, utc
 from console import hooks, inbox
 from console.choices import AlertKind, DeliveryState
 from console.models import Alert, AuditLog, Delivery
+from console.testing.factories import JSON_TYPE, ApplicationFactory, load_fixture, signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -14,19 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import CallEvent, CallRecord, SmsRecord
-from billing.tests.factories import (
-    JSON_TYPE,
-    ApplicationFactory,
-    BindingFactory,
-    fee,
-    fee_push,
-    load_fixture,
-    post_push,
-    signed,
-)
+from billing.tests.factories import fee, fee_push
+from bindings.tests.factories import BindingFactory
 from console import hooks, inbox
 from console.choices import DeliveryState
 from console.models import Delivery
+from console.testing import push_handler
+from console.testing.factories import JSON_TYPE, ApplicationFactory, load_fixture, post_push, signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -331,7 +325,7 @@ def test_a_push_that_fails_to_apply_rolls_back_its_effects_is_kept_and_answered_
 
     body = fee_push(fee(application))
     # when
-    with mock.patch("billing.services.apply_fee_push", broken):
+    with push_handler("fee", broken):
         response = post_push(client, "fee", body, application)
     # then
     assert response.status_code == 500

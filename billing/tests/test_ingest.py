@@ -9,7 +9,9 @@ from django.db import transaction
 
 from billing import services, signals
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory, BindingFactory, fee, unanswered, utc
+from billing.tests.factories import fee, unanswered, utc
+from bindings.tests.factories import BindingFactory
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from billing import urls
-from billing.tests.factories import ApplicationFactory, make_record
+from billing.tests.factories import make_record
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

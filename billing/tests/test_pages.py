@@ -17,17 +17,9 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import CallEvent, CallRecord
-from billing.tests.factories import (
-    ApplicationFactory,
-    TariffFactory,
-    fee,
-    load_fixture,
-    make_record,
-    post_push,
-    unanswered,
-    utc,
-)
+from billing.tests.factories import TariffFactory, fee, make_record, unanswered, utc
 from console.models import AuditLog
+from console.testing.factories import ApplicationFactory, load_fixture, post_push
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]

@@ -32,8 +32,8 @@ import pytest
 from django.db import connection
 
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory, secret_for
 from console.models import Delivery
+from console.testing.factories import ApplicationFactory, secret_for
 from privatenumber.client import PrivateNumberClient
 from simulator.testing import free_port, run_simulator
 
@@ -74,7 +74,7 @@ class ConsoleServer:
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
-                "console.hooks_wsgi:application",
+                "shell.hooks_wsgi:application",
                 "--workers",
                 "3",
                 "--bind",

@@ -9,15 +9,10 @@ import pytest
 
 from billing import services
 from billing.models import Statement
-from billing.tests.factories import (
-    ApplicationFactory,
-    TariffFactory,
-    XNumberFactory,
-    fee,
-    unanswered,
-    utc,
-)
+from billing.tests.factories import TariffFactory, fee, unanswered, utc
 from bindings.models import XNumber
+from bindings.tests.factories import XNumberFactory
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

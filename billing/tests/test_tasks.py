@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from billing.models import CallStat, CallStatCursor
 from billing.tasks import close_statements_task, refresh_call_stats_task
-from billing.tests.factories import ApplicationFactory, fee
+from billing.tests.factories import fee
 from console.testing import wait_until
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

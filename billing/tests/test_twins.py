@@ -18,7 +18,9 @@ from django.forms.models import model_to_dict
 from billing import services
 from billing.filters import NUMBER_COLUMNS, match_any, match_any_portable
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory, BindingFactory, fee, unanswered, utc
+from billing.tests.factories import fee, unanswered, utc
+from bindings.tests.factories import BindingFactory
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]

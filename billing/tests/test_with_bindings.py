@@ -7,12 +7,12 @@ import pytest
 from django.urls import reverse
 
 from billing.models import CallEvent
-from billing.tests.factories import ApplicationFactory, post_push, secret_for
 from bindings import services as bindings_services
 from bindings.choices import BindingStatus
 from bindings.models import XNumber
 from console.models import AuditLog, Delivery
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory, post_push, secret_for
 from simulator.testing import run_simulator
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -9,8 +9,8 @@ import pytest
 
 from bindings.cities import province_of
 from bindings.models import XNumber
-from bindings.tests.factories import TEST_SECRET, ApplicationFactory
 from console.models import Application
+from console.testing.factories import ApplicationFactory, secret_for
 from simulator.testing import SimulatorHandle, run_simulator
 
 # Numbers of each simulated application: (number, city).
@@ -31,7 +31,7 @@ def simulator_config() -> dict:
         "apps": [
             {
                 "app_key": APP_KEYS[mode],
-                "app_secret": TEST_SECRET,
+                "app_secret": secret_for(APP_KEYS[mode]),
                 "mode": mode,
                 "record": True,
                 "sms": True,

@@ -1,4 +1,4 @@
-"""factory-boy factories of bindings' models (and the application they belong to)."""
+"""factory-boy factories of bindings' models (applications: ``console.testing.factories``)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,8 @@ from django.utils import timezone
 
 from bindings.choices import BindingStatus
 from bindings.cities import province_of
-from bindings.models import Binding, PlatformCall, XNumber
-from console.models import Application
-
-TEST_SECRET = "test-app-secret-0000000000000001"
-
-
-class ApplicationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Application
-        django_get_or_create = ("app_key",)
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Application {n}")
-    mode = "AXB"
-    app_key = factory.Sequence(lambda n: f"testKey{n:025d}")
-    base_url = "http://127.0.0.1:9"
-    extension_length = factory.LazyAttribute(lambda o: 4 if o.mode == "AXE" else None)
-
-    @factory.post_generation
-    def secret(self, create, extracted, **kwargs):
-        self.set_secret(extracted or TEST_SECRET)
-        if create:
-            self.save(update_fields=["app_secret_encrypted"])
+from bindings.models import Binding, XNumber
+from console.testing.factories import ApplicationFactory
 
 
 class XNumberFactory(factory.django.DjangoModelFactory):
@@ -57,15 +36,3 @@ class BindingFactory(factory.django.DjangoModelFactory):
     x_number = factory.LazyAttribute(lambda o: o.x.number if o.x else "")
     subscription_id = factory.Sequence(lambda n: f"sub{n:010d}")
     bound_at = factory.LazyFunction(timezone.now)
-
-
-class PlatformCallFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = PlatformCall
-
-    application = factory.SubFactory(ApplicationFactory)
-    interface = "axb_bind"
-    method = "POST"
-    http_status = 200
-    result_code = "0"
-    latency_ms = 12

@@ -7,8 +7,8 @@ from django.test import RequestFactory
 
 from bindings import services
 from bindings.choices import BindingStatus, EndReason
-from bindings.models import Binding, PlatformCall, XNumber
-from console.models import AuditLog
+from bindings.models import Binding, XNumber
+from console.models import AuditLog, PlatformCall
 from privatenumber.errors import PlatformError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]

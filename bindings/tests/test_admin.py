@@ -11,14 +11,10 @@ from django.urls import reverse
 
 from bindings.choices import BindingStatus
 from bindings.models import Binding, XNumber
-from bindings.tests.factories import (
-    ApplicationFactory,
-    BindingFactory,
-    PlatformCallFactory,
-    XNumberFactory,
-)
+from bindings.tests.factories import BindingFactory, XNumberFactory
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory, PlatformCallFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
@@ -145,7 +141,7 @@ def test_the_platform_call_list_renders_for_administrators_filtered_and_searched
     PlatformCallFactory(application=binding.application, binding=binding, result_code="1012010")
     PlatformCallFactory(application=binding.application, interface="ax_query", result_code="0")
     PlatformCallFactory(application=binding.application, result_code="TIMEOUT", http_status=None)
-    url = reverse("admin:bindings_platformcall_changelist")
+    url = reverse("admin:console_platformcall_changelist")
 
     def listed(**params) -> list[str]:
         response = boss.get(url, params)
@@ -163,7 +159,7 @@ def test_the_platform_call_list_renders_for_administrators_filtered_and_searched
 
 
 @pytest.mark.parametrize(
-    "name", ["bindings_xnumber", "bindings_platformcall", "bindings_reconciliation"]
+    "name", ["bindings_xnumber", "console_platformcall", "bindings_reconciliation"]
 )
 def test_staff_never_reach_pools_platform_calls_or_reconciliations(staff, name):
     assert staff.get(reverse(f"admin:{name}_changelist")).status_code == 403

@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from bindings import services
 from bindings.choices import BindingStatus
-from bindings.models import PlatformCall, XNumber
-from bindings.tests.factories import TEST_SECRET
+from bindings.models import XNumber
+from console.models import PlatformCall
+from console.testing.factories import secret_for
 from privatenumber.client import PrivateNumberClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]
@@ -18,7 +19,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db
 
 def fill_on_the_platform(platform, application, x: str, count: int) -> None:
     """AXE bindings made on the platform behind the console's back (another system, a person)."""
-    with PrivateNumberClient(platform.sim.base_url, application.app_key, TEST_SECRET) as client:
+    with PrivateNumberClient(
+        platform.sim.base_url, application.app_key, secret_for(application.app_key)
+    ) as client:
         for index in range(count):
             client.axe_bind(bind_num=f"+861370000{index:04d}", virtual_num=x)
 

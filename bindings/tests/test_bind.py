@@ -8,8 +8,10 @@ import pytest
 
 from bindings import services
 from bindings.choices import BindingStatus, EndReason
-from bindings.models import Binding, PlatformCall, XNumber
+from bindings.models import Binding, XNumber
 from bindings.tests.conftest import POOLS
+from console import gateway
+from console.models import PlatformCall
 from console.testing import wait_until
 from privatenumber.errors import PlatformTransientError
 
@@ -87,8 +89,8 @@ def test_a_permanent_refusal_fails_the_binding_with_its_meaning_and_gives_x_back
     assert binding.end_reason == EndReason.REFUSED
     assert binding.last_result_code == "1012001"
     assert "not to be applied" in binding.last_result_desc
-    assert services.result_meaning("1012001", "en")
-    assert services.result_meaning("1012001", "zh-hans") != services.result_meaning("1012001", "en")
+    assert gateway.result_meaning("1012001", "en")
+    assert gateway.result_meaning("1012001", "zh-hans") != gateway.result_meaning("1012001", "en")
     x = XNumber.objects.get(pk=binding.x_id)
     assert x.binding_count == 0
     assert platform.control.bindings() == []

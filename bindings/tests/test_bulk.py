@@ -10,10 +10,11 @@ from django.urls import reverse
 from bindings import services
 from bindings.choices import BindingStatus, BulkJobStatus
 from bindings.models import Binding, BulkJob
-from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.factories import XNumberFactory
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing import wait_until
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -11,7 +11,8 @@ from django.db import connection
 
 from bindings import services
 from bindings.choices import BindingStatus
-from bindings.models import Binding, PlatformCall, XNumber
+from bindings.models import Binding, XNumber
+from console.models import PlatformCall
 from console.testing import wait_until
 
 pytestmark = [

@@ -12,8 +12,9 @@ from bindings import pool as choosing
 from bindings import services
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
-from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumberFactory
+from bindings.tests.factories import BindingFactory, XNumberFactory
 from console.models import AuditLog
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from bindings import pool, services
 from bindings.choices import BindingStatus, EndReason, NumberState
-from bindings.models import Binding, PlatformCall, XNumber
-from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumberFactory
+from bindings.models import Binding, XNumber
+from bindings.tests.factories import BindingFactory, XNumberFactory
+from console.models import PlatformCall
 from console.testing import wait_until
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -12,10 +12,11 @@ from django.urls import reverse
 from bindings import services
 from bindings.choices import NumberImportState
 from bindings.models import NumberImport, XNumber
-from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.factories import XNumberFactory
 from bindings.tests.imports import IMPORT, as_xlsx, upload
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

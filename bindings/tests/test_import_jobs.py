@@ -14,12 +14,12 @@ from django.urls import reverse
 from bindings import services
 from bindings.choices import NumberImportState
 from bindings.models import NumberImport, XNumber
-from bindings.resources import XNumberResource
+from bindings.number_import import NumberImporter
 from bindings.tasks import import_numbers_task, validate_number_import_task
-from bindings.tests.factories import ApplicationFactory
 from bindings.tests.imports import as_xlsx, upload
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -256,7 +256,7 @@ def test_the_preview_looks_up_existing_numbers_in_one_query_not_one_per_row(
     lines, _bad = big_file()
     upload(boss, application, as_csv(lines))
     job = NumberImport.objects.get()
-    # the claim, the job, one lookup, import-export's savepoints, the result: not one per row
+    # the claim, the job, one lookup, the result: not one per row
     with django_assert_max_num_queries(20):
         services.validate_number_import(job.pk)
     assert NumberImport.objects.get().state == NumberImportState.PREVIEWED
@@ -273,13 +273,14 @@ def test_a_number_added_by_someone_else_at_the_same_moment_fails_the_import_clea
     services.validate_number_import(job.pk)
     job.refresh_from_db()
     assert services.confirm_number_import(job, user=job.created_by)
-    before_import = XNumberResource.before_import
+    check = NumberImporter.check
 
-    def and_meanwhile(self, dataset, **kwargs):
-        before_import(self, dataset, **kwargs)  # the lookup has run: the number was free
+    def and_meanwhile(self, headers, rows):
+        checked = check(self, headers, rows)  # every row checked: the number was free
         XNumber.objects.create(application=other, number="+8617000000002", city_code="0755")
+        return checked
 
-    monkeypatch.setattr(XNumberResource, "before_import", and_meanwhile)
+    monkeypatch.setattr(NumberImporter, "check", and_meanwhile)
     # when the import runs, the unique constraint refuses the insert
     services.run_number_import(job.pk)
     # then nothing of the file is imported and the job says why, naming the number
@@ -294,15 +295,15 @@ def test_a_number_added_by_someone_else_at_the_same_moment_fails_the_import_clea
 def test_a_pass_that_stops_on_an_unexpected_error_fails_the_job_instead_of_hanging(
     boss, monkeypatch
 ):
-    # given an uploaded file and a resource that breaks
+    # given an uploaded file and an importer that breaks
     application = ApplicationFactory(mode="AXB")
     upload(boss, application, b"number,city_code\n17000000001,0755\n")
     job = NumberImport.objects.get()
 
-    def broken(self, dataset, **kwargs):
+    def broken(self, headers, rows):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(XNumberResource, "import_data", broken)
+    monkeypatch.setattr(NumberImporter, "check", broken)
     # when the validation task runs
     validate_number_import_task.apply(args=[job.pk])
     # then the job is failed, saying why, and the page stops polling
@@ -310,10 +311,6 @@ def test_a_pass_that_stops_on_an_unexpected_error_fails_the_job_instead_of_hangi
     assert (job.state, job.error) == ("failed", "Nothing was imported: disk on fire")
     data = boss.get(reverse("bindings:import-progress", args=[job.pk])).json()
     assert data["finished"]
-
-
-def test_import_exports_own_confirmation_step_is_gone(boss):
-    assert boss.post(reverse("admin:bindings_xnumber_process_import")).status_code == 404
 
 
 def test_administrators_find_every_import_in_a_read_only_list_linking_to_its_page(boss):

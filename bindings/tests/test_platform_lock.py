@@ -14,12 +14,11 @@ from django.urls import reverse
 
 from bindings import services
 from bindings.choices import BindingStatus
-from bindings.models import PlatformCall
 from bindings.tasks import bind_binding_task
 from console import gateway
 from console.choices import AlertKind
 from console.gateway import ApplicationPaused
-from console.models import Alert, AuditLog
+from console.models import Alert, AuditLog, PlatformCall
 from privatenumber.errors import PlatformTransientError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]

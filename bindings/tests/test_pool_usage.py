@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from bindings import pool
 from bindings.choices import NumberState
-from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.factories import XNumberFactory
 from console.models import Application
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -7,9 +7,10 @@ from django.urls import reverse
 
 from bindings import services
 from bindings.models import Reconciliation, XNumber
-from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.factories import XNumberFactory
 from console.models import AuditLog
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

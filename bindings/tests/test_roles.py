@@ -29,7 +29,6 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.change_xnumber",
         "bindings.delete_xnumber",
         "bindings.view_xnumber",
-        "bindings.view_platformcall",
         "bindings.view_reconciliation",
         "bindings.add_numberimport",
         "bindings.view_numberimport",

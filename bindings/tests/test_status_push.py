@@ -10,7 +10,8 @@ import pytest
 from bindings import services
 from bindings.choices import PlatformNumberStatus
 from bindings.models import XNumber
-from bindings.tests.factories import ApplicationFactory, XNumberFactory
+from bindings.tests.factories import XNumberFactory
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import NumStatusPush, parse_push
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from bindings import services
 from bindings.choices import BindingStatus, EndReason, NumberState
-from bindings.models import Binding, PlatformCall, XNumber
-from console.models import AuditLog
+from bindings.models import Binding, XNumber
+from console.models import AuditLog, PlatformCall
 from console.testing import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.simulator]

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from bindings import services
-from bindings.tests.factories import ApplicationFactory
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory
 
 PO = Path(__file__).resolve().parents[1] / "locale/zh_Hans/LC_MESSAGES/django.po"
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 from bindings import pool
 from bindings.choices import BindingStatus, NumberState, PlatformNumberStatus
 from bindings.models import Binding, XNumber
-from bindings.tests.factories import ApplicationFactory, BindingFactory, XNumberFactory
+from bindings.tests.factories import BindingFactory, XNumberFactory
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

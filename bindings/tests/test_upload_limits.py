@@ -16,8 +16,8 @@ from django.urls import reverse
 from bindings import services, uploads
 from bindings.choices import BulkJobStatus, NumberImportState
 from bindings.models import BulkJob, NumberImport
-from bindings.tests.factories import ApplicationFactory
 from bindings.tests.imports import as_xlsx, upload
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

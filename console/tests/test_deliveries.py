@@ -3,8 +3,6 @@ bodies for administrators only."""
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -12,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory, fee, fee_push, post_push
-from console.inbox import HANDLERS
+from billing.tests.factories import fee, fee_push
 from console.models import AuditLog, Delivery
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
+from console.testing import failing, push_handler
+from console.testing.factories import ApplicationFactory, post_push
 from console.tests.test_list_pages import unbounded_reads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -32,7 +31,7 @@ def application():
 def failed_push(client, application):
     """A CDR push whose service failed: kept as failed, nothing applied."""
     body = fee_push(fee(application))
-    with mock.patch.dict(HANDLERS, {"fee": "builtins.no_such_service"}):
+    with push_handler("fee", failing("no_such_service")):
         assert post_push(client, "fee", body, application).status_code == 500
     client.logout()
     return Delivery.objects.get(), body
@@ -96,7 +95,7 @@ def test_a_delivery_that_fails_again_stays_failed_with_the_new_reason(
 ):
     delivery, _ = failed_push
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
-    with mock.patch.dict(HANDLERS, {"fee": "builtins.still_missing"}):
+    with push_handler("fee", failing("still_missing")):
         client.post(CHANGELIST, {"action": "reprocess_selected", "_selected_action": [delivery.pk]})
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("failed", 2)

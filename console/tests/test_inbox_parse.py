@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from billing.tests.factories import FIXTURE_APP_KEY, FIXTURES, ApplicationFactory
 from console.inbox import parse
+from console.testing.factories import FIXTURE_APP_KEY, FIXTURES, ApplicationFactory
 from privatenumber.schemas import SchemaError, parse_push
 
 pytestmark = pytest.mark.django_db

@@ -26,11 +26,12 @@ from django.utils import translation
 
 from billing.models import CallEvent, CallRecord, SmsRecord, Statement
 from billing.tests.factories import make_record
-from bindings.models import Binding, PlatformCall, Reconciliation, XNumber
-from bindings.tests.factories import ApplicationFactory, BindingFactory, PlatformCallFactory
+from bindings.models import Binding, Reconciliation, XNumber
+from bindings.tests.factories import BindingFactory
 from console import audit
 from console.choices import AuditAction
-from console.models import AuditLog, Delivery
+from console.models import AuditLog, Delivery, PlatformCall
+from console.testing.factories import ApplicationFactory, PlatformCallFactory
 from recordings.models import Recording
 from recordings.tests.factories import make_recording
 
@@ -212,7 +213,7 @@ def test_the_walk_catches_a_full_result_count(client, make_user, rows):
     # given
     client.force_login(make_user("chief", is_superuser=True))
     model_admin = admin.site._registry[PlatformCall]
-    url = reverse("admin:bindings_platformcall_changelist") + "?interface=axb_bind"
+    url = reverse("admin:console_platformcall_changelist") + "?interface=axb_bind"
     # when
     model_admin.show_full_result_count = True
     try:

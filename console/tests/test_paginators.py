@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bindings.models import PlatformCall
-from bindings.tests.factories import ApplicationFactory, PlatformCallFactory
+from console.models import PlatformCall
 from console.paginators import LargeTablePaginator
+from console.testing.factories import ApplicationFactory, PlatformCallFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

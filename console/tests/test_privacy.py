@@ -28,11 +28,12 @@ from django.utils import timezone
 from billing.models import CallEvent, SmsRecord, Statement
 from billing.tests.factories import make_record
 from bindings.models import Reconciliation
-from bindings.tests.factories import ApplicationFactory, BindingFactory, PlatformCallFactory
+from bindings.tests.factories import BindingFactory
 from console import audit, privacy
 from console.choices import AuditAction
 from console.models import Delivery
 from console.roles import CUSTOMER_SERVICE
+from console.testing.factories import ApplicationFactory, PlatformCallFactory
 from recordings.tests.factories import make_recording
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

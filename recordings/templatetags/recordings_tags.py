@@ -13,16 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-register = template.Library()
+from recordings import services
 
-BANNER_CACHE_KEY = "recordings:at-risk-count"
-BANNER_CACHE_SECONDS = 30
+register = template.Library()
 
 
 @register.simple_tag
@@ -67,9 +65,7 @@ def countdown(deadline: datetime | None) -> str:
 
 @register.filter
 def recording_error(code: str) -> str:
-    from recordings.services import explain
-
-    return explain(code)
+    return services.explain(code)
 
 
 @register.inclusion_tag("recordings/_alert_banner.html", takes_context=True)
@@ -79,10 +75,4 @@ def recordings_alert_banner(context) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("recordings.monitor_recordings"):
         return {"count": 0}
-    from recordings.services import at_risk_count
-
-    count = cache.get(BANNER_CACHE_KEY)
-    if count is None:
-        count = at_risk_count()
-        cache.set(BANNER_CACHE_KEY, count, BANNER_CACHE_SECONDS)
-    return {"count": count, "url": reverse("recordings:at_risk")}
+    return {"count": services.banner_count(), "url": reverse("recordings:at_risk")}

@@ -13,8 +13,8 @@ from django.db import transaction
 
 from billing import services as billing_services
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory
 from console.models import Application
+from console.testing.factories import ApplicationFactory
 from privatenumber.client import PrivateNumberClient
 from privatenumber.schemas import FeeInfo
 from recordings.models import Recording

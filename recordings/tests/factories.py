@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from billing import services as billing_services
 from billing.models import CallRecord
-from billing.tests.factories import ApplicationFactory, fee, platform_time
+from billing.tests.factories import fee, platform_time
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 from recordings import storage
 from recordings.choices import RecordingState

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
-from bindings.models import PlatformCall
+from console.models import PlatformCall
 from recordings import services, storage
 from recordings.choices import RecordingState
 from recordings.models import Recording

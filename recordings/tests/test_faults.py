@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bindings.models import PlatformCall
+from console.models import PlatformCall
 from recordings import services, storage, tasks
 from recordings.choices import RecordingState
 from recordings.models import Recording

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
-from bindings.models import PlatformCall
+from console.models import PlatformCall
 from recordings import services, storage
 from recordings.choices import RecordingState
 from recordings.models import Recording

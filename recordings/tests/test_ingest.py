@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services as billing_services
-from billing.tests.factories import ApplicationFactory, fee, platform_time
+from billing.tests.factories import fee, platform_time
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 from recordings import tasks
 from recordings.choices import RecordingState

@@ -1,7 +1,7 @@
 """Recordings in an S3-compatible bucket (as with Huawei OBS): stored, streamed by range, deleted.
 
 moto stands in for the bucket in-process; the storage is django-storages' S3Storage configured
-like ``console/settings.py`` configures it for ``RECORDINGS_STORAGE_BACKEND``.
+like ``shell/settings.py`` configures it for ``RECORDINGS_STORAGE_BACKEND``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from bindings.models import PlatformCall
+from console.models import PlatformCall
 from recordings import tasks
 from recordings.choices import RecordingState
 from recordings.models import Recording
@@ -45,8 +45,8 @@ def test_fetches_go_to_the_recordings_queue_and_platform_calls_to_the_default_on
     from django.conf import settings
 
     from bindings.tasks import bind_binding_task
-    from console.celery import app
     from recordings.tasks import fetch_recording_task
+    from shell.celery import app
 
     assert {
         fetch_recording_task.name: {"queue": settings.RECORDINGS_QUEUE}

@@ -19,9 +19,9 @@ from bindings.choices import BindingStatus, BulkJobStatus
 from bindings.cities import province_of
 from bindings.models import Binding, BulkJob, NumberImport, Reconciliation, XNumber
 from bindings.tests.conftest import APP_KEYS, POOLS, simulator_config
-from bindings.tests.factories import ApplicationFactory
 from console.models import Application
 from console.roles import NUMBER_ADMINISTRATOR
+from console.testing.factories import ApplicationFactory
 from simulator.testing import SimulatorHandle, run_simulator
 from tests.browser.test_admin_journey import upload
 from tests.browser.test_sign_in import sign_in

@@ -19,9 +19,10 @@ from billing.models import CallRecord
 from billing.tests.factories import fee, platform_time
 from bindings.choices import BindingStatus
 from bindings.models import Binding
-from bindings.tests.factories import ApplicationFactory, BindingFactory
+from bindings.tests.factories import BindingFactory
 from console.roles import CUSTOMER_SERVICE
 from console.testing import KNOWN_PASSWORD
+from console.testing.factories import ApplicationFactory
 from privatenumber.schemas import FeeInfo
 from recordings import storage
 from recordings.choices import RecordingState

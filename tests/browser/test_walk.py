@@ -28,14 +28,14 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import CallRecord, SmsRecord
-from bindings.models import Binding, PlatformCall
-from console import demo
-from console.models import Application
+from bindings.models import Binding
+from console.models import Application, PlatformCall
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing import KNOWN_PASSWORD, wait_until
 from privatenumber import codes
 from recordings.choices import RecordingState
 from recordings.models import Recording
+from shell import demo
 from simulator.testing import run_simulator
 from tests.browser.conftest import SCREENSHOTS, Journey
 

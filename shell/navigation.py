@@ -1,0 +1,40 @@
+"""The console's menu (``console.navigation``): every app's pages, in the order people read them.
+
+The admin's sidebar is switched off (``shell/urls.py``), so this is the one way round, and lists
+keep the width of the screen.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from console import navigation
+from console.navigation import Entry
+
+MENU = (
+    Entry(_("Console"), "home"),
+    Entry(_("Bindings"), "admin:bindings_binding_changelist", "bindings.view_binding"),
+    Entry(_("Calls"), "billing:calls", "billing.view_callrecord"),
+    Entry(_("Calls in progress"), "billing:live_calls", "billing.view_callevent"),
+    Entry(_("Dashboard"), "billing:dashboard", "billing.view_callrecord"),
+    Entry(_("SMS"), "admin:billing_smsrecord_changelist", "billing.view_smsrecord"),
+    Entry(_("Recordings"), "admin:recordings_recording_changelist", "recordings.view_recording"),
+    Entry(_("Statements"), "billing:statements", "billing.view_statement"),
+    Entry(_("Tariffs"), "admin:billing_tariff_changelist", "billing.view_tariff"),
+    # (billing's "X numbers" is the count of numbers on a statement, "X 号码数")
+    Entry(
+        pgettext_lazy("navigation", "X numbers"),
+        "admin:bindings_xnumber_changelist",
+        "bindings.view_xnumber",
+    ),
+    Entry(_("Pool usage"), "admin:bindings_xnumber_usage", "bindings.view_xnumber"),
+    Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
+    Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
+    Entry(_("Administration"), "admin:index"),
+)
+
+
+def register() -> None:
+    """Called from ``ShellConfig.ready()``."""
+    navigation.register(*MENU)
