@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from billing import services
+from billing import services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +23,9 @@ def close_statements_task() -> None:
 def refresh_call_stats_task() -> None:
     """Every minute: rebuild the dashboard's hourly totals of hours that got new CDRs."""
     services.refresh_call_stats()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def settle_hours_task() -> None:
+    """Every few minutes: settle the hours that are over (packages first); check the packages."""
+    settlement.settle_due_hours()
