@@ -11,4 +11,6 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import timeline  # noqa: F401 - registers the calls in a binding's timeline
+        from billing import jobs, timeline  # noqa: F401 - registers the calls in a binding's timeline
+
+        jobs.register()

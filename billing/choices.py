@@ -63,11 +63,12 @@ class StatementState(models.TextChoices):
 class ReconciliationState(models.TextChoices):
     """Life of a bill reconciliation: read by a worker, compared, done (or failed, saying why)."""
 
-    QUEUED = "queued", _("Queued")
+    # With a context: billing's catalogue has "Failed" as the time a call failed.
+    QUEUED = "queued", pgettext_lazy("reconciliation state", "Queued")
     READING = "reading", _("Reading the bill")
     COMPARING = "comparing", _("Comparing")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
+    DONE = "done", pgettext_lazy("reconciliation state", "Done")
+    FAILED = "failed", pgettext_lazy("reconciliation state", "Failed")
 
 
 class DifferenceKind(models.TextChoices):

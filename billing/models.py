@@ -513,6 +513,11 @@ class Package(models.Model):
     def __str__(self) -> str:
         return f"{self.application} · {self.name}"
 
+    def clean(self) -> None:
+        from billing import packages
+
+        packages.validate(self)
+
 
 class PackageDraw(models.Model):
     """The minutes one package gave to one hour's calls (written by the hourly settlement)."""

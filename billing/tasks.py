@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
-from billing import services, settlement
+from billing import reconcile, services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +30,18 @@ def refresh_call_stats_task() -> None:
 def settle_hours_task() -> None:
     """Every few minutes: settle the hours that are over (packages first); check the packages."""
     settlement.settle_due_hours()
+
+
+class ReconciliationTask(DjangoTask):
+    """A reconciliation that stops on an unexpected error marks its job failed, so that its page
+    says so instead of waiting for ever (a worker that dies is the sweeper's: ``billing.jobs``)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if args:
+            reconcile.abandon(args[0], exc)
+
+
+@shared_task(base=ReconciliationTask, acks_late=True, ignore_result=True)
+def reconcile_bill_task(job_id: int) -> None:
+    """Read an uploaded bill and compare it with the console's figures; safe to run twice."""
+    reconcile.run(job_id)

@@ -35,7 +35,10 @@ NAV = (
     (_("SMS"), "admin:billing_smsrecord_changelist", "billing.view_smsrecord"),
     (_("Recordings"), "admin:recordings_recording_changelist", "recordings.view_recording"),
     (_("Statements"), "billing:statements", "billing.view_statement"),
+    (_("Cost allocation"), "billing:allocation", "billing.view_statement"),
+    (_("Bill reconciliation"), "billing:reconciliations", "billing.view_billreconciliation"),
     (_("Tariffs"), "admin:billing_tariff_changelist", "billing.view_tariff"),
+    (_("Packages"), "admin:billing_package_changelist", "billing.view_package"),
     # (billing's "X numbers" is the count of numbers on a statement, "X 号码数")
     (
         pgettext_lazy("navigation", "X numbers"),
