@@ -336,3 +336,37 @@ def test_a_package_added_afterwards_settles_its_hours_again(application):
     packages.changed(bought)
     ten = hour_of(application, utc(2026, 3, 10, 10))
     assert (ten.package_minutes, ten.excess_minutes, ten.revisions) == (3, 2, 1)
+
+
+def test_the_worked_example_of_docs_billing_md(application):
+    """docs/billing.md walks a finance reader through this month; its figures are these."""
+    # packages: B (10 min, used first, until 15 March 00:00) and A (5 min, all March); Beijing
+    # times in the comments
+    a = package(application, 5, name="A", priority=1)
+    b = package(application, 10, name="B", priority=0, end=utc(2026, 3, 14, 16))
+    call(application, utc(2026, 3, 2, 2, 10), 125)  # 2 Mar 10:10, 3 min
+    call(application, utc(2026, 3, 2, 2, 40), 61)  # 2 Mar 10:40, 2 min
+    call(application, utc(2026, 3, 14, 15, 20), 60)  # 14 Mar 23:20, 1 min
+    call(application, utc(2026, 3, 20, 8, 1), 150)  # 20 Mar 15:58:30–16:01:00, 3 min
+    call(application, utc(2026, 3, 25, 1, 10), 120)  # 25 Mar 09:10, 2 min
+    call(application, utc(2026, 3, 25, 1, 30), 200, direction=0)  # 25 Mar 09:30, 4 min, to A
+    call(application, utc(2026, 3, 31, 15, 59, 59), 59)  # 31 Mar 23:59:59, 1 min
+    call(application, utc(2026, 3, 31, 16, 0, 1), 59)  # 1 Apr 00:00:01: April's
+    statement = services.refresh_statement(application, MARCH, close=True)
+    draws = sorted(
+        (hour.astimezone(settlement.UTC), package_id, minutes)
+        for hour, package_id, minutes in PackageDraw.objects.values_list(
+            "hour", "package_id", "minutes"
+        )
+    )
+    assert draws == [
+        (utc(2026, 3, 2, 2), b.pk, 5),
+        (utc(2026, 3, 14, 15), b.pk, 1),
+        (utc(2026, 3, 20, 8), a.pk, 3),  # the 16:00 hour (Beijing): B expired with 4 unused
+        (utc(2026, 3, 25, 1), a.pk, 2),  # A's last 2, to the call that ended first
+    ]
+    assert (statement.minutes, statement.package_minutes, statement.excess_minutes) == (16, 11, 5)
+    lines = {line["direction"]: line for line in statement.lines}
+    assert (lines[0]["excess_minutes"], lines[0]["charge"]) == (4, "0.40")
+    assert (lines[1]["excess_minutes"], lines[1]["charge"]) == (1, "0.12")
+    assert statement.call_charges == Decimal("0.52")
