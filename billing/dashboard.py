@@ -164,8 +164,9 @@ def _fill(
 
 
 def _charges(start: datetime, application: Application | None, now: datetime) -> Decimal:
-    """What the calls that ended since ``start`` cost: the hourly settlement's excess minutes of
-    each direction (package minutes cost nothing more) times that month's tariff."""
+    """What the calls that ended since ``start`` cost, as settled: the excess minutes of each
+    direction (package minutes cost nothing more) times that month's tariff. Read from the stored
+    settlement, never the CDRs; the hour in progress is not settled yet."""
     from billing import settlement
 
     end = settlement.floor_hour(now) + settlement.HOUR
@@ -173,7 +174,7 @@ def _charges(start: datetime, application: Application | None, now: datetime) ->
     total = Decimal("0.00")
     tariffs: dict[tuple[int, Any], Tariff | None] = {}
     for app in applications:
-        for figures in settlement.hours(app.pk, start, end):
+        for figures in settlement.stored(app.pk, start, end):
             month = month_start(figures.hour)
             key = (app.pk, month)
             if key not in tariffs:

@@ -67,11 +67,11 @@ def in_closed_month(package: Package) -> bool:
 
 @dataclass(frozen=True)
 class Balance:
-    """What one package has left, counting the hours not settled yet."""
+    """What one package has left after the hours settled so far (``as_of``)."""
 
     package: Package
     used: int
-    as_of: datetime
+    as_of: datetime | None
 
     @property
     def remaining(self) -> int:
@@ -99,8 +99,9 @@ class Balance:
 def balances(
     application: Application | None = None, *, now: datetime | None = None, current=True
 ) -> list[Balance]:
-    """Every package (of ``application``) valid now or later (``current``), with what it has left:
-    its stored draws plus the hours not settled yet, up to the hour in progress."""
+    """Every package (of ``application``) valid now or later (``current``), with what it has left
+    after the settled hours (its stored draws: one query, never the CDRs; the beat settles every
+    few minutes)."""
     now = now or timezone.now()
     queryset = Package.objects.select_related("application")
     if application is not None:
@@ -116,19 +117,15 @@ def balances(
         .annotate(total=Sum("minutes"))
         .values_list("package_id", "total")
     )
-    end = settlement.floor_hour(now) + settlement.HOUR
-    for application_id in {p.application_id for p in packages}:
-        progress = settlement.SettlementProgress.objects.filter(
-            application_id=application_id
-        ).first()
-        start = progress.settled_until if progress and progress.settled_until else None
-        start = start or settlement.first_billed_hour(application_id)
-        if start is None or start >= end:
-            continue
-        for figures in settlement.derive(application_id, start, end):
-            for package_id, minutes in figures.draws.items():
-                used[package_id] = used.get(package_id, 0) + minutes
-    return [Balance(package=p, used=used.get(p.pk, 0), as_of=now) for p in packages]
+    settled = dict(
+        settlement.SettlementProgress.objects.filter(
+            application_id__in={p.application_id for p in packages}
+        ).values_list("application_id", "settled_until")
+    )
+    return [
+        Balance(package=p, used=used.get(p.pk, 0), as_of=settled.get(p.application_id))
+        for p in packages
+    ]
 
 
 def alert_key(package: Package) -> str:

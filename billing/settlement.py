@@ -288,6 +288,20 @@ def first_billed_hour(application_id: int) -> datetime | None:
     return floor_hour(first) if first is not None else None
 
 
+def settled_until(application_id: int) -> datetime | None:
+    progress = SettlementProgress.objects.filter(application_id=application_id).first()
+    return progress.settled_until if progress else None
+
+
+def stored(application_id: int, start: datetime, end: datetime) -> list[HourFigures]:
+    """The stored settlement of [start, end) only: what pages read on every view (the
+    dashboard), so that they never read the CDRs; hours not settled yet are not in it."""
+    rows = SettledHour.objects.filter(
+        application_id=application_id, hour__gte=floor_hour(start), hour__lt=floor_hour(end)
+    ).order_by("hour")
+    return [HourFigures.from_row(row) for row in rows]
+
+
 def hours(application_id: int, start: datetime, end: datetime) -> list[HourFigures]:
     """The settlement of [start, end): stored for the hours settled, derived for the rest (their
     balances continue from the stored draws), so it is complete whether the beat ran or not."""

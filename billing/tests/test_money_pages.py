@@ -78,14 +78,17 @@ def test_the_dashboard_shows_what_each_package_has_left(boss, application):
         valid_until=utc(2027, 1, 1),
     )
     call(application, utc(2026, 6, 1, 10), 600)
+    # before the hour is settled, nothing is used; the page reads no CDR for it
+    (balance,) = boss.get("/dashboard/").context["packages"]
+    assert balance.remaining == 1000
+    settlement.settle_due_hours()
     response = boss.get("/dashboard/")
     (balance,) = response.context["packages"]
     assert (balance.package, balance.used, balance.remaining) == (package, 10, 990)
     page = response.content.decode()
     assert "Year-1000" in page
     assert "990" in page
-    # the balance counts the hours not settled yet (nothing was settled here)
-    assert not SettledHour.objects.exists()
+    assert SettledHour.objects.get().hour == utc(2026, 6, 1, 10)  # it ended at 10:00:00
 
 
 def test_customer_service_sees_no_packages(staff, application):
