@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from django import forms
@@ -15,16 +16,6 @@ from billing.services import month_start
 from console.models import Application
 
 
-def recent_months(count: int = 13) -> list[tuple[str, str]]:
-    """This month and the ones before it, newest first, as ``YYYY-MM`` choices."""
-    month = month_start(timezone.now())
-    months = []
-    for _n in range(count):
-        months.append((f"{month:%Y-%m}", f"{month:%Y-%m}"))
-        month = month_start(month - timedelta(days=1))
-    return months
-
-
 def last_month() -> str:
     return f"{month_start(month_start(timezone.now()) - timedelta(days=1)):%Y-%m}"
 
@@ -34,13 +25,21 @@ def parse_month(value: str) -> date:
     return date(int(year), int(month), 1)
 
 
-class MonthField(forms.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=recent_months, **kwargs)
+class MonthField(forms.CharField):
+    """A month as ``YYYY-MM`` (the browser's month picker), not after the current month."""
+
+    widget = forms.TextInput(attrs={"type": "month", "pattern": r"\d{4}-\d{2}"})
 
     def clean(self, value):
         value = super().clean(value)
-        return parse_month(value) if value else None
+        if not value:
+            return None
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."))
+        month = parse_month(value)
+        if month > month_start(timezone.now()):
+            raise forms.ValidationError(_("That month has not begun yet."))
+        return month
 
 
 class BillUploadForm(forms.Form):

@@ -26,7 +26,15 @@ A bill of one line per hour tells each hour's minutes and amount, not which call
 PrivateNumber's own console lists the calls (业务详单 > 呼叫详单, 31 days), whose ids Huawei's
 FAQ calls 呼叫记录ID (the CDR's icid) and 绑定ID (its subscriptionId); a file whose lines carry
 them is matched call by call. Those column names as headers of an export are UNCONFIRMED, as are
-APP_Key and 呼叫结束时间 (read when present). Sources: ``docs/billing.md``.
+APP_Key and 呼叫结束时间 (read when present). Sources (more in ``docs/billing.md``):
+
+* https://support.huaweicloud.com/usermanual-billing/bills-topic_50000004.html (使用量类型明细账单
+  文件格式: 账期 … 消费时间, 使用开始时间, 使用结束时间) and its English page under ``/en-us/``;
+* https://support.huaweicloud.com/usermanual-billing/bills-topic_50000001.html (应付金额);
+* https://support.huaweicloud.com/usermanual-billing/bills-topic_new_1000102.html (流水账单, 导出);
+* Huawei Cloud's PrivateNumber FAQ on huaweicloud.com (隐私号码通话费用怎么计算: 结算时以小时为周期
+  扣费, 优先扣除已购买套餐包内的额度; the 业务详单's 呼叫记录ID and 绑定ID; 无法自动按应用或X号码
+  统计费用).
 
 **The comparison**, by hour and application, with the CDRs behind every difference:
 

@@ -287,3 +287,12 @@ def test_an_upload_is_reconciled_by_a_worker_with_progress(celery_worker, ride, 
     job.refresh_from_db()
     assert job.finished_at <= timezone.now()
     assert Alert.objects.filter(kind=AlertKind.UNPUSHED_CDRS, resolved_at__isnull=True).exists()
+
+
+@pytest.mark.embedded
+def test_a_month_that_has_not_begun_is_refused(boss, ride):
+    response = boss.post(
+        "/reconciliation/", {"month": "2099-01", "bill": _upload(SAMPLE.read_bytes())}
+    )
+    assert "该月份尚未开始" in response.content.decode()
+    assert not BillReconciliation.objects.exists()
