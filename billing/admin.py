@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from billing import services
+from billing import packages, services
 from billing.choices import StatementState
-from billing.models import CallRecord, SmsRecord, Statement, Tariff
+from billing.models import CallRecord, Package, SmsRecord, Statement, Tariff
 from console import audit, privacy
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction
@@ -69,6 +70,69 @@ class TariffAdmin(ConsoleModelAdmin):
         audit.record(AuditAction.DELETE, obj, request=request)
         super().delete_model(request, obj)
         services.reprice_open_statements(obj.application, obj.valid_from)
+
+
+@admin.register(Package)
+class PackageAdmin(ConsoleModelAdmin):
+    """Minute packages (套餐包): validity in Beijing time on whole hours, consumption order, what
+    is left as of the last settled hour. A package a closed month drew on is read-only."""
+
+    list_display = [
+        "name",
+        "application",
+        "minutes",
+        "left",
+        "valid_from",
+        "valid_until",
+        "priority",
+        "price",
+    ]
+    list_filter = ["application"]
+    list_select_related = ["application"]
+    ordering = ["application", "priority", "valid_until"]
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(used=Coalesce(Sum("draws__minutes"), 0))
+
+    @admin.display(description=_("minutes left (settled hours)"))
+    def left(self, obj: Package) -> int:
+        return max(obj.minutes - getattr(obj, "used", 0), 0)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A closed month drew on it: changing it would rewrite that month's statement.
+        if obj is not None and packages.in_closed_month(obj):
+            return [field.name for field in Package._meta.fields if field.editable]
+        return []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and packages.in_closed_month(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        before = Package.objects.filter(pk=obj.pk).values_list("valid_from", flat=True).first()
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"fields": form.changed_data},
+        )
+        packages.changed(obj, since=before)
+        self.message_user(request, gettext("The hours of this package were settled again with it."))
+
+    def delete_model(self, request, obj):
+        audit.record(AuditAction.DELETE, obj, request=request)
+        super().delete_model(request, obj)
+        packages.changed(obj)
+
+    def delete_queryset(self, request, queryset):
+        for package in queryset:
+            if packages.in_closed_month(package):
+                raise PermissionDenied
+            self.delete_model(request, package)
 
 
 @admin.register(Statement)

@@ -11,7 +11,8 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import pushes, timeline
+        from billing import jobs, pushes, timeline
 
         timeline.register()  # the calls in a binding's timeline (bindings.timeline)
         pushes.register()  # CDRs, call events and SMS notices (console.inbox)
+        jobs.register()  # bill reconciliations in the stuck-job sweeper (console.jobs)

@@ -58,3 +58,26 @@ class StatementState(models.TextChoices):
     # With a context: the bindings catalog's "Open" is the verb of a link ("打开").
     OPEN = "open", pgettext_lazy("statement state", "Open")
     CLOSED = "closed", pgettext_lazy("statement state", "Closed")
+
+
+class ReconciliationState(models.TextChoices):
+    """Life of a bill reconciliation: read by a worker, compared, done (or failed, saying why)."""
+
+    # With a context: billing's catalogue has "Failed" as the time a call failed.
+    QUEUED = "queued", pgettext_lazy("reconciliation state", "Queued")
+    READING = "reading", _("Reading the bill")
+    COMPARING = "comparing", _("Comparing")
+    DONE = "done", pgettext_lazy("reconciliation state", "Done")
+    FAILED = "failed", pgettext_lazy("reconciliation state", "Failed")
+
+
+class DifferenceKind(models.TextChoices):
+    """How the bill and the console's figures differ (``billing.reconcile``)."""
+
+    # Loudest first: the loss the console exists to prevent.
+    UNPUSHED = "unpushed", _("Billed by Huawei, never pushed to the console")
+    LENGTH = "length", _("Different length")
+    PRICE = "price", _("Different price")
+    HOUR = "hour", _("Billed in another hour")
+    NOT_BILLED = "not_billed", _("Pushed to the console, not on the bill")
+    HOUR_TOTAL = "hour_total", _("Different hourly total")

@@ -105,7 +105,9 @@ def _bars(buckets: list[tuple[Any, str]], totals: dict[Any, tuple[int, int]], ev
     return bars, peak
 
 
-def _fill(period: Period, start: datetime, application, with_money: bool, step: str) -> None:
+def _fill(
+    period: Period, start: datetime, application, with_money: bool, step: str, now=None
+) -> None:
     stats = _stats(start, application)
     answered_q = Q(outcome=CallOutcome.ANSWERED)
     overall = stats.aggregate(
@@ -158,32 +160,34 @@ def _fill(period: Period, start: datetime, application, with_money: bool, step: 
         for row in failures
     ]
     if with_money:
-        period.charges = _charges(stats)
+        period.charges = _charges(start, application, now or timezone.now())
 
 
-def _charges(stats) -> Decimal:
-    """Billable minutes of each application, month and direction, times that month's price."""
-    zone = local_zone()
-    rows = (
-        stats.annotate(month=Trunc("hour", "month", tzinfo=zone))
-        .values("application_id", "month", "direction")
-        .annotate(n_minutes=Sum("minutes"))
-        .order_by()
-    )
+def _charges(start: datetime, application: Application | None, now: datetime) -> Decimal:
+    """What the calls that ended since ``start`` cost, as settled: the excess minutes of each
+    direction (package minutes cost nothing more) times that month's tariff. Read from the stored
+    settlement, never the CDRs; the hour in progress is not settled yet."""
+    from billing import settlement
+
+    end = settlement.floor_hour(now) + settlement.HOUR
+    applications = [application] if application is not None else Application.objects.all()
     total = Decimal("0.00")
     tariffs: dict[tuple[int, Any], Tariff | None] = {}
-    for row in rows:
-        month = month_start(row["month"])
-        key = (row["application_id"], month)
-        if key not in tariffs:
-            tariffs[key] = (
-                Tariff.objects.filter(application_id=key[0], valid_from__lte=month)
-                .order_by("-valid_from")
-                .first()
-            )
-        tariff = tariffs[key]
-        if tariff is not None:
-            total += tariff.price_for(row["direction"]) * (row["n_minutes"] or 0)
+    for app in applications:
+        for figures in settlement.stored(app.pk, start, end):
+            month = month_start(figures.hour)
+            key = (app.pk, month)
+            if key not in tariffs:
+                tariffs[key] = (
+                    Tariff.objects.filter(application_id=app.pk, valid_from__lte=month)
+                    .order_by("-valid_from")
+                    .first()
+                )
+            tariff = tariffs[key]
+            if tariff is None:
+                continue
+            for direction, line in figures.lines.items():
+                total += tariff.price_for(direction) * line.excess_minutes
     return total.quantize(Decimal("0.01"))
 
 
@@ -191,7 +195,7 @@ def last_24_hours(*, application=None, with_money=False, now=None) -> Period:
     now = now or timezone.now()
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     period = Period(title=str(_("Last 24 hours")))
-    _fill(period, start, application, with_money, "hour")
+    _fill(period, start, application, with_money, "hour", now)
     return period
 
 
@@ -199,7 +203,7 @@ def last_30_days(*, application=None, with_money=False, now=None) -> Period:
     now = timezone.localtime(now or timezone.now(), local_zone())
     start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
     period = Period(title=str(_("Last 30 days")))
-    _fill(period, start, application, with_money, "day")
+    _fill(period, start, application, with_money, "day", now)
     return period
 
 

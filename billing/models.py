@@ -7,6 +7,7 @@ them. Money is ``Decimal`` with two places (fen), never float.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -17,6 +18,8 @@ from billing.choices import (
     CallDirection,
     CallEventType,
     CallOutcome,
+    DifferenceKind,
+    ReconciliationState,
     SmsDecision,
     StatementState,
 )
@@ -220,6 +223,13 @@ class CallRecord(models.Model):
             ),
             # A call's page (its events and CDR share the session id).
             models.Index(fields=["session_id"], name="callrecord_session"),
+            # Hourly settlement: the billed calls of an application that ended in an hour
+            # (billing.settlement); unbilled calls (most failures, redial duplicates) left out.
+            models.Index(
+                fields=["application", "call_end_time"],
+                name="callrecord_billed_end",
+                condition=Q(billable_minutes__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -349,9 +359,11 @@ class Tariff(models.Model):
 class Statement(models.Model):
     """The bill of one application for one month (months in Asia/Shanghai time).
 
-    ``billing.services.compute_statement`` derives every figure from the CDRs, the tariff and the
-    X numbers; ``close_statements`` freezes it once the platform can no longer retry a CDR of that
-    month. Recomputing a closed statement from the CDRs gives the same figures.
+    ``billing.services.compute_statement`` derives every figure from the CDRs, the hourly
+    settlement (package minutes first, the excess at the tariff: ``billing.settlement``), the
+    tariff and the X numbers; ``close_statements`` freezes it once the platform can no longer retry
+    a CDR of that month. ``call_charges`` is the charge of the excess minutes. Recomputing a closed
+    statement from the CDRs gives the same figures.
     """
 
     application = models.ForeignKey(
@@ -375,6 +387,8 @@ class Statement(models.Model):
     calls = models.PositiveIntegerField(_("calls"), default=0)
     answered_calls = models.PositiveIntegerField(_("answered calls"), default=0)
     minutes = models.PositiveIntegerField(_("billable minutes"), default=0)
+    package_minutes = models.PositiveIntegerField(_("package minutes"), default=0)
+    excess_minutes = models.PositiveIntegerField(_("excess minutes"), default=0)
     call_charges = models.DecimalField(_("call charges"), default=0, **MONEY)
     x_numbers = models.PositiveIntegerField(_("X numbers"), default=0)
     number_rent = models.DecimalField(_("number rent"), default=0, **MONEY)
@@ -445,3 +459,280 @@ class CallStatCursor(models.Model):
 
     def __str__(self) -> str:
         return str(self.last_record_id)
+
+
+class Package(models.Model):
+    """A minute package (套餐包) of one application: minutes bought for a price, valid for a while.
+
+    Huawei deducts call minutes from the packages first and charges only the excess at the
+    tariff; it settles by the hour (``billing.settlement``). A package is drawn on in the hours
+    that lie wholly inside ``[valid_from, valid_until)`` (both whole hours: Huawei starts a package
+    at the full hour after its purchase), in the order of ``priority`` (lower first), then the one
+    that expires first. What it has left is ``minutes`` minus its draws (``PackageDraw``).
+    """
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="packages",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    minutes = models.PositiveIntegerField(_("minutes"), validators=[MinValueValidator(1)])
+    price = models.DecimalField(_("price (CNY)"), default=0, **PRICE)
+    valid_from = models.DateTimeField(
+        _("valid from"), help_text=_("A whole hour (Beijing time): Huawei starts a package then.")
+    )
+    valid_until = models.DateTimeField(
+        _("valid until"), help_text=_("A whole hour (Beijing time): minutes left then expire.")
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("consumption order"),
+        default=1,
+        help_text=_("Packages valid in the same hour are used in this order, lowest first."),
+    )
+    alert_below_minutes = models.PositiveIntegerField(
+        _("alert below (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Open an alert when fewer minutes are left; empty: the console's default."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+        ordering = ["application", "priority", "valid_until", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")),
+                name="package_valid_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.name}"
+
+    def clean(self) -> None:
+        from billing import packages
+
+        packages.validate(self)
+
+
+class PackageDraw(models.Model):
+    """The minutes one package gave to one hour's calls (written by the hourly settlement)."""
+
+    package = models.ForeignKey(
+        Package, verbose_name=_("package"), on_delete=models.CASCADE, related_name="draws"
+    )
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # led by the (application, hour) index below
+    )
+    hour = models.DateTimeField(_("hour"))
+    minutes = models.PositiveIntegerField(_("minutes"))
+
+    class Meta:
+        verbose_name = _("package draw")
+        verbose_name_plural = _("package draws")
+        constraints = [
+            models.UniqueConstraint(fields=["package", "hour"], name="packagedraw_unique_hour"),
+        ]
+        indexes = [models.Index(fields=["application", "hour"], name="packagedraw_app_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.package_id} {self.hour:%Y-%m-%d %H}:00 {self.minutes}"
+
+
+class SettledHour(models.Model):
+    """The settlement of one application's calls that ended in one hour (结算以小时为周期).
+
+    ``minutes`` are the billable minutes of the calls that ended in the hour; ``package_minutes``
+    came from packages, ``excess_minutes`` are charged at the tariff. ``lines`` splits them by
+    CDR direction (``{"1": {"calls", "minutes", "package_minutes", "excess_minutes"}}``): the
+    package minutes go to the hour's calls in the order they ended, so when a package runs out
+    within the hour the later calls are the excess. Money is not stored: excess minutes × the
+    price of the month's tariff. A CDR that arrives after its hour was settled makes the hour (and
+    the hours after it, whose balances it moves) settled again: ``revisions``, ``late_calls`` and
+    ``before`` say so.
+    """
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # led by the unique (application, hour) constraint
+    )
+    hour = models.DateTimeField(_("hour"))
+    calls = models.PositiveIntegerField(_("billed calls"), default=0)
+    minutes = models.PositiveIntegerField(_("billable minutes"), default=0)
+    package_minutes = models.PositiveIntegerField(_("package minutes"), default=0)
+    excess_minutes = models.PositiveIntegerField(_("excess minutes"), default=0)
+    lines = models.JSONField(_("lines by direction"), default=dict, blank=True)
+    first_settled_at = models.DateTimeField(_("first settled"), default=timezone.now)
+    settled_at = models.DateTimeField(_("settled"), default=timezone.now)
+    revisions = models.PositiveIntegerField(_("revisions"), default=0)
+    late_calls = models.PositiveIntegerField(_("late call records"), default=0)
+    before = models.JSONField(_("figures before the last revision"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("settled hour")
+        verbose_name_plural = _("settled hours")
+        ordering = ["application", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "hour"], name="settledhour_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.hour:%Y-%m-%d %H}:00"
+
+
+class SettlementProgress(models.Model):
+    """How far the hourly settlement of one application got.
+
+    Hours before ``settled_until`` are settled; ``last_record_id`` is the CDR id up to which the
+    settlement has looked for late arrivals (CDRs of hours it had settled already).
+    """
+
+    application = models.OneToOneField(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    settled_until = models.DateTimeField(_("settled until"), null=True, blank=True)
+    last_record_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("settlement progress")
+        verbose_name_plural = _("settlement progress")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.settled_until}"
+
+
+class BillReconciliation(models.Model):
+    """Huawei's bill export of one month (费用中心), uploaded and checked against the console.
+
+    The file is kept in ``source`` until a worker has read it (``billing.reconcile``); the
+    figures and the differences (``BillDifference``) stay. ``application`` narrows the check to
+    one application; empty: the whole account.
+    """
+
+    month = models.DateField(_("month"))
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    file_format = models.CharField(_("format"), max_length=8)
+    source = models.BinaryField(_("file content"), blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=ReconciliationState.choices,
+        default=ReconciliationState.QUEUED,
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows read"), default=0)
+    skipped_rows = models.PositiveIntegerField(_("rows of other charges"), default=0)
+    billed_calls = models.PositiveIntegerField(_("calls on the bill"), default=0)
+    billed_minutes = models.PositiveIntegerField(_("minutes on the bill"), default=0)
+    billed_amount = models.DecimalField(_("amount on the bill"), default=0, **MONEY)
+    our_minutes = models.PositiveIntegerField(_("minutes here"), default=0)
+    our_amount = models.DecimalField(_("amount here"), default=0, **MONEY)
+    difference_count = models.PositiveIntegerField(_("differences"), default=0)
+    unpushed_count = models.PositiveIntegerField(_("billed, never pushed"), default=0)
+    unpushed_minutes = models.PositiveIntegerField(_("minutes billed, never pushed"), default=0)
+    unpushed_amount = models.DecimalField(_("amount billed, never pushed"), default=0, **MONEY)
+    error = models.TextField(_("error"), blank=True)
+    # While queued, reading or comparing; past it, the sweeper runs it again from the start.
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bill reconciliation")
+        verbose_name_plural = _("bill reconciliations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.file_name}"
+
+
+class BillDifference(models.Model):
+    """One difference between Huawei's bill and the console's figures, with the CDR behind it.
+
+    ``call_id`` is the call record id (icid) as the bill or the console has it; ``row`` the line
+    of the bill file. ``detail`` holds what explains it (our package minutes, talk seconds, the
+    hour each side counts the call in).
+    """
+
+    reconciliation = models.ForeignKey(
+        BillReconciliation,
+        verbose_name=_("bill reconciliation"),
+        on_delete=models.CASCADE,
+        related_name="differences",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=DifferenceKind.choices)
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    hour = models.DateTimeField(_("hour"), null=True, blank=True)
+    call_record = models.ForeignKey(
+        CallRecord,
+        verbose_name=_("call record"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    call_id = models.CharField(_("call record id"), max_length=300, blank=True)
+    row = models.PositiveIntegerField(_("bill row"), null=True, blank=True)
+    billed_minutes = models.IntegerField(_("minutes on the bill"), null=True, blank=True)
+    our_minutes = models.IntegerField(_("minutes here"), null=True, blank=True)
+    billed_amount = models.DecimalField(_("amount on the bill"), null=True, blank=True, **MONEY)
+    our_amount = models.DecimalField(_("amount here"), null=True, blank=True, **MONEY)
+    billed_price = models.DecimalField(
+        _("unit price on the bill"), null=True, blank=True, max_digits=12, decimal_places=4
+    )
+    our_price = models.DecimalField(
+        _("unit price here"), null=True, blank=True, max_digits=12, decimal_places=4
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("bill difference")
+        verbose_name_plural = _("bill differences")
+        ordering = ["reconciliation", "id"]
+        indexes = [
+            models.Index(fields=["reconciliation", "kind", "hour"], name="billdifference_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reconciliation_id} {self.kind} {self.call_id}"

@@ -27,7 +27,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from billing import signals
+from billing import settlement, signals
 from billing.choices import CallOutcome, SmsDecision, StatementState
 from billing.models import (
     CallEvent,
@@ -711,7 +711,8 @@ def count_x_numbers(application: Application, month: date) -> int:
 
 @dataclass(frozen=True)
 class StatementFigures:
-    """Every figure of a statement, derived from the CDRs, the tariff and the X numbers."""
+    """Every figure of a statement, derived from the CDRs, the hourly settlement (package minutes
+    first, the excess at the tariff), the tariff and the X numbers."""
 
     calls: int
     answered_calls: int
@@ -722,12 +723,16 @@ class StatementFigures:
     total: Decimal
     lines: list[dict[str, Any]] = field(default_factory=list)
     tariff: Tariff | None = None
+    package_minutes: int = 0
+    excess_minutes: int = 0
 
     def as_fields(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
             "answered_calls": self.answered_calls,
             "minutes": self.minutes,
+            "package_minutes": self.package_minutes,
+            "excess_minutes": self.excess_minutes,
             "call_charges": self.call_charges,
             "x_numbers": self.x_numbers,
             "number_rent": self.number_rent,
@@ -737,19 +742,28 @@ class StatementFigures:
         }
 
 
+def price_of(tariff: Tariff | None, direction: int) -> Decimal:
+    """The price per started minute of ``direction`` (0.00 without a tariff)."""
+    return tariff.price_for(direction) if tariff is not None else Decimal("0.00")
+
+
 def compute_statement(
     application: Application,
     month: date,
     *,
     x_numbers: int | None = None,
     tariff: Tariff | None = None,
+    rederive: bool = False,
 ) -> StatementFigures:
     """The figures of ``application``'s statement for ``month`` (a local calendar month).
 
-    Calls are the CDRs that started in the month, redial duplicates left out; charges are the
-    billable minutes of each direction times that direction's price per started minute; rent is
-    the X numbers times the monthly rent. ``x_numbers`` and ``tariff`` default to today's pool
-    and the tariff in force; pass a closed statement's own to recompute it exactly.
+    Calls and answered calls are the CDRs that started in the month, redial duplicates left out.
+    Minutes and money follow the hourly settlement (``billing.settlement``): the calls that ended
+    in the month's hours, their package minutes, and the excess minutes of each direction times
+    that direction's price per started minute; rent is the X numbers times the monthly rent.
+    ``x_numbers`` and ``tariff`` default to today's pool and the tariff in force; pass a closed
+    statement's own to recompute it exactly. The settlement is read as stored (and derived for
+    the hours not settled yet); ``rederive`` derives all of the month's hours from the CDRs again.
     """
     month = month_start(month)
     start, end = month_bounds(month)
@@ -765,29 +779,43 @@ def compute_statement(
         .annotate(
             calls=Count("id"),
             answered=Count("id", filter=Q(fwd_answer_time__isnull=False)),
-            minutes=Coalesce(Sum("billable_minutes"), 0),
         )
         .order_by("direction")
     )
+    counts = {row["direction"]: (row["calls"], row["answered"]) for row in per_direction}
+    hours = (settlement.derive if rederive else settlement.hours)(application.pk, start, end)
+    settled: dict[int, settlement.Line] = {}
+    for figures in hours:
+        for direction, line in figures.lines.items():
+            total = settled.setdefault(direction, settlement.Line())
+            total.calls += line.calls
+            total.minutes += line.minutes
+            total.package_minutes += line.package_minutes
     lines = []
-    calls = answered = minutes = 0
+    calls = answered = minutes = package_minutes = excess_minutes = 0
     charges = Decimal("0.00")
-    for row in per_direction:
-        price = tariff.price_for(row["direction"]) if tariff else Decimal("0.00")
-        charge = (price * row["minutes"]).quantize(CENT)
+    for direction in sorted(set(counts) | set(settled)):
+        line = settled.get(direction, settlement.Line())
+        n_calls, n_answered = counts.get(direction, (0, 0))
+        price = price_of(tariff, direction)
+        charge = (price * line.excess_minutes).quantize(CENT)
         lines.append(
             {
-                "direction": row["direction"],
-                "calls": row["calls"],
-                "answered": row["answered"],
-                "minutes": row["minutes"],
+                "direction": direction,
+                "calls": n_calls,
+                "answered": n_answered,
+                "minutes": line.minutes,
+                "package_minutes": line.package_minutes,
+                "excess_minutes": line.excess_minutes,
                 "price": str(price),
                 "charge": str(charge),
             }
         )
-        calls += row["calls"]
-        answered += row["answered"]
-        minutes += row["minutes"]
+        calls += n_calls
+        answered += n_answered
+        minutes += line.minutes
+        package_minutes += line.package_minutes
+        excess_minutes += line.excess_minutes
         charges += charge
     numbers = count_x_numbers(application, month) if x_numbers is None else x_numbers
     rent = ((tariff.monthly_rent_per_number if tariff else Decimal(0)) * numbers).quantize(CENT)
@@ -795,6 +823,8 @@ def compute_statement(
         calls=calls,
         answered_calls=answered,
         minutes=minutes,
+        package_minutes=package_minutes,
+        excess_minutes=excess_minutes,
         call_charges=charges.quantize(CENT),
         x_numbers=numbers,
         number_rent=rent,
@@ -805,7 +835,8 @@ def compute_statement(
 
 
 def recompute_differences(statement: Statement) -> dict[str, tuple[Any, Any]]:
-    """Recompute a statement from the CDRs (with its own number count and tariff).
+    """Recompute a statement from the CDRs (with its own number count and tariff), settling its
+    hours again in memory from the package balances its month opened with.
 
     Returns ``{figure: (stored, recomputed)}`` for every figure that differs; empty when the
     statement still matches its CDRs.
@@ -815,6 +846,7 @@ def recompute_differences(statement: Statement) -> dict[str, tuple[Any, Any]]:
         statement.month,
         x_numbers=statement.x_numbers,
         tariff=statement.tariff,
+        rederive=True,
     )
     differences = {}
     for name, value in figures.as_fields().items():
@@ -827,7 +859,8 @@ def recompute_differences(statement: Statement) -> dict[str, tuple[Any, Any]]:
 
 
 def refresh_statement(application: Application, month: date, *, close: bool = False) -> Statement:
-    """Create or recompute the statement of one month; ``close`` freezes it. Closed ones stay."""
+    """Create or recompute the statement of one month; ``close`` freezes it, after settling and
+    storing all of its hours. Closed ones stay."""
     month = month_start(month)
     with transaction.atomic():
         statement, _ = Statement.objects.select_for_update().get_or_create(
@@ -835,6 +868,8 @@ def refresh_statement(application: Application, month: date, *, close: bool = Fa
         )
         if statement.state == StatementState.CLOSED:
             return statement
+        if close:
+            settlement.settle_application(application, until=month_bounds(month)[1])
         for name, value in compute_statement(application, month).as_fields().items():
             setattr(statement, name, value)
         statement.computed_at = timezone.now()

@@ -113,6 +113,8 @@ class StatementTable(tables.Table):
     calls = tables.Column(verbose_name=_("Calls"))
     answered_calls = tables.Column(verbose_name=_("Answered"))
     minutes = tables.Column(verbose_name=_("Billable minutes"))
+    package_minutes = tables.Column(verbose_name=_("Package minutes"))
+    excess_minutes = tables.Column(verbose_name=_("Excess minutes"))
     call_charges = tables.Column(verbose_name=_("Call charges (CNY)"))
     x_numbers = tables.Column(verbose_name=_("X numbers"))
     number_rent = tables.Column(verbose_name=_("Number rent (CNY)"))
@@ -129,6 +131,8 @@ class StatementTable(tables.Table):
             "calls",
             "answered_calls",
             "minutes",
+            "package_minutes",
+            "excess_minutes",
             "call_charges",
             "x_numbers",
             "number_rent",
@@ -138,8 +142,9 @@ class StatementTable(tables.Table):
         order_by = ("-month",)
         empty_text = _("No statements yet.")
 
-    def render_month(self, value):
-        return value.strftime("%Y-%m")
+    def render_month(self, value, record):
+        url = reverse("billing:statement", args=[record.pk])
+        return format_html('<a href="{}">{}</a>', url, value.strftime("%Y-%m"))
 
     def value_month(self, value):
         return value.strftime("%Y-%m")
@@ -167,6 +172,8 @@ class StatementTable(tables.Table):
         "calls": COUNT,
         "answered_calls": COUNT,
         "minutes": COUNT,
+        "package_minutes": COUNT,
+        "excess_minutes": COUNT,
         "call_charges": MONEY,
         "x_numbers": COUNT,
         "number_rent": MONEY,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
-from billing import services
+from billing import reconcile, services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +24,24 @@ def close_statements_task() -> None:
 def refresh_call_stats_task() -> None:
     """Every minute: rebuild the dashboard's hourly totals of hours that got new CDRs."""
     services.refresh_call_stats()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def settle_hours_task() -> None:
+    """Every few minutes: settle the hours that are over (packages first); check the packages."""
+    settlement.settle_due_hours()
+
+
+class ReconciliationTask(DjangoTask):
+    """A reconciliation that stops on an unexpected error marks its job failed, so that its page
+    says so instead of waiting for ever (a worker that dies is the sweeper's: ``billing.jobs``)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if args:
+            reconcile.abandon(args[0], exc)
+
+
+@shared_task(base=ReconciliationTask, acks_late=True, ignore_result=True)
+def reconcile_bill_task(job_id: int) -> None:
+    """Read an uploaded bill and compare it with the console's figures; safe to run twice."""
+    reconcile.run(job_id)

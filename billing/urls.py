@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import views
+from billing import statement_views, views
 
 app_name = "billing"
 
@@ -18,5 +18,26 @@ urlpatterns = [
     ),
     path("calls/<int:application_id>/<path:session_id>/", views.CallView.as_view(), name="call"),
     path("statements/", views.StatementListView.as_view(), name="statements"),
+    path("statements/<int:pk>/", statement_views.StatementView.as_view(), name="statement"),
+    path(
+        "statements/allocation/",
+        statement_views.AllocationView.as_view(),
+        name="allocation",
+    ),
+    path(
+        "reconciliation/",
+        statement_views.ReconciliationListView.as_view(),
+        name="reconciliations",
+    ),
+    path(
+        "reconciliation/<int:pk>/",
+        statement_views.ReconciliationView.as_view(),
+        name="reconciliation",
+    ),
+    path(
+        "reconciliation/<int:pk>/progress",
+        statement_views.ReconciliationProgressView.as_view(),
+        name="reconciliation_progress",
+    ),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
 ]

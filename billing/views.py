@@ -30,7 +30,7 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export.views import ExportMixin
 from django_tables2.paginators import LazyPaginator
 
-from billing import dashboard, explain
+from billing import dashboard, explain, packages
 from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
@@ -328,7 +328,9 @@ class DashboardView(ConsolePage, TemplateView):
         chosen_id = chosen.isdigit() and len(chosen) <= 18
         application = applications.filter(pk=chosen).first() if chosen_id else None
         with_money = self.request.user.has_perm("billing.view_statement")
+        with_packages = self.request.user.has_perm("billing.view_package")
         context.update(
+            packages=packages.balances(application) if with_packages else None,
             applications=applications,
             application=application,
             with_money=with_money,

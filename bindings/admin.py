@@ -259,6 +259,7 @@ class BindingAdmin(ConsoleModelAdmin):
                         "status_label",
                         "application",
                         "order_ref",
+                        "cost_tag",
                         "created_by",
                         "created_at",
                         "bound_at",

@@ -136,6 +136,12 @@ class BindingCreateForm(forms.Form):
         required=False,
     )
     order_ref = forms.CharField(label=_("Order reference"), max_length=64, required=False)
+    cost_tag = forms.CharField(
+        label=_("Cost tag"),
+        max_length=64,
+        required=False,
+        help_text=_("Groups this binding's calls in the cost allocation (e.g. a business line)."),
+    )
     record_flag = OptionalBooleanField(label=_("Record calls"), default=False)
     record_hint_tone = _tone_field(_("Recording notice tone"))
     user_data = forms.CharField(

@@ -119,6 +119,14 @@ class Binding(models.Model):
         _("status"), max_length=16, choices=BindingStatus.choices, default=BindingStatus.PENDING
     )
     order_ref = models.CharField(_("order reference"), max_length=64, blank=True)
+    # The console's own label for cost allocation (billing.allocation); never sent to the platform.
+    cost_tag = models.CharField(
+        _("cost tag"),
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text=_("Groups this binding's calls in the cost allocation (e.g. a business line)."),
+    )
     # NULL until the platform answers: the unique constraint must not collide on "no id yet".
     subscription_id = models.CharField(  # noqa: DJ001
         _("subscriptionId"), max_length=64, null=True, blank=True

@@ -105,6 +105,7 @@ def _result_fields(error: PlatformError) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 _COMMON = ("order_ref", "user_data", "record_flag", "record_hint_tone", "a_number", "area_code")
+_COMMON += ("cost_tag",)  # the console's own label, for billing's cost allocation
 CREATE_FIELDS: dict[str, tuple[str, ...]] = {
     Mode.AXB: (
         *_COMMON,
@@ -625,10 +626,10 @@ def abandon_bind(binding_id: int, error: PlatformError) -> Binding | None:
 
 # Fields kept only by the console: changed at once, nothing is sent.
 LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
-    Mode.AXB: ("order_ref",),
-    Mode.AX: ("order_ref", "duration"),
-    Mode.AXE: ("order_ref",),
-    Mode.AXYB: ("order_ref",),
+    Mode.AXB: ("order_ref", "cost_tag"),
+    Mode.AX: ("order_ref", "cost_tag", "duration"),
+    Mode.AXE: ("order_ref", "cost_tag"),
+    Mode.AXYB: ("order_ref", "cost_tag"),
 }
 
 

@@ -109,3 +109,6 @@ class AlertKind(models.TextChoices):
 
     PLATFORM_LOCKED = "platform_locked", _("Platform calls paused")
     HELD_PUSHES = "held_pushes", _("Pushes held")
+    PACKAGE_LOW = "package_low", _("Package running out")
+    UNPUSHED_CDRS = "unpushed_cdrs", _("Billed calls never pushed")
+    LATE_AFTER_CLOSE = "late_after_close", _("Call records after closing")

@@ -21,7 +21,10 @@ MENU = (
     Entry(_("SMS"), "admin:billing_smsrecord_changelist", "billing.view_smsrecord"),
     Entry(_("Recordings"), "admin:recordings_recording_changelist", "recordings.view_recording"),
     Entry(_("Statements"), "billing:statements", "billing.view_statement"),
+    Entry(_("Cost allocation"), "billing:allocation", "billing.view_statement"),
+    Entry(_("Bill reconciliation"), "billing:reconciliations", "billing.view_billreconciliation"),
     Entry(_("Tariffs"), "admin:billing_tariff_changelist", "billing.view_tariff"),
+    Entry(_("Packages"), "admin:billing_package_changelist", "billing.view_package"),
     # (billing's "X numbers" is the count of numbers on a statement, "X 号码数")
     Entry(
         pgettext_lazy("navigation", "X numbers"),

@@ -380,6 +380,22 @@ BILLING_STATEMENT_CLOSE_AFTER = timedelta(
 )
 # The calls list gives up (and asks for a narrower search) after this many milliseconds.
 BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
+# An hour is settled (package minutes first, the excess at the tariff) this long after it ended,
+# after the platform's first three retries of a CDR push (1, 4 and 9 minutes, spec §6.0); a CDR
+# that comes later still makes its hour settled again (billing/settlement.py).
+BILLING_SETTLE_AFTER = timedelta(minutes=env.int("BILLING_SETTLE_AFTER_MINUTES", default=10))
+BILLING_SETTLE_EVERY_SECONDS = env.int("BILLING_SETTLE_EVERY_SECONDS", default=300)
+# A package's alert opens when this share of its minutes or less is left (unless the package sets
+# its own number of minutes).
+BILLING_PACKAGE_ALERT_PERCENT = env.int("BILLING_PACKAGE_ALERT_PERCENT", default=10)
+# Huawei's bill exports uploaded for reconciliation (billing/reconcile.py): read within these.
+BILLING_BILL_MAX_BYTES = env.int("BILLING_BILL_MAX_BYTES", default=10 * 1024 * 1024)
+BILLING_BILL_MAX_ROWS = env.int("BILLING_BILL_MAX_ROWS", default=200_000)
+BILLING_BILL_MAX_COLUMNS = env.int("BILLING_BILL_MAX_COLUMNS", default=80)
+UPLOAD_MAX_BYTES = max(UPLOAD_MAX_BYTES, BILLING_BILL_MAX_BYTES)
+# Cost allocation by order reference: its first N characters, or what comes before a separator.
+BILLING_ALLOCATION_PREFIX_LENGTH = env.int("BILLING_ALLOCATION_PREFIX_LENGTH", default=4)
+BILLING_ALLOCATION_PREFIX_SEPARATOR = env.str("BILLING_ALLOCATION_PREFIX_SEPARATOR", default="")
 CELERY_BEAT_SCHEDULE.update(
     {
         "corroborate-held-pushes": {
@@ -390,6 +406,11 @@ CELERY_BEAT_SCHEDULE.update(
         "refresh-call-stats": {"task": "billing.tasks.refresh_call_stats_task", "schedule": 60.0},
         # Last month's statements once the platform can no longer retry; this month's kept current.
         "close-statements": {"task": "billing.tasks.close_statements_task", "schedule": 3600.0},
+        # Hours that are over: package minutes first, the excess at the tariff; package alerts.
+        "settle-hours": {
+            "task": "billing.tasks.settle_hours_task",
+            "schedule": float(BILLING_SETTLE_EVERY_SECONDS),
+        },
     }
 )
 

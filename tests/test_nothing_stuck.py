@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -32,7 +32,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import reconcile
 from billing import services as billing_services
+from billing.choices import ReconciliationState
+from billing.models import BillReconciliation
 from bindings import services
 from bindings.choices import BindingStatus, BulkJobStatus, NumberImportState
 from bindings.models import Binding, BulkJob, NumberImport, Reconciliation, XNumber
@@ -227,6 +230,9 @@ def test_the_sweeper_sends_again_each_job_whose_lease_ran_out_and_only_those(pla
     done = BulkJob.objects.create(
         application=axb, source="a\n", status=BulkJobStatus.DONE, lease_until=past
     )
+    bill = BillReconciliation.objects.create(
+        month=date(2026, 3, 1), file_format="csv", state="reading", lease_until=past
+    )
     sent.clear()  # the two binds queued on saving
     # when
     jobs.sweep()
@@ -238,6 +244,7 @@ def test_the_sweeper_sends_again_each_job_whose_lease_ran_out_and_only_those(pla
             ("validate_number_import_task", (validating.pk,), {}),
             ("import_numbers_task", (importing.pk,), {}),
             ("reconcile_bindings_task", (axb.pk, [1, 2]), {"run_id": run.pk}),
+            ("reconcile_bill_task", (bill.pk,), {}),
         ]
     )
     # each got a new lease: the next sweep sends nothing
@@ -309,6 +316,12 @@ def locked_rows(rows: list[tuple[str, int]]) -> psycopg.Connection:
     return lock
 
 
+def hourly_bill(moment: datetime) -> bytes:
+    """A bill of one hour of this month that nothing here matches (one difference)."""
+    hour = timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)
+    return f"消费时间,使用量,应付金额\n{hour:%Y-%m-%d %H:%M:%S} GMT+08:00,7,0.84\n".encode()
+
+
 def waiting_on_locks() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -358,6 +371,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
     assert services.confirm_number_import(importing, user=make_user("boss", is_superuser=True))
     billing_services.ingest_cdrs(axb, [FeeInfo.model_validate(cdr)])
     recording = Recording.objects.get()
+    bill = reconcile.start(timezone.now(), "bill.csv", "csv", hourly_bill(timezone.now()))
     # the platform answers slowly, and three jobs find their rows locked
     for interface in ("axb.bind", "axb.unbind", "axb.modify", "axb.query", "record.url"):
         control.set_faults(interface, latency_ms=LATENCY_MS)
@@ -366,15 +380,16 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
             ("bindings_bulkjob", bulk.pk),
             ("bindings_numberimport", validating.pk),
             ("bindings_numberimport", importing.pk),
+            ("billing_billreconciliation", bill.pk),
         ]
     )
     # when a worker takes all of them, and is killed with SIGKILL in their middle
-    worker_process.start(concurrency=8)
+    worker_process.start(concurrency=9)  # one task of each job at once
     wait_until(
         lambda: (
             Binding.objects.get(pk=to_bind.pk).bind_attempts == 1
             and Recording.objects.get(pk=recording.pk).state == RecordingState.FETCHING
-            and waiting_on_locks() >= 3
+            and waiting_on_locks() >= 4
             and broker_redis().hlen("unacked") >= 8
         ),
         timeout=60,
@@ -396,6 +411,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
     assert NumberImport.objects.get(pk=importing.pk).state == NumberImportState.IMPORTING
     assert not XNumber.objects.filter(number__startswith="+86171600").exists()
     assert Recording.objects.get(pk=recording.pk).state == RecordingState.FETCHING
+    assert BillReconciliation.objects.get(pk=bill.pk).state != ReconciliationState.DONE
     # when the sweeper finds them, the platform is quick again, and a worker runs (the sweeper
     # is told it is later; a fetch's claim must really have run out to be taken over)
     wait_until(lambda: Recording.objects.get(pk=recording.pk).lease_until < timezone.now(), 10)
@@ -407,6 +423,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
         "number_import": 2,
         "reconciliation": 1,
         "recording": 1,
+        "bill_reconciliation": 1,
     }
 
     def where_they_stand() -> dict[str, object]:
@@ -422,6 +439,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
             "validated": NumberImport.objects.get(pk=validating.pk).state,
             "imported": NumberImport.objects.get(pk=importing.pk).state,
             "recording": Recording.objects.get(pk=recording.pk).state,
+            "bill": BillReconciliation.objects.get(pk=bill.pk).state,
         }
 
     done = {
@@ -432,6 +450,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
         "validated": NumberImportState.PREVIEWED,
         "imported": NumberImportState.DONE,
         "recording": RecordingState.STORED,
+        "bill": ReconciliationState.DONE,
     }
     recovered(90, lambda: where_they_stand() == done, where_they_stand)
     # then each job finished exactly once
@@ -457,3 +476,5 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
     assert NumberImport.objects.get(pk=importing.pk).imported_count == 300
     stored = list((storage / "media").rglob("*.wav"))
     assert len(stored) == 1
+    bill.refresh_from_db()  # its differences written once (the one hour billed here, at least)
+    assert bill.differences.count() == bill.difference_count >= 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from billing import urls
+from billing import services, urls
+from billing.models import BillReconciliation
 from billing.tests.factories import make_record
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing.factories import ApplicationFactory
@@ -18,9 +19,13 @@ def pages():
     """(name, url, method, permission) of every page in billing.urls."""
     application = ApplicationFactory(mode="AXYB")
     record = make_record(application)
+    statement = services.refresh_statement(application, record.started_at)
+    bill = BillReconciliation.objects.create(month=statement.month, file_format="csv")
     args = {"application_id": application.pk, "session_id": record.session_id}
+    primary_keys = {"statement": statement.pk}  # the others are of a reconciliation
     found = []
     for pattern in urls.urlpatterns:
+        args["pk"] = primary_keys.get(pattern.name, bill.pk)
         wanted = [args[name] for name in pattern.pattern.converters]
         view = pattern.callback.view_class
         method = "post" if view.http_method_names == ["post"] else "get"
@@ -68,3 +73,5 @@ def test_customer_service_reads_calls_but_not_money(client, make_user, pages):
     assert statuses["calls"] == statuses["call"] == statuses["dashboard"] == 200
     assert statuses["live_calls"] == 200
     assert statuses["statements"] == statuses["stop_call"] == 403
+    money = ("statement", "allocation", "reconciliations", "reconciliation")
+    assert {statuses[name] for name in (*money, "reconciliation_progress")} == {403}

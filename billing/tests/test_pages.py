@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services
+from billing import services, settlement
 from billing.models import CallEvent, CallRecord
 from billing.tests.factories import TariffFactory, fee, make_record, unanswered, utc
 from console.models import AuditLog
@@ -331,6 +331,7 @@ def test_the_dashboard_draws_the_last_day_and_month_and_the_failures_by_cause(bo
         unanswered(fee(application, started=now - timedelta(days=3)), 8101, 19),
     )
     services.refresh_call_stats(now=now + timedelta(minutes=2))
+    settlement.settle_due_hours(now=now)  # the charges are the settled hours'
     # when
     response = boss.get("/dashboard/")
     # then

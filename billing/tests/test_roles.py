@@ -30,11 +30,26 @@ def test_number_administrator_holds_calls_tariffs_and_statements():
         "billing.view_tariff",
         "billing.view_statement",
         "billing.close_statement",
+        "billing.add_package",
+        "billing.change_package",
+        "billing.delete_package",
+        "billing.view_package",
+        "billing.add_billreconciliation",
+        "billing.view_billreconciliation",
     }
 
 
 def test_nobody_may_edit_or_delete_what_the_platform_reported():
     for role in (CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR):
         held = permissions_of(role, {"billing"})
-        for model in ("callrecord", "callevent", "smsrecord", "statement", "callstat"):
+        for model in (
+            "callrecord",
+            "callevent",
+            "smsrecord",
+            "statement",
+            "callstat",
+            "settledhour",
+            "packagedraw",
+            "billdifference",
+        ):
             assert not held & {f"billing.{a}_{model}" for a in ("add", "change", "delete")}, role

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from billing.models import CallStat, CallStatCursor
-from billing.tasks import close_statements_task, refresh_call_stats_task
+from billing.models import CallStat, CallStatCursor, SettledHour
+from billing.tasks import close_statements_task, refresh_call_stats_task, settle_hours_task
 from billing.tests.factories import fee
 from console.testing import wait_until
 from console.testing.factories import ApplicationFactory
@@ -18,9 +18,28 @@ from privatenumber.schemas import FeeInfo
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def test_both_beat_jobs_are_scheduled():
+def test_the_beat_jobs_are_scheduled():
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {refresh_call_stats_task.name, close_statements_task.name} <= tasks
+    assert {
+        refresh_call_stats_task.name,
+        close_statements_task.name,
+        settle_hours_task.name,
+    } <= tasks
+
+
+def test_the_settlement_runs_on_a_worker(celery_worker):
+    # given a 2-minute call that ended an hour and a half ago
+    from billing import services
+
+    application = ApplicationFactory()
+    ended = timezone.now() - timedelta(minutes=90)
+    body = fee(application, answered=ended - timedelta(seconds=90), talk=90)
+    services.ingest_cdrs(application, [FeeInfo.model_validate(body)], now=ended)
+    # when
+    settle_hours_task.delay()
+    # then its hour is settled
+    wait_until(lambda: SettledHour.objects.filter(application=application).exists(), timeout=20)
+    assert SettledHour.objects.get(application=application).minutes == 2
 
 
 def test_the_rollup_job_runs_on_a_worker(celery_worker):

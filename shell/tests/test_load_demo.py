@@ -57,6 +57,8 @@ def test_load_demo_makes_every_mode_usable_and_fills_history_idempotently(settin
         assert history.filter(binding__isnull=False).count() == history.count()
         assert history.filter(fwd_answer_time__isnull=True).exists()  # some failed calls
         assert Statement.objects.filter(state="open", call_charges__gt=0).exists()
+        # the AXB application's minute package is drawn on first
+        assert Statement.objects.filter(application__mode="AXB", package_minutes__gt=0).exists()
         assert sim.control.wait_pushes(1, kind="fee")  # today's calls, placed on the simulator
         assert sim.control.wait_pushes(2, kind="sms")  # and SMS
 

@@ -196,10 +196,10 @@ def test_admin_add_an_application_import_numbers_see_the_pool_and_export_a_state
     assert beijing.locator("[data-field=capacity]").text_content() == "10000"
     journey.shot("pool-usage")
 
-    # given a month of calls: 2 + 1 billable minutes, 5 numbers at 15.00
+    # given a month of calls: 2 + 1 billable minutes (no package: all excess), 5 numbers at 15.00
     statement = a_month_of_calls(application)
     month = f"{statement.month:%Y-%m}"
-    expected = [month, NAME, "2", "2", "3", "0.34", "5", "75.00", "75.34"]
+    expected = [month, NAME, "2", "2", "3", "0", "3", "0.34", "5", "75.00", "75.34"]
     # when they open the statements
     journey.goto("/statements/")
     rows = page.locator("table tbody tr")
@@ -228,7 +228,8 @@ def test_admin_add_an_application_import_numbers_see_the_pool_and_export_a_state
 
 
 def figures(header: list[str], row: list[str]) -> list[str]:
-    """Month, application, calls, answered, minutes, charges, numbers, rent, total of a row."""
-    assert len(header) == len(row) == 11, header
+    """Month, application, calls, answered, minutes, package minutes, excess minutes, charges,
+    numbers, rent, total of a row."""
+    assert len(header) == len(row) == 13, header
     month, application, _state, *amounts, _closed = row
     return [month, application, *amounts]

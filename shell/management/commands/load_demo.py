@@ -27,7 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services as billing
-from billing.models import Tariff
+from billing import settlement
+from billing.models import Package, Tariff
 from bindings import services as bindings
 from bindings.choices import BindingStatus
 from bindings.cities import province_of
@@ -154,6 +155,15 @@ class Command(BaseCommand):
             Tariff.objects.create(
                 application=application, valid_from=billing.month_start(days[0]), **demo.DEMO_TARIFF
             )
+            if mode == "AXB":  # a year's minute package, drawn on first (docs/billing.md)
+                Package.objects.create(
+                    application=application,
+                    name="AXB-10000",
+                    minutes=10_000,
+                    price="900.00",
+                    valid_from=days[0],
+                    valid_until=days[0] + timedelta(days=365),
+                )
             apps[mode] = application
         numbers = XNumber.objects.filter(application__in=apps.values()).count()
         self.stdout.write(
@@ -164,6 +174,7 @@ class Command(BaseCommand):
         calls = self.history(apps, days, options["calls_per_day"], rng)
         billing.refresh_call_stats(settle=timedelta(0))
         closed = billing.close_statements()
+        settlement.settle_due_hours()
         self.stdout.write(
             f"{calls} calls of {len(days)} days ingested (demo CDRs, no recordings); "
             f"{len(closed)} statement(s) of last month closed, this month's open."
