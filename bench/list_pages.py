@@ -313,8 +313,8 @@ def scenarios(rows: int, x_numbers: int, apps: list[int], rng: random.Random):
             "at__lt": str(midnight + timedelta(days=1)),
         }
 
-    binding = "/admin/bindings/binding/"
-    number = "/admin/bindings/xnumber/"
+    binding = "/bindings/"
+    number = "/bindings/numbers/"
     call = "/admin/console/platformcall/"
     auditlog = "/admin/console/auditlog/"
     delivery = "/admin/console/delivery/"
@@ -322,12 +322,12 @@ def scenarios(rows: int, x_numbers: int, apps: list[int], rng: random.Random):
     sms = "/admin/billing/smsrecord/"
     return [
         ("bindings", "first page", binding, lambda: {}),
-        ("bindings", "filter: status ended", binding, lambda: {"status__exact": "ended"}),
+        ("bindings", "filter: status ended", binding, lambda: {"status": "ended"}),
         (
             "bindings",
             "filter: smallest application",
             binding,
-            lambda: {"application__id__exact": apps[3]},
+            lambda: {"application": apps[3]},
         ),
         ("bindings", "search: A number typed any way", binding, lambda: {"q": caller()}),
         (
@@ -336,12 +336,12 @@ def scenarios(rows: int, x_numbers: int, apps: list[int], rng: random.Random):
             binding,
             lambda: {"q": f"order-{rng.randrange(rows)}"},
         ),
-        ("bindings", "page 50", binding, lambda: {"p": 50}),
+        ("bindings", "page 50", binding, lambda: {"page": 50}),
         ("X numbers", "first page", number, lambda: {}),
-        ("X numbers", "filter: state cooling", number, lambda: {"state__exact": "cooling"}),
+        ("X numbers", "filter: state cooling", number, lambda: {"state": "cooling"}),
         ("X numbers", "search: number", number, lambda: {"q": x()}),
         ("X numbers", "search: city code", number, lambda: {"q": f"0{750 + rng.randrange(50)}"}),
-        ("X numbers", "page 50", number, lambda: {"p": 50}),
+        ("X numbers", "page 50", number, lambda: {"page": 50}),
         ("platform calls", "first page", call, lambda: {}),
         (
             "platform calls",
@@ -382,7 +382,7 @@ def scenarios(rows: int, x_numbers: int, apps: list[int], rng: random.Random):
         ("calls in progress", "first page", "/calls/live/", lambda: {}),
         ("recordings at risk", "first page", "/recordings/at-risk/", lambda: {}),
         ("statements", "first page", "/statements/", lambda: {}),
-        ("reconciliations", "first page", "/admin/bindings/reconciliation/", lambda: {}),
+        ("reconciliations", "first page", "/bindings/reconciliations/", lambda: {}),
         ("console home", "search: caller", "/", lambda: {"q": caller()}),
     ]
 

@@ -319,7 +319,7 @@ class SmsRecordAdmin(ReadOnlyAdmin):
         """The binding the SMS went through (its subscriptionId is on the binding's page)."""
         if obj.binding_id is None:
             return "–"
-        url = reverse("admin:bindings_binding_change", args=[obj.binding_id])
+        url = reverse("bindings:binding", args=[obj.binding_id])
         return format_html('<a href="{}">#{}</a>', url, obj.binding_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

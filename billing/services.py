@@ -38,9 +38,10 @@ from billing.models import (
     Statement,
     Tariff,
 )
+from bindings import modes
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
-from console.choices import BlockCallRule, BlockSmsRule, Mode
+from console.choices import BlockCallRule, BlockSmsRule
 from console.inbox import Verdict
 from console.models import Application, Delivery
 from console.sql import prepared_cursor
@@ -289,7 +290,7 @@ def ingest_cdrs(
     if not fees:
         return 0
     now = now or timezone.now()
-    expects_binding = application.mode != Mode.X  # X mode has no bindings on the platform
+    expects_binding = modes.has_bindings(application.mode)  # X mode has none on the platform
     rows: dict[str, tuple] = {}
     for fee in fees:
         row = _row(fee, None, expects_binding, now)  # the insert links the binding

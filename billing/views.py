@@ -35,9 +35,10 @@ from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows
+from bindings import modes
 from bindings.services import stop_call
 from console import audit
-from console.choices import AuditAction, Mode
+from console.choices import AuditAction
 from console.confirm import confirmation, confirmed
 from console.exports import TableExport
 from console.models import Application
@@ -190,7 +191,7 @@ class CallView(ConsolePage, TemplateView):
             in_progress=in_progress,
             can_stop=(
                 in_progress
-                and application.mode == Mode.AXYB
+                and application.mode in modes.STOPS_CALLS
                 and self.request.user.has_perm("billing.stop_call")
             ),
             recording_template=select_template(RECORDING_TEMPLATES).template.name,
@@ -254,7 +255,7 @@ class StopCallView(PermissionRequiredMixin, View):
     http_method_names = ["get", "post"]
 
     def get(self, request, application_id: int, session_id: str):
-        get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
+        get_object_or_404(Application, pk=application_id, mode__in=modes.STOPS_CALLS)
         return confirmation(
             request,
             title=str(_("Stop this call?")),
@@ -269,7 +270,7 @@ class StopCallView(PermissionRequiredMixin, View):
     def post(self, request, application_id: int, session_id: str):
         if not confirmed(request):
             return self.get(request, application_id, session_id)
-        application = get_object_or_404(Application, pk=application_id, mode=Mode.AXYB)
+        application = get_object_or_404(Application, pk=application_id, mode__in=modes.STOPS_CALLS)
         url = reverse("billing:call", args=[application_id, session_id])
         try:
             stop_call(application, session_id, request.user, request=request)

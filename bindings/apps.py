@@ -11,7 +11,7 @@ class BindingsConfig(AppConfig):
     verbose_name = _("Bindings")
 
     def ready(self) -> None:
-        from bindings import jobs, pushes
+        from bindings import jobs, pushes, tasks  # noqa: F401 - tasks connect to services.work
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
         pushes.register()  # X-number status pushes (console.inbox)

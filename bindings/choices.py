@@ -53,21 +53,13 @@ class CallDirection(models.IntegerChoices):
     B_TO_A = 2, _("Only B calls A")
 
 
-# AX has no B: A owns X, anybody calls A through it and A calls out through it (spec §5.2.1).
+# AX has no B: A owns X, anybody calls A through it and A calls out through it (spec §5.2.1);
+# the mode table (bindings.modes) gives AX these labels.
 AX_CALL_DIRECTIONS = (
     (CallDirection.BOTH, _("Both directions")),
     (CallDirection.A_TO_B, _("Only A calls out through X")),
     (CallDirection.B_TO_A, _("Only calls to A through X")),
 )
-
-
-def call_direction_choices(mode: str) -> tuple | list:
-    """The call directions as a binding of ``mode`` reads them."""
-    return AX_CALL_DIRECTIONS if mode == "AX" else CallDirection.choices
-
-
-def call_direction_label(mode: str, value: int | None) -> str:
-    return str(dict(call_direction_choices(mode)).get(value, value if value is not None else ""))
 
 
 class EndReason(models.TextChoices):
@@ -98,9 +90,3 @@ class NumberImportState(models.TextChoices):
     IMPORTING = "importing", _("Importing")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
-
-
-# Modes in which the platform removes a binding itself when its lifetime is over (spec §4): the
-# console only mirrors the expiry. In AX the console ends bindings by unbinding them.
-PLATFORM_EXPIRES = ("AXB", "AXE", "AXYB")
-CONSOLE_EXPIRES = ("AX",)

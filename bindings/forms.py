@@ -1,12 +1,17 @@
 """Forms of bindings: one create form per mode, the modify form, the temporary callee, uploads.
 
-The create forms show only the fields of their mode and check each field as the platform would
-(lengths, ranges, combinations); the capacity rules are checked by ``services.create_binding``.
-The same classes parse the rows of a bulk CSV, whose columns are the forms' field names.
+The create form of a mode (:func:`form_for_mode`) is built from its entry in the mode table
+(:mod:`bindings.modes`): its fields in order, with the labels and help texts the mode gives them.
+It shows only the fields of its mode and checks each field as the platform would (lengths, ranges,
+combinations); the capacity rules are checked by ``services.create_binding``. The same classes
+parse the rows of a bulk CSV, whose columns are the forms' field names.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -16,10 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from bindings.choices import AreaMatchMode, CallDirection, call_direction_choices
+from bindings import modes
+from bindings.choices import AreaMatchMode, CallDirection
 from bindings.cities import city
 from bindings.models import XNumber
-from console.choices import Mode
+from bindings.modes import BindingMode
+from bindings.services.number_import import IMPORT_FORMATS  # the import form's choices, in order
 from console.models import Application
 from console.numbers import InvalidNumber, normalize
 from privatenumber.schemas import UserData
@@ -118,7 +125,7 @@ def _tone_field(label) -> forms.CharField:
 
 
 class BindingCreateForm(forms.Form):
-    """Fields shared by the modes; subclasses list their own in ``field_order``."""
+    """Fields shared by the modes, and their checks; :func:`form_for_mode` builds each mode's."""
 
     mode: str = ""
 
@@ -213,129 +220,6 @@ class BindingCreateForm(forms.Form):
         a, b = cleaned.get("a_number"), cleaned.get("b_number")
         if a and b and a == b:
             self.add_error("b_number", _("A and B must be two different numbers."))
-        return cleaned
-
-
-def _call_direction_field(mode: str) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
-        label=_("Call direction"),
-        choices=call_direction_choices(mode),
-        coerce=int,
-        initial=CallDirection.BOTH,
-        required=False,
-        empty_value=CallDirection.BOTH,
-    )
-
-
-class _CallFields(forms.Form):
-    call_direction = _call_direction_field(Mode.AXB)
-    max_duration = forms.IntegerField(
-        label=_("Maximum call length (minutes)"),
-        required=False,
-        min_value=0,
-        max_value=1440,
-        help_text=_("0 or empty: no limit."),
-    )
-    last_min_voice = _tone_field(_("Last-minute tone"))
-    private_sms = OptionalBooleanField(label=_("Private SMS"), default=True)
-    caller_hint_tone = _tone_field(_("Waiting tone for A"))
-    callee_hint_tone = _tone_field(_("Waiting tone for B"))
-
-    def clean_max_duration(self) -> int:
-        return self.cleaned_data.get("max_duration") or 0
-
-
-class AxbBindingForm(BindingCreateForm, _CallFields):
-    """AXB: A and B talk through X."""
-
-    mode = Mode.AXB
-    b_number = PhoneNumberField(label=_("B number"))
-    lifetime = LifetimeField(
-        help_text=_("The platform unbinds it after this long; empty or 0: never (at most 90 days).")
-    )
-    field_order = [
-        "a_number",
-        "b_number",
-        "area_code",
-        "area_match_mode",
-        "lifetime",
-        "order_ref",
-        "call_direction",
-        "max_duration",
-        "last_min_voice",
-        "record_flag",
-        "record_hint_tone",
-        "private_sms",
-        "caller_hint_tone",
-        "callee_hint_tone",
-        "user_data",
-    ]
-
-
-class AxBindingForm(BindingCreateForm, _CallFields):
-    """AX: A owns X; A reaches others through a temporary callee."""
-
-    mode = Mode.AX
-    lifetime = LifetimeField(
-        help_text=_(
-            "AX bindings never expire on the platform: the console unbinds it after this long."
-        )
-    )
-    # AX has no B: A owns X, others call A through it, A calls out through it.
-    call_direction = _call_direction_field(Mode.AX)
-    callee_hint_tone = _tone_field(_("Waiting tone for callers of X"))
-    field_order = [
-        "a_number",
-        "area_code",
-        "area_match_mode",
-        "lifetime",
-        "order_ref",
-        "call_direction",
-        "max_duration",
-        "last_min_voice",
-        "record_flag",
-        "record_hint_tone",
-        "private_sms",
-        "caller_hint_tone",
-        "callee_hint_tone",
-        "user_data",
-    ]
-
-
-class AxeBindingForm(BindingCreateForm):
-    """AXE: A gets an extension E on a shared X."""
-
-    mode = Mode.AXE
-    lifetime = LifetimeField(help_text=_("The platform unbinds it after this long; empty: never."))
-    callback_expired_time = forms.IntegerField(
-        label=_("Callback record lifetime (minutes)"), required=False, min_value=1
-    )
-    display_num_mode = forms.ChoiceField(
-        label=_("What A sees when called"),
-        choices=[("0", _("The X number")), ("1", _("The real caller"))],
-        initial="0",
-        required=False,
-        help_text=_("Carriers require the X number; calls showing the real caller are blocked."),
-    )
-    callback_num = PhoneNumberField(label=_("Callback number"), required=False)
-    callback_tone = _tone_field(_("Callback tone"))
-    field_order = [
-        "a_number",
-        "area_code",
-        "area_match_mode",
-        "lifetime",
-        "order_ref",
-        "display_num_mode",
-        "callback_num",
-        "callback_tone",
-        "callback_expired_time",
-        "record_flag",
-        "record_hint_tone",
-        "user_data",
-    ]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
         if cleaned.get("callback_num") and cleaned.get("callback_tone"):
             self.add_error(
                 "callback_tone", _("Give a callback number or a callback tone, not both.")
@@ -343,58 +227,86 @@ class AxeBindingForm(BindingCreateForm):
         return cleaned
 
 
-class AxybBindingForm(BindingCreateForm):
-    """AXYB: A bound to X and B bound to Y; A dials Y to reach B, B dials X to reach A."""
-
-    mode = Mode.AXYB
-    b_number = PhoneNumberField(label=_("B number"))
-    lifetime = LifetimeField(help_text=_("0 or empty: never; at most 90 days."))
-    yb_lifetime = LifetimeField(
-        label=_("Y–B lifetime (minutes)"),
-        help_text=_("0 or empty: as long as the binding; at most 90 days."),
+def _call_direction_field(mode: BindingMode) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=_("Call direction"),
+        choices=mode.call_directions,
+        coerce=int,
+        initial=CallDirection.BOTH,
+        required=False,
+        empty_value=CallDirection.BOTH,
     )
-    call_direction = _call_direction_field(Mode.AXYB)
-    caller_hint_tone = _tone_field(_("Waiting tone for A (dialling Y)"))
-    callee_hint_tone = _tone_field(_("Waiting tone for B (dialling X)"))
-    field_order = [
-        "a_number",
-        "b_number",
-        "area_code",
-        "area_match_mode",
-        "lifetime",
-        "yb_lifetime",
-        "order_ref",
-        "call_direction",
-        "record_flag",
-        "record_hint_tone",
-        "caller_hint_tone",
-        "callee_hint_tone",
-        "user_data",
-    ]
 
 
-CREATE_FORMS: dict[str, type[BindingCreateForm]] = {
-    Mode.AXB: AxbBindingForm,
-    Mode.AX: AxBindingForm,
-    Mode.AXE: AxeBindingForm,
-    Mode.AXYB: AxybBindingForm,
+class _CallLengthField(forms.IntegerField):
+    def clean(self, value: Any) -> int:
+        return super().clean(value) or 0
+
+
+# The fields a mode's form may have beyond the shared ones, each built for its mode (the labels
+# and help texts the mode table gives it replace these).
+MODE_FIELDS: dict[str, Callable[[BindingMode], forms.Field]] = {
+    "b_number": lambda mode: PhoneNumberField(label=_("B number")),
+    "lifetime": lambda mode: LifetimeField(),
+    "yb_lifetime": lambda mode: LifetimeField(label=_("Y–B lifetime (minutes)")),
+    "call_direction": _call_direction_field,
+    "max_duration": lambda mode: _CallLengthField(
+        label=_("Maximum call length (minutes)"),
+        required=False,
+        min_value=0,
+        max_value=1440,
+        help_text=_("0 or empty: no limit."),
+    ),
+    "last_min_voice": lambda mode: _tone_field(_("Last-minute tone")),
+    "private_sms": lambda mode: OptionalBooleanField(label=_("Private SMS"), default=True),
+    "caller_hint_tone": lambda mode: _tone_field(_("Waiting tone for A")),
+    "callee_hint_tone": lambda mode: _tone_field(_("Waiting tone for B")),
+    "callback_expired_time": lambda mode: forms.IntegerField(
+        label=_("Callback record lifetime (minutes)"), required=False, min_value=1
+    ),
+    "display_num_mode": lambda mode: forms.ChoiceField(
+        label=_("What A sees when called"),
+        choices=[("0", _("The X number")), ("1", _("The real caller"))],
+        initial="0",
+        required=False,
+        help_text=_("Carriers require the X number; calls showing the real caller are blocked."),
+    ),
+    "callback_num": lambda mode: PhoneNumberField(label=_("Callback number"), required=False),
+    "callback_tone": lambda mode: _tone_field(_("Callback tone")),
 }
 
 
-def form_for_mode(mode: str) -> type[BindingCreateForm]:
-    return CREATE_FORMS[mode]
-
-
-def bulk_columns(mode: str) -> list[str]:
-    """The CSV columns a bulk upload of ``mode`` may have (the create form's fields)."""
-    form = CREATE_FORMS[mode]()
-    return list(form.fields)
+@functools.cache
+def form_for_mode(name: str) -> type[BindingCreateForm]:
+    """The create form of a mode: the fields of its entry in the mode table, in its order, with
+    its labels and help texts. Built once per mode; a bulk CSV's rows go through it too."""
+    mode = modes.of(name)
+    attrs: dict[str, Any] = {
+        "__module__": __name__,
+        "__doc__": f"The create form of {mode.name} bindings (built from bindings.modes).",
+        "mode": mode.name,
+        "field_order": list(mode.fields),
+    }
+    for field_name in BindingCreateForm.base_fields:
+        if field_name not in mode.fields:
+            attrs[field_name] = None  # a shared field the mode does not have
+    for field_name in mode.fields:
+        if field_name in BindingCreateForm.base_fields:
+            field = copy.deepcopy(BindingCreateForm.base_fields[field_name])
+        else:
+            field = MODE_FIELDS[field_name](mode)
+        if field_name in mode.labels:
+            field.label = mode.labels[field_name]
+        if field_name in mode.help_texts:
+            field.help_text = mode.help_texts[field_name]
+        attrs[field_name] = field
+    return type(f"{mode.name.capitalize()}BindingForm", (BindingCreateForm,), attrs)
 
 
 def bulk_row_data(mode: str, row: dict[str, str]) -> dict[str, str]:
     """A CSV row as form data: trimmed, and a missing yes/no column means its default."""
     data = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-    for name, field in CREATE_FORMS[mode].base_fields.items():
+    for name, field in form_for_mode(mode).base_fields.items():
         if isinstance(field, OptionalBooleanField):
             data.setdefault(name, "")
     return data
@@ -405,7 +317,7 @@ class ApplicationChoiceForm(forms.Form):
 
     application = forms.ModelChoiceField(
         label=_("Application"),
-        queryset=Application.objects.filter(is_active=True).exclude(mode=Mode.X),
+        queryset=Application.objects.filter(is_active=True, mode__in=modes.NAMES),
         empty_label=None,
     )
 
@@ -426,6 +338,23 @@ class BulkCreateForm(ApplicationChoiceForm):
             return uploads.decode_text(upload.read())
         except uploads.UploadRefused as refusal:
             raise ValidationError(refusal.message, code="upload") from None
+
+
+class XNumberImportForm(forms.Form):
+    """The X-number import: the application, the file and its format (``IMPORT_FORMATS``, posted
+    by position: 0 is CSV)."""
+
+    application = forms.ModelChoiceField(
+        label=_("Application"), queryset=Application.objects.filter(mode__in=modes.NAMES)
+    )
+    format = forms.TypedChoiceField(
+        label=_("Format"), choices=list(enumerate(IMPORT_FORMATS)), coerce=int
+    )
+    import_file = forms.FileField(label=_("File to import"))
+
+    def file_format(self) -> str:
+        """The chosen format's file extension (``csv`` or ``xlsx``)."""
+        return IMPORT_FORMATS[self.cleaned_data["format"]]
 
 
 class TemporaryCalleeForm(forms.Form):

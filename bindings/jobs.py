@@ -75,7 +75,7 @@ def register() -> None:
             requeue=requeue_binding,
             permission="bindings.change_binding",
             describe=lambda b: f"{b} · {b.get_status_display()}",
-            url=lambda b: reverse("admin:bindings_binding_change", args=[b.pk]),
+            url=lambda b: reverse("bindings:binding", args=[b.pk]),
         )
     )
     jobs.register(
@@ -90,7 +90,7 @@ def register() -> None:
             ),
             requeue=requeue_bulk_job,
             permission="bindings.view_bulkjob",
-            url=lambda job: reverse("admin:bindings_binding_bulk_progress", args=[job.pk]),
+            url=lambda job: reverse("bindings:bulk-job", args=[job.pk]),
         )
     )
     jobs.register(
@@ -110,7 +110,7 @@ def register() -> None:
             requeue=requeue_number_import,
             permission="bindings.add_xnumber",
             describe=lambda job: f"{job} · {job.get_state_display()}",
-            url=lambda job: reverse("admin:bindings_xnumber_import_job", args=[job.pk]),
+            url=lambda job: reverse("bindings:import-job", args=[job.pk]),
         )
     )
     jobs.register(
@@ -125,6 +125,6 @@ def register() -> None:
             ),
             requeue=requeue_reconciliation,
             permission="bindings.change_xnumber",
-            url=lambda run: reverse("admin:bindings_reconciliation_change", args=[run.pk]),
+            url=lambda run: reverse("bindings:reconciliation", args=[run.pk]),
         )
     )

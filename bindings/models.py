@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -302,6 +303,9 @@ class Binding(models.Model):
         parties = " ↔ ".join(mask(n) for n in (self.a_number, self.b_number) if n)
         via = f" via {self.x_number}" if self.x_number else ""
         return f"{self.mode} #{self.pk} {parties}{via}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bindings:binding", args=[self.pk])
 
 
 class BulkJob(models.Model):

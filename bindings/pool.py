@@ -4,9 +4,12 @@ Two rules keep the counts exact under concurrency:
 
 * a binding is added to a number only while that number's row is locked
   (``SELECT … FOR UPDATE SKIP LOCKED``), and the count goes up in the same transaction;
-* a binding leaves the live statuses and gives its numbers back in **one** statement
-  (:func:`end_bindings`), guarded by its status, so a count is released exactly once however many
-  workers, beat jobs or people end the same binding at the same time.
+* a binding leaves the live statuses and gives its numbers back in **one** statement, guarded by
+  its status, so a count is released exactly once however many workers, beat jobs or people end
+  the same binding at the same time (:mod:`bindings.release`).
+
+What a number may carry in each mode (X exclusive to one A or shared up to a capacity, a Y, an
+extension) is read from the mode table (:mod:`bindings.modes`).
 
 Rules about one real number across several X (AX and AXYB: an A holds at most 5 X) are serialised
 with a PostgreSQL advisory lock on that number (:func:`lock_party`). SQLite, used by the embedded
@@ -19,29 +22,21 @@ import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
-from bindings import cities
+from bindings import cities, modes
 from bindings.choices import (
     LIVE_BINDING_STATUSES,
-    BindingStatus,
     NumberState,
     PlatformNumberStatus,
 )
 from bindings.cities import province_of
 from bindings.models import Binding, XNumber
-from console.choices import Mode
-
-# Spec §4.
-AXB_PAIRS_PER_X = 5000
-AX_X_PER_A = 5
-AXYB_RELATIONS_PER_Y = 1000
 
 # Advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
 _PARTY_LOCK = 0x50_4E_01  # one real number of one application
@@ -67,7 +62,7 @@ def lock_party(application_id: int, number: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PARTY_LOCK, key])
 
 
-def _lock_releases() -> None:
+def lock_releases() -> None:
     """Serialise multi-row releases, which lock many number rows in no particular order."""
     if is_postgresql():
         with connection.cursor() as cursor:
@@ -113,36 +108,41 @@ class Parties:
         return "b.a_number = ANY(%s)", [numbers]
 
 
-def axe_capacity(application) -> int:
-    """A numbers per X in AXE: the extension range, capped by the recommended maximum."""
-    length = application.extension_length or 4
-    return max(1, min(10**length - 1, settings.BINDINGS_AXE_MAX_PER_X))
-
-
 def role_for(mode: str, application, *, as_y: bool = False) -> Role:
-    """The capacity rule of spec §4 for a number used in ``mode`` (as X, or as Y in AXYB)."""
-    if mode in (Mode.AXB, Mode.AXE):
-        limit = AXB_PAIRS_PER_X if mode == Mode.AXB else axe_capacity(application)
-        return Role(
-            "x", Q(binding_count__lt=limit), f"n.binding_count < {int(limit)}", "binding_count"
-        )
-    if mode == Mode.AXYB and as_y:
-        # A Y carries up to 1000 relations and is never anybody's X at the same time.
+    """The capacity rule of spec §4 for a number used in ``mode`` (as X, or as Y), from the
+    mode table."""
+    found = modes.of(mode)
+    if as_y:
+        # A Y carries up to its relations and is never anybody's X at the same time.
+        limit = found.relations_per_y
         return Role(
             "y",
-            Q(binding_count=0, y_binding_count__lt=AXYB_RELATIONS_PER_Y),
-            f"n.binding_count = 0 AND n.y_binding_count < {AXYB_RELATIONS_PER_Y}",
+            Q(binding_count=0, y_binding_count__lt=limit),
+            f"n.binding_count = 0 AND n.y_binding_count < {int(limit)}",
             "y_binding_count",
             prefer=Q(y_binding_count__gt=0),
             prefer_sql="n.y_binding_count > 0",
         )
-    # AX and the X of AXYB: one A per X at a time (and an AXYB X is nobody's Y).
-    return Role(
-        "x",
-        Q(binding_count=0, y_binding_count=0),
-        "n.binding_count = 0 AND n.y_binding_count = 0",
-        "binding_count",
-    )
+    if found.exclusive_x:
+        # One A per X at a time (and such an X is nobody's Y).
+        return Role(
+            "x",
+            Q(binding_count=0, y_binding_count=0),
+            "n.binding_count = 0 AND n.y_binding_count = 0",
+            "binding_count",
+        )
+    limit = found.per_x_capacity(application.extension_length)
+    return Role("x", Q(binding_count__lt=limit), f"n.binding_count < {int(limit)}", "binding_count")
+
+
+def parties_for(mode: str, a_number: str, b_number: str = "") -> Parties | None:
+    """The real numbers a chosen X must not carry yet in ``mode`` (its ``Avoid``), or None."""
+    avoid = modes.of(mode).avoid
+    if avoid is None:
+        return None
+    if avoid.a_or_b:
+        return Parties((a_number, b_number), as_a_or_b=True)  # a user number once per X
+    return Parties((a_number,), as_a_or_b=False)  # one extension per A per X
 
 
 def usable(application, now: datetime) -> QuerySet[XNumber]:
@@ -410,276 +410,8 @@ def move(binding: Binding, which: str, number: str, *, now: datetime | None = No
 
 
 # ---------------------------------------------------------------------------------------------
-# Releasing: one statement ends bindings and gives their numbers back
-# ---------------------------------------------------------------------------------------------
-
-
-def cooldown_until(now: datetime) -> datetime | None:
-    seconds = settings.X_COOLDOWN_SECONDS
-    return now + timedelta(seconds=seconds) if seconds > 0 else None
-
-
-def end_bindings(
-    where: Q,
-    *,
-    to_status: str,
-    from_statuses: Sequence[str] = tuple(LIVE),
-    set_fields: dict[str, Any] | None = None,
-    now: datetime | None = None,
-    limit: int | None = None,
-    order_by: str | None = None,
-    skip_locked: bool = False,
-    many: bool = False,
-    cool_down: bool = True,
-) -> int:
-    """Move the bindings matching ``where`` (and in ``from_statuses``) to ``to_status``.
-
-    Their X (and Y, unless its YB part ended already) numbers lose one live binding each; a number
-    left with none starts cooling down, unless ``cool_down`` is False (a refused bind never held
-    its number: nobody dials it yet, so it is available at once). Returns how many bindings
-    changed. On PostgreSQL this is a
-    single statement (an UPDATE … RETURNING feeding the count update), so it is exact under any
-    concurrency; elsewhere it runs as three statements in one (serialised) transaction.
-    """
-    now = now or timezone.now()
-    fields = {
-        "status": to_status,
-        "ended_at": now,
-        "updated_at": now,
-        "lease_until": None,  # an ended binding waits on no worker
-        **(set_fields or {}),
-    }
-    with transaction.atomic():
-        if many:
-            _lock_releases()
-        picked = Binding.objects.filter(where, status__in=list(from_statuses)).order_by(
-            *([order_by] if order_by else [])
-        )
-        if limit is not None:
-            picked = picked[:limit]
-        if is_postgresql():
-            return _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down)
-        return _end_generic(picked, fields, from_statuses, now, cool_down)
-
-
-def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for name, value in fields.items():
-        column = Binding._meta.get_field(name).column
-        parts.append(f"{connection.ops.quote_name(column)} = %s")
-        params.append(Binding._meta.get_field(name).get_db_prep_save(value, connection))
-    return ", ".join(parts), params
-
-
-def _number_release_sql(counts_cte: str) -> str:
-    """The UPDATE of xnumber rows from a CTE of (id, dx, dy) decrements."""
-    total = "(n.binding_count - c.dx + n.y_binding_count - c.dy)"
-    return f"""
-        UPDATE bindings_xnumber n SET
-            binding_count = n.binding_count - c.dx,
-            y_binding_count = n.y_binding_count - c.dy,
-            state = CASE WHEN n.state = %s THEN n.state
-                         WHEN {total} = 0 THEN %s ELSE %s END,
-            cooling_until = CASE WHEN n.state <> %s AND {total} = 0 THEN %s
-                                 ELSE n.cooling_until END,
-            updated_at = %s
-        FROM {counts_cte} c WHERE n.id = c.id
-    """  # noqa: S608 - fixed SQL, values are parameters
-
-
-def _release_params(now: datetime, cool_down: bool = True) -> list[Any]:
-    until = cooldown_until(now) if cool_down else None
-    idle = NumberState.COOLING if until else NumberState.AVAILABLE
-    return [NumberState.RETIRED, idle, NumberState.IN_USE, NumberState.RETIRED, until, now]
-
-
-def _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down) -> int:
-    if skip_locked:
-        picked = picked.select_for_update(skip_locked=True, of=("self",))
-    inner_sql, inner_params = picked.values("id").query.sql_with_params()
-    sets, set_params = _assignments(fields)
-    statuses = ", ".join(["%s"] * len(from_statuses))
-    # Only our own compiled SQL and quoted column names are interpolated; values are parameters.
-    # "= ANY(ARRAY(…))" makes PostgreSQL look the picked rows up by primary key instead of
-    # hashing the whole table (it cannot estimate a CTE's size).
-    sql = f"""
-        WITH picked AS ({inner_sql}),
-        done AS (
-            UPDATE bindings_binding b SET {sets}
-            WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status IN ({statuses})
-            RETURNING b.x_id, CASE WHEN b.yb_ended_at IS NULL THEN b.y_id END AS y_id
-        ),
-        counts AS (
-            SELECT id, SUM(dx) AS dx, SUM(dy) AS dy FROM (
-                SELECT x_id AS id, 1 AS dx, 0 AS dy FROM done WHERE x_id IS NOT NULL
-                UNION ALL
-                SELECT y_id, 0, 1 FROM done WHERE y_id IS NOT NULL
-            ) AS each_number GROUP BY id
-        ),
-        released AS ({_number_release_sql("counts")} RETURNING 1)
-        SELECT (SELECT COUNT(*) FROM done)
-    """  # noqa: S608 - our compiled queryset, values are parameters
-    params = [
-        *inner_params,
-        *set_params,
-        *[str(s) for s in from_statuses],
-        *_release_params(now, cool_down),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
-
-
-def _release_generic(
-    x_counts: dict[int, int], y_counts: dict[int, int], now: datetime, cool_down: bool = True
-) -> None:
-    """Give numbers back one number at a time (never one binding at a time)."""
-    until = cooldown_until(now) if cool_down else None
-    idle = NumberState.COOLING if until else NumberState.AVAILABLE
-    for number_id in set(x_counts) | set(y_counts):
-        dx, dy = x_counts.get(number_id, 0), y_counts.get(number_id, 0)
-        XNumber.objects.filter(pk=number_id).update(
-            binding_count=F("binding_count") - dx,
-            y_binding_count=F("y_binding_count") - dy,
-            updated_at=now,
-        )
-    touched = list(set(x_counts) | set(y_counts))
-    XNumber.objects.filter(pk__in=touched, binding_count=0, y_binding_count=0).exclude(
-        state=NumberState.RETIRED
-    ).update(state=idle, cooling_until=until)
-    XNumber.objects.filter(pk__in=touched).exclude(
-        Q(binding_count=0, y_binding_count=0) | Q(state=NumberState.RETIRED)
-    ).update(state=NumberState.IN_USE)
-
-
-def _end_generic(picked, fields, from_statuses, now, cool_down) -> int:
-    ids = list(picked.values_list("id", flat=True))
-    if not ids:
-        return 0
-    chosen = Binding.objects.filter(id__in=ids, status__in=list(from_statuses))
-    x_counts = dict(
-        chosen.filter(x__isnull=False)
-        .order_by()
-        .values_list("x_id")
-        .annotate(n=Count("id"))
-        .values_list("x_id", "n")
-    )
-    y_counts = dict(
-        chosen.filter(y__isnull=False, yb_ended_at__isnull=True)
-        .order_by()
-        .values_list("y_id")
-        .annotate(n=Count("id"))
-        .values_list("y_id", "n")
-    )
-    changed = chosen.update(**fields)
-    _release_generic(x_counts, y_counts, now, cool_down)
-    return changed
-
-
-def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
-    """AXYB: the YB part of these active bindings ended (ybDuration); release their Y numbers."""
-    with transaction.atomic():
-        _lock_releases()
-        picked = Binding.objects.filter(
-            where, status=BindingStatus.ACTIVE, yb_ended_at__isnull=True, y__isnull=False
-        ).order_by("yb_expires_at")
-        if limit is not None:
-            picked = picked[:limit]
-        if is_postgresql():
-            inner_sql, inner_params = (
-                picked.select_for_update(skip_locked=True, of=("self",))
-                .values("id")
-                .query.sql_with_params()
-            )
-            sql = f"""
-                WITH picked AS ({inner_sql}),
-                done AS (
-                    UPDATE bindings_binding b SET yb_ended_at = %s, updated_at = %s
-                    WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.yb_ended_at IS NULL
-                    RETURNING b.y_id
-                ),
-                counts AS (
-                    SELECT y_id AS id, 0 AS dx, COUNT(*) AS dy FROM done GROUP BY y_id
-                ),
-                released AS ({_number_release_sql("counts")} RETURNING 1)
-                SELECT (SELECT COUNT(*) FROM done)
-            """  # noqa: S608 - our compiled queryset, values are parameters
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [*inner_params, now, now, *_release_params(now)])
-                return cursor.fetchone()[0]
-        ids = list(picked.values_list("id", flat=True))
-        chosen = Binding.objects.filter(id__in=ids, yb_ended_at__isnull=True)
-        y_counts = dict(
-            chosen.order_by().values_list("y_id").annotate(n=Count("id")).values_list("y_id", "n")
-        )
-        changed = chosen.update(yb_ended_at=now, updated_at=now)
-        _release_generic({}, y_counts, now)
-        return changed
-
-
-def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> list[int]:
-    """Mark up to ``limit`` active bindings ``ending`` (they still hold their numbers), each with
-    a lease for its unbind task (``console.jobs``)."""
-    lease_until = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
-    with transaction.atomic():
-        picked = Binding.objects.filter(where, status=BindingStatus.ACTIVE).order_by("expires_at")[
-            :limit
-        ]
-        if is_postgresql():
-            inner_sql, inner_params = (
-                picked.select_for_update(skip_locked=True, of=("self",))
-                .values("id")
-                .query.sql_with_params()
-            )
-            sql = f"""
-                WITH picked AS ({inner_sql})
-                UPDATE bindings_binding b
-                SET status = %s, end_reason = %s, updated_at = %s, lease_until = %s
-                WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status = %s
-                RETURNING b.id
-            """  # noqa: S608 - our compiled queryset, values are parameters
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    sql,
-                    [
-                        *inner_params,
-                        BindingStatus.ENDING,
-                        end_reason,
-                        now,
-                        lease_until,
-                        BindingStatus.ACTIVE,
-                    ],
-                )
-                return [row[0] for row in cursor.fetchall()]
-        ids = list(picked.values_list("id", flat=True))
-        Binding.objects.filter(id__in=ids, status=BindingStatus.ACTIVE).update(
-            status=BindingStatus.ENDING,
-            end_reason=end_reason,
-            updated_at=now,
-            lease_until=lease_until,
-        )
-        return ids
-
-
-def finish_cooling(now: datetime) -> int:
-    """Numbers whose cooldown is over are available again (display state; choice reads the time)."""
-    return XNumber.objects.filter(state=NumberState.COOLING, cooling_until__lte=now).update(
-        state=NumberState.AVAILABLE, cooling_until=None, updated_at=now
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Usage per application and city (the administrators' pool page)
 # ---------------------------------------------------------------------------------------------
-
-
-def per_x_capacity(mode: str, extension_length: int | None) -> int:
-    """Live bindings one X can carry in ``mode`` (spec §4); an AXYB number counted as an X."""
-    if mode == Mode.AXB:
-        return AXB_PAIRS_PER_X
-    if mode == Mode.AXE:
-        return max(1, min(10 ** (extension_length or 4) - 1, settings.BINDINGS_AXE_MAX_PER_X))
-    return 1
 
 
 def usage() -> list[dict[str, Any]]:
@@ -711,7 +443,7 @@ def usage() -> list[dict[str, Any]]:
     )
     result = []
     for row in rows:
-        per_x = per_x_capacity(row["application__mode"], row["application__extension_length"])
+        per_x = modes.per_x_capacity(row["application__mode"], row["application__extension_length"])
         capacity = per_x * (row["total"] - row[NumberState.RETIRED])
         result.append(
             {

@@ -7,6 +7,9 @@ console out, ``console.gateway``), a task sends nothing and re-queues itself for
 none of its retries. ``acks_late``: a worker that dies mid-task leaves the message to another
 one, which is safe because every service checks the binding's status first and asks the platform
 before sending a bind again.
+
+Each task the services queue is connected to its slot of :mod:`bindings.services.work` where it
+is declared: the services never import this module (``BindingsConfig.ready()`` does).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
-from bindings import services
+from bindings import modes, services
 from bindings.models import Reconciliation, XNumber
+from bindings.services import work
 from console.gateway import ApplicationPaused
 from console.models import Application
 from privatenumber.errors import PlatformError, PlatformTransientError
@@ -77,21 +81,25 @@ class BindTask(BindingTask):
             services.abandon_bind(args[0], exc)
 
 
+@work.BIND.connect
 @shared_task(base=BindTask, **RETRYING)
 def bind_binding_task(binding_id: int) -> None:
     services.bind(binding_id)
 
 
+@work.MODIFY.connect
 @shared_task(base=BindingTask, **RETRYING)
 def modify_binding_task(binding_id: int) -> None:
     services.apply_modification(binding_id)
 
 
+@work.UNBIND.connect
 @shared_task(base=BindingTask, **RETRYING)
 def unbind_binding_task(binding_id: int) -> None:
     services.unbind(binding_id)
 
 
+@work.SYNC.connect
 @shared_task(base=PlatformTask, **RETRYING)
 def sync_binding_task(binding_id: int) -> None:
     services.sync_binding(binding_id)
@@ -100,7 +108,8 @@ def sync_binding_task(binding_id: int) -> None:
 @shared_task(base=PlatformTask, **RETRYING)
 def count_axe_bindings_task(application_id: int) -> None:
     """Ask the platform for the AXE binding count of every X of one application."""
-    application = Application.objects.filter(pk=application_id, mode="AXE").first()
+    counted = Application.objects.filter(mode__in=modes.PLATFORM_COUNTS)
+    application = counted.filter(pk=application_id).first()
     if application is not None:
         services.count_axe_bindings(application)
 
@@ -111,6 +120,7 @@ def expire_bindings_task() -> None:
     services.expire_due()
 
 
+@work.RECONCILE.connect
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile_bindings_task(
     application_id: int, number_ids: list[int] | None = None, run_id: int | None = None
@@ -133,10 +143,11 @@ def reconcile_bindings_task(
 def reconcile_applications_task() -> None:
     """Beat: one reconciliation task per active application that has bindings."""
     active = Application.objects.filter(is_active=True, calls_paused_at__isnull=True)
-    for application_id in active.exclude(mode="X").values_list("pk", flat=True):
+    for application_id in active.filter(mode__in=modes.NAMES).values_list("pk", flat=True):
         reconcile_bindings_task.delay(application_id)
 
 
+@work.BULK_CREATE.connect
 @shared_task(acks_late=True, ignore_result=True)
 def create_bindings_bulk_task(job_id: int) -> None:
     services.run_bulk_create(job_id)
@@ -152,12 +163,14 @@ class NumberImportTask(DjangoTask):
             services.abandon_number_import(args[0], exc)
 
 
+@work.VALIDATE_IMPORT.connect
 @shared_task(base=NumberImportTask, acks_late=True, ignore_result=True)
 def validate_number_import_task(job_id: int) -> None:
     """The preview of an X-number import (a dry run, nothing written); safe to run twice."""
     services.validate_number_import(job_id)
 
 
+@work.IMPORT_NUMBERS.connect
 @shared_task(base=NumberImportTask, acks_late=True, ignore_result=True)
 def import_numbers_task(job_id: int) -> None:
     """The confirmed import: one transaction that also marks the job done, so never twice."""

@@ -14,7 +14,7 @@ from console.navigation import Entry
 
 MENU = (
     Entry(_("Console"), "home"),
-    Entry(_("Bindings"), "admin:bindings_binding_changelist", "bindings.view_binding"),
+    Entry(_("Bindings"), "bindings:list", "bindings.view_binding"),
     Entry(_("Calls"), "billing:calls", "billing.view_callrecord"),
     Entry(_("Calls in progress"), "billing:live_calls", "billing.view_callevent"),
     Entry(_("Dashboard"), "billing:dashboard", "billing.view_callrecord"),
@@ -28,10 +28,10 @@ MENU = (
     # (billing's "X numbers" is the count of numbers on a statement, "X 号码数")
     Entry(
         pgettext_lazy("navigation", "X numbers"),
-        "admin:bindings_xnumber_changelist",
+        "bindings:numbers",
         "bindings.view_xnumber",
     ),
-    Entry(_("Pool usage"), "admin:bindings_xnumber_usage", "bindings.view_xnumber"),
+    Entry(_("Pool usage"), "bindings:usage", "bindings.view_xnumber"),
     Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
     Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
     Entry(_("Administration"), "admin:index"),

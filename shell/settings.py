@@ -388,7 +388,7 @@ BILLING_SETTLE_EVERY_SECONDS = env.int("BILLING_SETTLE_EVERY_SECONDS", default=3
 # A package's alert opens when this share of its minutes or less is left (unless the package sets
 # its own number of minutes).
 BILLING_PACKAGE_ALERT_PERCENT = env.int("BILLING_PACKAGE_ALERT_PERCENT", default=10)
-# Huawei's bill exports uploaded for reconciliation (billing/reconcile.py): read within these.
+# Huawei's bill exports uploaded for reconciliation (billing.reconcile): read within these.
 BILLING_BILL_MAX_BYTES = env.int("BILLING_BILL_MAX_BYTES", default=10 * 1024 * 1024)
 BILLING_BILL_MAX_ROWS = env.int("BILLING_BILL_MAX_ROWS", default=200_000)
 BILLING_BILL_MAX_COLUMNS = env.int("BILLING_BILL_MAX_COLUMNS", default=80)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
@@ -12,6 +11,7 @@ from billing.choices import CallOutcome
 from billing.filters import CallRecordFilterSet
 from billing.models import CallRecord
 from billing.tables import call_rows
+from bindings.filters import search_bindings
 from bindings.models import Binding
 from console import alerts, inbox, jobs
 from console.pages import ConsolePage
@@ -23,7 +23,7 @@ class HomeView(ConsolePage, TemplateView):
     call by number), today's figures, recent failed calls with their causes, recordings at risk,
     and for administrators the open alerts and the held pushes.
 
-    It searches with the bindings admin's and the calls list's own searches and reads billing's
+    It searches with the bindings list's and the calls list's own searches and reads billing's
     figures and explanations and the recordings' at-risk list: no logic of theirs is repeated here.
     Each part is shown only to those allowed to see it.
     """
@@ -45,13 +45,10 @@ class HomeView(ConsolePage, TemplateView):
         context["q"] = q
         calls_allowed = user.has_perm("billing.view_callrecord")
         if q and user.has_perm("bindings.view_binding"):
-            binding_admin = admin.site._registry[Binding]
-            found, _distinct = binding_admin.get_search_results(
-                self.request, Binding.objects.all(), q
-            )
+            found = search_bindings(Binding.objects.all(), q)
             context["bindings"] = [
                 {
-                    "url": reverse("admin:bindings_binding_change", args=[b.pk]),
+                    "url": reverse("bindings:binding", args=[b.pk]),
                     "order_ref": b.order_ref or "—",
                     "mode": b.mode,
                     "status": b.get_status_display(),

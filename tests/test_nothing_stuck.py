@@ -266,7 +266,7 @@ def test_a_binding_saved_while_the_broker_is_down_is_bound_once_it_is_back(
         Permission.objects.filter(codename__in=["add_binding", "view_binding"])
     )
     client.force_login(user)
-    url = reverse("admin:bindings_binding_add") + f"?application={axb.pk}"
+    url = reverse("bindings:add") + f"?application={axb.pk}"
     form = {"a_number": "138 0000 0001", "b_number": "139 0000 0001", "area_code": "0755"}
     # when the binding is saved while nothing listens where the broker should be
     with broker_at(BROKER_DOWN):

@@ -8,7 +8,7 @@ import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-IMPORT = reverse("admin:bindings_xnumber_import")
+IMPORT = reverse("bindings:import")
 
 
 def upload(client, application, content: bytes, name="numbers.csv", fmt="0"):

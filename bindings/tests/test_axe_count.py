@@ -62,7 +62,7 @@ def test_the_pool_usage_page_shows_what_the_platform_counts(platform, boss):
     fill_on_the_platform(platform, application, first.number, 3)
     # when an administrator asks the platform (the task runs inline here)
     services.count_axe_bindings(application)
-    page = boss.get(reverse("admin:bindings_xnumber_usage")).content.decode()
+    page = boss.get(reverse("bindings:usage")).content.decode()
     # then
     counted = dict(
         XNumber.objects.filter(application=application).values_list(
@@ -76,12 +76,12 @@ def test_the_pool_usage_page_shows_what_the_platform_counts(platform, boss):
 
 def test_asking_the_platform_from_the_usage_page_queues_the_count(platform, boss):
     application = platform.application("AXE")
-    url = reverse("admin:bindings_xnumber_usage_count", args=[application.pk])
+    url = reverse("bindings:usage-count", args=[application.pk])
     with mock.patch("bindings.tasks.count_axe_bindings_task.delay") as queued:
         answer = boss.post(url)
     assert answer.status_code == 302
     queued.assert_called_once_with(application.pk)
-    assert boss.get(url).status_code == 403  # a POST only
+    assert boss.get(url).status_code == 405  # a POST only
 
 
 def test_the_binding_page_explains_1020167_with_what_to_do(platform, settings, boss):
@@ -91,7 +91,7 @@ def test_the_binding_page_explains_1020167_with_what_to_do(platform, settings, b
     fill_on_the_platform(platform, application, x.number, 1)
     binding = services.create_binding(application, {"a_number": "+8613800000001"})
     services.bind(binding.pk)
-    url = reverse("admin:bindings_binding_change", args=[binding.pk])
+    url = reverse("bindings:binding", args=[binding.pk])
     chinese = boss.get(url).content.decode()
     english = boss.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1020167: 没有空闲的分机号" in chinese

@@ -84,9 +84,7 @@ def test_the_upload_page_stores_the_uploaders_language(client, make_user):
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     client.cookies["django_language"] = "en"
     upload = SimpleUploadedFile("orders.csv", CSV.encode(), content_type="text/csv")
-    client.post(
-        reverse("admin:bindings_binding_bulk"), {"application": application.pk, "file": upload}
-    )
+    client.post(reverse("bindings:bulk"), {"application": application.pk, "file": upload})
     assert BulkJob.objects.get().language == "en"
 
 
@@ -124,7 +122,7 @@ def test_uploading_from_the_page_queues_the_job_and_opens_its_progress_page(
     application = ApplicationFactory(mode="AXB")
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = staff.post(
-            reverse("admin:bindings_binding_bulk"),
+            reverse("bindings:bulk"),
             {
                 "application": application.pk,
                 "file": SimpleUploadedFile("orders.csv", ("\ufeff" + CSV).encode()),
@@ -132,7 +130,7 @@ def test_uploading_from_the_page_queues_the_job_and_opens_its_progress_page(
         )
     job = BulkJob.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:bindings_binding_bulk_progress", args=[job.pk])
+    assert response["Location"] == reverse("bindings:bulk-job", args=[job.pk])
     assert len(queued) == 1
     assert (job.total, job.created_by) == (4, staff.user)
     assert AuditLog.objects.get(action="import").target_id == str(job.pk)
@@ -160,7 +158,7 @@ def test_only_the_uploader_or_an_administrator_follows_a_bulk_job(client, make_u
     # given a job uploaded by one customer-service user
     owner = make_user("kefu", CUSTOMER_SERVICE)
     job = services.start_bulk_create(ApplicationFactory(mode="AXB"), "mine.csv", CSV, user=owner)
-    page = reverse("admin:bindings_binding_bulk_progress", args=[job.pk])
+    page = reverse("bindings:bulk-job", args=[job.pk])
     data = reverse("bindings:bulk-progress", args=[job.pk])
 
     def answers(user) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bindings import pool, services
+from bindings import pool, release, services
 from bindings.choices import BindingStatus, EndReason, NumberState
 from bindings.models import Binding, XNumber
 from bindings.tests.factories import BindingFactory, XNumberFactory
@@ -147,7 +147,7 @@ def test_an_axyb_y_b_part_that_expired_gives_its_y_back_and_keeps_its_x():
     assert XNumber.objects.get(pk=y.pk).y_binding_count == 0
     assert XNumber.objects.get(pk=x.pk).binding_count == 1
     # and when the binding ends, the Y is not given back a second time
-    pool.end_bindings(Q(pk=b.pk), to_status=BindingStatus.ENDED)
+    release.end_bindings(Q(pk=b.pk), to_status=BindingStatus.ENDED)
     assert XNumber.objects.get(pk=y.pk).y_binding_count == 0
     assert XNumber.objects.get(pk=x.pk).binding_count == 0
 

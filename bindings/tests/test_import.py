@@ -31,7 +31,7 @@ def validated(response) -> NumberImport:
     """The job the upload made, after its validation task ran."""
     assert response.status_code == 302, response.content[:2000]
     job = NumberImport.objects.get()
-    assert response["Location"] == reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+    assert response["Location"] == reverse("bindings:import-job", args=[job.pk])
     assert job.state == NumberImportState.QUEUED
     services.validate_number_import(job.pk)
     job.refresh_from_db()
@@ -93,7 +93,7 @@ def test_a_clean_file_is_previewed_then_imported_into_the_chosen_application(bos
     assert services.number_import_progress(job)["can_confirm"]
     assert not XNumber.objects.exists()
     # when
-    response = boss.post(reverse("admin:bindings_xnumber_import_confirm", args=[job.pk]))
+    response = boss.post(reverse("bindings:import-confirm", args=[job.pk]))
     services.run_number_import(job.pk)
     # then
     assert response.status_code == 302

@@ -15,6 +15,7 @@ from bindings import services
 from bindings.choices import NumberImportState
 from bindings.models import NumberImport, XNumber
 from bindings.number_import import NumberImporter
+from bindings.services import number_import
 from bindings.tasks import import_numbers_task, validate_number_import_task
 from bindings.tests.imports import as_xlsx, upload
 from console.models import AuditLog
@@ -88,7 +89,7 @@ def test_a_2000_row_csv_is_previewed_then_imported_once_however_often_it_is_conf
     response = upload(boss, application, as_csv(lines))
     # then the worker validates it, the endpoint reporting rows read up to the total
     job = NumberImport.objects.get()
-    assert response["Location"] == reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+    assert response["Location"] == reverse("bindings:import-job", args=[job.pk])
     seen = follow(boss, job, NumberImportState.PREVIEWED)
     assert seen == sorted(seen)
     assert seen[-1] == ROWS
@@ -99,7 +100,7 @@ def test_a_2000_row_csv_is_previewed_then_imported_once_however_often_it_is_conf
     assert (job.total, job.new_count, job.refused_count) == (ROWS, ROWS - 4, 4)
     assert not XNumber.objects.exists()
     # when it is confirmed twice (a double click)
-    confirm = reverse("admin:bindings_xnumber_import_confirm", args=[job.pk])
+    confirm = reverse("bindings:import-confirm", args=[job.pk])
     assert boss.post(confirm).status_code == 302
     assert boss.post(confirm).status_code == 302
     # then the worker imports the good rows once, with its progress
@@ -117,7 +118,11 @@ def test_a_2000_row_csv_is_previewed_then_imported_once_however_often_it_is_conf
     assert NumberImport.objects.get().state == NumberImportState.DONE
     # and the job's page links to the application's numbers
     page = boss.get(response["Location"]).content.decode()
-    assert f"?application__id__exact={application.pk}" in page
+    numbers = reverse("bindings:numbers") + f"?application={application.pk}"
+    assert numbers in page
+    listed = [row.record for row in boss.get(numbers).context["table"].paginated_rows]
+    assert listed
+    assert {number.application_id for number in listed} == {application.pk}
 
 
 @pytest.mark.redis
@@ -149,14 +154,14 @@ def test_the_endpoint_reports_rows_read_from_0_to_the_total_in_both_passes(boss,
     job = NumberImport.objects.get()
     url = reverse("bindings:import-progress", args=[job.pk])
     reported: list[tuple[str, int]] = []
-    publish = services._publish_progress
+    publish = number_import._publish_progress
 
     def publish_and_ask(job_id, state, rows):
         publish(job_id, state, rows)
         data = boss.get(url).json()
         reported.append((data["state"], data["processed"]))
 
-    monkeypatch.setattr(services, "_publish_progress", publish_and_ask)
+    monkeypatch.setattr(number_import, "_publish_progress", publish_and_ask)
     # when it is validated
     services.validate_number_import(job.pk)
     # then the endpoint said 0, then every 500 rows, up to the total
@@ -179,7 +184,7 @@ def test_the_job_page_shows_the_preview_and_confirm_to_administrators(boss):
     upload(boss, application, b"number,city_code\n17000000001,0755\n12345,0755\n")
     job = NumberImport.objects.get()
     services.validate_number_import(job.pk)
-    page = boss.get(reverse("admin:bindings_xnumber_import_job", args=[job.pk])).content.decode()
+    page = boss.get(reverse("bindings:import-job", args=[job.pk])).content.decode()
     assert reverse("bindings:import-progress", args=[job.pk]) in page
     assert "import_progress.js" in page
     assert '<progress id="import-bar" max="2" value="2">' in page
@@ -194,12 +199,12 @@ def test_customer_service_cannot_open_follow_or_confirm_an_import(boss, client, 
     job = NumberImport.objects.get()
     services.validate_number_import(job.pk)
     client.force_login(make_user("kefu", CUSTOMER_SERVICE))
-    page = reverse("admin:bindings_xnumber_import_job", args=[job.pk])
+    page = reverse("bindings:import-job", args=[job.pk])
     assert client.get(page).status_code == 403
     assert client.get(reverse("bindings:import-progress", args=[job.pk])).status_code == 403
-    confirm = reverse("admin:bindings_xnumber_import_confirm", args=[job.pk])
+    confirm = reverse("bindings:import-confirm", args=[job.pk])
     assert client.post(confirm).status_code == 403
-    assert client.get(reverse("admin:bindings_numberimport_changelist")).status_code == 403
+    assert client.get(reverse("bindings:imports")).status_code == 403
     job.refresh_from_db()
     assert job.state == NumberImportState.PREVIEWED
     assert not XNumber.objects.exists()
@@ -210,7 +215,7 @@ def test_a_file_with_nothing_to_import_cannot_be_confirmed(boss):
     upload(boss, application, b"number,city_code\n12345,0755\n")
     job = NumberImport.objects.get()
     services.validate_number_import(job.pk)
-    response = boss.post(reverse("admin:bindings_xnumber_import_confirm", args=[job.pk]))
+    response = boss.post(reverse("bindings:import-confirm", args=[job.pk]))
     assert response.status_code == 302
     job.refresh_from_db()
     assert (job.state, job.new_count, job.confirmed_at) == ("previewed", 0, None)
@@ -313,14 +318,21 @@ def test_a_pass_that_stops_on_an_unexpected_error_fails_the_job_instead_of_hangi
     assert data["finished"]
 
 
+def test_there_is_no_import_step_in_the_request_and_no_admin_of_imports():
+    from django.contrib import admin
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        reverse("admin:bindings_xnumber_process_import")
+    assert NumberImport not in admin.site._registry
+
+
 def test_administrators_find_every_import_in_a_read_only_list_linking_to_its_page(boss):
     application = ApplicationFactory(mode="AXB")
     upload(boss, application, b"number,city_code\n17000000001,0755\n")
     job = NumberImport.objects.get()
-    page_url = reverse("admin:bindings_xnumber_import_job", args=[job.pk])
-    listing = boss.get(reverse("admin:bindings_numberimport_changelist"))
+    page_url = reverse("bindings:import-job", args=[job.pk])
+    listing = boss.get(reverse("bindings:imports"))
     assert listing.status_code == 200
     assert page_url in listing.content.decode()
-    change = boss.get(reverse("admin:bindings_numberimport_change", args=[job.pk]))
-    assert (change.status_code, change["Location"]) == (302, page_url)
-    assert boss.get(reverse("admin:bindings_numberimport_add")).status_code == 403
+    assert boss.get(page_url).status_code == 200

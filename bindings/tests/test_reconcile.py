@@ -10,6 +10,7 @@ from django.utils import timezone
 from bindings import services
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding, XNumber
+from console import gateway
 
 pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]
 
@@ -31,7 +32,7 @@ def test_it_ends_what_the_platform_lost_and_reports_what_only_the_platform_has(p
     kept = active(application, "+8613800000001", "+8613900000001")
     lost = active(application, "+8613800000002", "+8613900000002")
     also_kept = active(application, "+8613800000003", "+8613900000003")
-    with services.client_for(application) as client:
+    with gateway.client_for(application) as client:
         client.axb_unbind(subscription_id=lost.subscription_id)
         stranger = client.axb_bind(
             relation_num=kept.x_number, caller_num="+8613700000009", callee_num="+8613600000009"

@@ -24,13 +24,13 @@ def test_reconciling_one_applications_numbers_opens_the_runs_progress_page(
     # when
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = boss.post(
-            reverse("admin:bindings_xnumber_changelist"),
-            {"action": "reconcile", "_selected_action": [n.pk for n in numbers[:2]]},
+            reverse("bindings:number-action"),
+            {"action": "reconcile", "selected": [n.pk for n in numbers[:2]]},
         )
     # then
     run = Reconciliation.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:bindings_reconciliation_change", args=[run.pk])
+    assert response["Location"] == reverse("bindings:reconciliation", args=[run.pk])
     assert len(queued) == 1
     assert (run.details["total"], run.finished_at) == (2, None)
     assert AuditLog.objects.get(action="sync").details["reconciliation"] == run.pk

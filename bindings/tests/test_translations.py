@@ -28,8 +28,9 @@ def test_the_binding_pages_and_refusals_speak_chinese_by_default(
     client, make_user, default_language
 ):
     client.force_login(make_user("kefu", CUSTOMER_SERVICE))
-    page = client.get(reverse("admin:bindings_binding_changelist")).content.decode()
-    assert "绑定关系" in page
+    page = client.get(reverse("bindings:list")).content.decode()
+    assert "<title>绑定 |" in page
+    assert "Bindings" not in page
     with pytest.raises(services.BindingRefused) as refused:
         services.create_binding(ApplicationFactory(mode="AX"), {"a_number": "13800000001"})
     assert "号码" in refused.value.message

@@ -1,7 +1,8 @@
 """The pool's raw-SQL fast paths and their ORM twins give the same answers, on both databases.
 
-``bindings.pool`` runs PostgreSQL-only statements (choosing X under ``FOR UPDATE SKIP LOCKED``,
-ending bindings and releasing their numbers in one statement) and keeps an ORM twin of each for
+``bindings.pool`` (choosing X under ``FOR UPDATE SKIP LOCKED``) and ``bindings.release`` (ending
+bindings and releasing their numbers in one statement) run PostgreSQL-only statements, and keep
+an ORM twin of each for
 SQLite, the embedded setup of ``make run``. Each test plays one scenario through the twin (always)
 and through the raw SQL (on PostgreSQL), and both must match the answer written out by hand. The
 embedded pass runs them on SQLite (``tests/services.py``).
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bindings import pool
+from bindings import pool, release
 from bindings.choices import BindingStatus, NumberState, PlatformNumberStatus
 from bindings.models import Binding, XNumber
 from bindings.tests.factories import BindingFactory, XNumberFactory
@@ -118,7 +119,7 @@ def test_ending_bindings_releases_the_same_numbers(monkeypatch, settings):
     now = timezone.now()
 
     def scenario():
-        changed = pool.end_bindings(
+        changed = release.end_bindings(
             Q(pk__in=[first.pk, third.pk, ended.pk]), to_status=BindingStatus.ENDED, now=now
         )
         statuses = dict(Binding.objects.values_list("order_ref", "status"))
@@ -165,8 +166,10 @@ def test_ending_yb_parts_and_starting_to_end_give_the_same_answers(monkeypatch):
     )
 
     def scenario():
-        yb_ended = pool.end_yb_parts(Q(yb_expires_at__lte=now), now=now)
-        ending = pool.start_ending(Q(expires_at__lte=now), end_reason="expired", now=now, limit=1)
+        yb_ended = release.end_yb_parts(Q(yb_expires_at__lte=now), now=now)
+        ending = release.start_ending(
+            Q(expires_at__lte=now), end_reason="expired", now=now, limit=1
+        )
         rows = {
             b.order_ref: (b.status, b.yb_ended_at is not None)
             for b in Binding.objects.filter(application=application)

@@ -161,7 +161,7 @@ def test_the_worker_checks_a_stored_file_again(application):
 def test_a_bulk_file_over_its_size_limit_is_refused_on_the_form(boss, application, settings):
     settings.BINDINGS_BULK_MAX_BYTES = 100
     response = boss.post(
-        reverse("admin:bindings_binding_bulk"),
+        reverse("bindings:bulk"),
         {
             "application": application.pk,
             "file": SimpleUploadedFile("b.csv", b"a_number,b_number\n" + b"1,2\n" * 100),

@@ -17,6 +17,7 @@ from console.admin.base import (
 )
 from console.choices import AuditAction
 from console.models import Application
+from privatenumber import modes as platform_modes
 
 
 class ApplicationForm(forms.ModelForm):
@@ -58,9 +59,10 @@ class ApplicationForm(forms.ModelForm):
         if not self.instance.has_secret and not cleaned.get("app_secret"):
             self.add_error("app_secret", _("An APP_Secret is required for a new application."))
         mode = cleaned.get("mode")
-        if mode == "AXE" and not cleaned.get("extension_length"):
+        extensions = bool(mode) and platform_modes.mode(mode).extensions  # AXE (spec §4)
+        if extensions and not cleaned.get("extension_length"):
             self.add_error("extension_length", _("AXE applications need an extension length."))
-        if mode and mode != "AXE" and cleaned.get("extension_length"):
+        if mode and not extensions and cleaned.get("extension_length"):
             self.add_error("extension_length", _("Only AXE applications have extensions."))
         return cleaned
 

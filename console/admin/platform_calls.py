@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -14,34 +13,19 @@ from console import gateway
 from console.admin.base import ReadOnlyAdmin
 from console.models import PlatformCall
 from console.paginators import LargeTablePaginator
+from privatenumber import modes as platform_modes
 
 
 def _meaning(code: str) -> str:
     return gateway.result_meaning(code, get_language() or "zh-hans")
 
 
-# The client's interface names (privatenumber.client): a fixed list, so that the filter never
-# runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
-INTERFACES = (
-    "axb_bind",
-    "axb_modify",
-    "axb_query",
-    "axb_unbind",
-    "ax_bind",
-    "ax_modify",
-    "ax_query",
-    "ax_unbind",
-    "ax_set_temporary_callee",
-    "axe_bind",
-    "axe_modify",
-    "axe_query",
-    "axe_query_v2",
-    "axe_unbind",
-    "axyb_bind",
-    "axyb_query",
-    "axyb_unbind",
-    "stop_call",
-    "recording_download_url",
+# The client's interface names, from the platform's mode table: a fixed list, so that the filter
+# never runs SELECT DISTINCT over millions of rows as Django's default filter of a CharField would.
+INTERFACES = tuple(
+    dict.fromkeys(
+        interface.name for mode in platform_modes.MODES.values() for interface in mode.interfaces
+    )
 )
 # Codes the client gives failures without a platform result code (privatenumber.errors).
 NO_ANSWER_CODES = ("TIMEOUT", "CONNECTION", "BAD_RESPONSE")
@@ -138,8 +122,11 @@ class PlatformCallAdmin(ReadOnlyAdmin):
     def binding_link(self, obj: PlatformCall) -> str:
         if obj.binding_id is None:
             return "–"
-        # The binding's admin page, named from the model the field points at (the kernel imports
-        # no app above it).
-        opts = PlatformCall._meta.get_field("binding").related_model._meta
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.binding_id])
+        # The binding's own page, asked of the model the field points at (the kernel imports no
+        # app above it).
+        url = (
+            PlatformCall._meta.get_field("binding")
+            .related_model(pk=obj.binding_id)
+            .get_absolute_url()
+        )
         return format_html('<a href="{}">#{}</a>', url, obj.binding_id)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -115,7 +116,7 @@ def test_non_staff_users_are_refused(client, django_user_model):
 
 def test_a_bindings_page_shows_its_calls_with_their_causes(client, make_user, data):
     client = signed_in(client, make_user, CUSTOMER_SERVICE)
-    page = client.get(f"/admin/bindings/binding/{data.pk}/change/")
+    page = client.get(reverse("bindings:binding", args=[data.pk]))
     calls = [entry for entry in page.context["timeline"] if entry.kind == "call"]
     assert len(calls) == 1
     assert calls[0].ok is False

@@ -13,8 +13,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from billing import reconcile
 from billing.models import BillReconciliation
+from billing.reconcile import reading
 from billing.tests.test_reconcile import SAMPLE, ride  # noqa: F401 - the sample's data
 from console.roles import NUMBER_ADMINISTRATOR
 from tests.browser.test_sign_in import sign_in
@@ -35,13 +35,13 @@ def test_a_bill_is_uploaded_compared_by_a_worker_and_its_differences_shown(
     ride,  # noqa: F811 - the fixture imported above
 ):
     # given a worker that takes its time reading, and an administrator at 1366×768
-    read_bill = reconcile.read_bill
+    read_bill = reading.read_bill
 
     def slowly(*args, **kwargs):
         time.sleep(3)
         return read_bill(*args, **kwargs)
 
-    monkeypatch.setattr(reconcile, "read_bill", slowly)
+    monkeypatch.setattr(reading, "read_bill", slowly)
     make_user("boss", NUMBER_ADMINISTRATOR)
     page = journey.page
     page.set_viewport_size({"width": 1366, "height": 768})

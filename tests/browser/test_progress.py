@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from bindings import services
 from bindings.choices import BindingStatus, BulkJobStatus
 from bindings.cities import province_of
 from bindings.models import Binding, BulkJob, NumberImport, Reconciliation, XNumber
+from bindings.services import number_import
 from bindings.tests.conftest import APP_KEYS, POOLS, simulator_config
 from console.models import Application
 from console.roles import NUMBER_ADMINISTRATOR
@@ -93,7 +93,7 @@ def test_a_bulk_bind_shows_its_progress_without_a_reload(
     sign_in(journey, "boss")
     rows = "".join(f"138 0000 {i:04d},139 0000 {i:04d},0755\n" for i in range(1, ROWS + 1))
     # when a CSV of bindings is uploaded
-    journey.goto("/admin/bindings/binding/bulk/")
+    journey.goto("/bindings/bulk/")
     page.select_option("#id_application", str(application.pk))
     page.set_input_files(
         "#id_file",
@@ -109,7 +109,7 @@ def test_a_bulk_bind_shows_its_progress_without_a_reload(
         page.click("form[enctype='multipart/form-data'] input[type=submit]")
     # then its progress page follows the worker until every row is done
     job = BulkJob.objects.get()
-    assert page.url.endswith(f"/admin/bindings/binding/bulk/{job.pk}/")
+    assert page.url.endswith(f"/bindings/bulk/{job.pk}/")
     watch(page, "#bulk-bar")
     expect(page.locator("[data-field=processed]")).not_to_have_text("0")
     journey.shot("bulk-running")
@@ -136,14 +136,15 @@ def test_a_reconciliation_shows_its_progress_without_a_reload(
     page = journey.page
     sign_in(journey, "boss")
     # when every number of the application is reconciled from the number list
-    journey.goto(f"/admin/bindings/xnumber/?application__id__exact={application.pk}")
-    page.check("#action-toggle")
+    journey.goto(f"/bindings/numbers/?application={application.pk}")
+    page.check("input.select-all")
+    assert page.locator("input.row-select:checked").count() == numbers
     page.select_option("select[name=action]", "reconcile")
     with page.expect_navigation():
-        page.click("button[name=index]")
+        page.click("form.bindings-selection button[type=submit]")
     # then the reconciliation's page follows the worker until every number is checked
     run = Reconciliation.objects.get()
-    assert page.url.endswith(f"/admin/bindings/reconciliation/{run.pk}/change/")
+    assert page.url.endswith(f"/bindings/reconciliations/{run.pk}/")
     watch(page, "#reconcile-bar")
     expect(page.locator(".reconcile-progress [data-field=numbers_checked]")).not_to_have_text("0")
     journey.shot("reconcile-running")
@@ -160,7 +161,10 @@ def test_a_reconciliation_shows_its_progress_without_a_reload(
     with page.expect_navigation():
         page.click("[data-when-finished] a")
     assert page.evaluate("window.__marker") is None
-    expect(page.locator(".field-numbers_checked .readonly")).to_have_text(str(numbers))
+    expect(page.locator(".reconcile-report")).to_be_visible()
+    expect(page.locator(".reconcile-progress [data-field=numbers_checked]")).to_have_text(
+        str(numbers)
+    )
     simulator.control.clear_faults()
 
 
@@ -171,24 +175,24 @@ def test_an_import_shows_its_progress_without_a_reload(
     journey, make_user, celery_worker, monkeypatch
 ):
     # given a worker that reads slowly (each report of 500 rows read takes 0.3 s)
-    publish = services._publish_progress
+    publish = number_import._publish_progress
 
     def slowly(job_id, state, rows):
         time.sleep(0.3)
         publish(job_id, state, rows)
 
-    monkeypatch.setattr(services, "_publish_progress", slowly)
+    monkeypatch.setattr(number_import, "_publish_progress", slowly)
     application = ApplicationFactory(name="Imports", mode="AXB")
     make_user("boss", NUMBER_ADMINISTRATOR)
     page = journey.page
     sign_in(journey, "boss")
     rows = "".join(f"170{i:08d},0755\n" for i in range(1, IMPORT_ROWS + 1))
     # when a file of 3,000 numbers is uploaded on the import page
-    journey.goto("/admin/bindings/xnumber/import/")
+    journey.goto("/bindings/numbers/import/")
     upload(page, application, "numbers.csv", ("number,city_code\n" + rows).encode())
     # then its page follows the validation until the preview
     job = NumberImport.objects.get()
-    assert page.url.endswith(f"/admin/bindings/xnumber/import/{job.pk}/")
+    assert page.url.endswith(f"/bindings/numbers/import/{job.pk}/")
     watch(page, "#import-bar")
     expect(page.locator("[data-field=processed]")).not_to_have_text("0")
     journey.shot("import-running")

@@ -134,7 +134,7 @@ def test_staff_find_a_binding_play_its_recording_and_end_it(journey, make_user):
     page.wait_for_function("() => document.querySelector('#recording audio').readyState >= 1")
     journey.shot("recording")
     # when they go back to the binding and end it
-    journey.goto(f"/admin/bindings/binding/{binding.pk}/change/")
+    journey.goto(f"/bindings/{binding.pk}/")
     with page.expect_navigation():
         page.click(".binding-end")
     # then they are asked first

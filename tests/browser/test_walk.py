@@ -188,14 +188,25 @@ class Walk:
         """A list, filtered by its first filter, and the page of its first row."""
         self.open(path)
         filters = self.links("#changelist-filter ul li:not(.selected) a")
+        if path.startswith("/bindings/"):  # the console's lists filter with a form
+            filters += [f"{path}?{query}" for query in self.console_filter()]
         if filters:
             self.open(self.relative(filters[0]))
             self.journey.goto(path)
         rows = self.links("#result_list tbody tr:first-child a, table.calls tbody tr:first-child a")
         rows += self.links("#content-main table tbody tr:first-child a")
+        rows += self.links(".results table tbody tr:first-child a")
         rows = [r for r in rows if r.startswith(self.journey.base_url) and "?" not in r]
         if rows:
             self.open(self.relative(rows[0]))
+
+    def console_filter(self) -> list[str]:
+        """A console list's first filter with a choice (its form's first select), as a query."""
+        return self.page.eval_on_selector_all(
+            "form.billing-filters select",
+            """selects => selects.flatMap(s => [...s.options].filter(o => o.value)
+                .slice(0, 1).map(o => s.name + '=' + encodeURIComponent(o.value))).slice(0, 1)""",
+        )
 
     def close(self) -> None:
         self.context.close()
@@ -256,13 +267,13 @@ def walk_role(walk: Walk, role: str) -> None:
     # a binding of every mode, and what ending one asks
     for mode in ("AXB", "AX", "AXE", "AXYB"):
         pk = Binding.objects.filter(mode=mode, status="active").values_list("pk", flat=True)[0]
-        walk.open(f"/admin/bindings/binding/{pk}/change/", shot="binding" if mode == "AXB" else "")
-    walk.open(f"/admin/bindings/binding/{binding.pk}/end/", shot="confirm-end")
+        walk.open(f"/bindings/{pk}/", shot="binding" if mode == "AXB" else "")
+    walk.open(f"/bindings/{binding.pk}/end/", shot="confirm-end")
     # the create form of every mode
     for application in Application.objects.order_by("pk"):
         label = f"add-{application.mode.lower()}"
-        walk.open(f"/admin/bindings/binding/add/?application={application.pk}", shot=label)
-    walk.open("/admin/bindings/binding/bulk/")
+        walk.open(f"/bindings/add/?application={application.pk}", shot=label)
+    walk.open("/bindings/bulk/")
     # a failed call (why it ended so) and a recorded one (its player)
     failed = CallRecord.objects.exclude(outcome="answered").order_by("-started_at").first()
     walk.open(f"/calls/{failed.application_id}/{failed.session_id}/", shot="failed-call")
@@ -272,7 +283,11 @@ def walk_role(walk: Walk, role: str) -> None:
         walk.open("/statements/", expect=403)  # a page the role may not open
     else:
         walk.open("/statements/", shot="statements")
-        walk.open("/admin/bindings/xnumber/usage/", shot="pool-usage")
+        walk.open("/bindings/numbers/usage/", shot="pool-usage")
+        # the pool's pages the navigation does not list: imports and reconciliations
+        walk.open("/bindings/numbers/import/")
+        walk.walk_list("/bindings/numbers/imports/")
+        walk.walk_list("/bindings/reconciliations/")
         walk.open("/dashboard/", shot="dashboard")
 
 
