@@ -11,8 +11,9 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import jobs, pushes, timeline
+        from billing import jobs, pushes, retention, timeline
 
         timeline.register()  # the calls in a binding's timeline (bindings.timeline)
         pushes.register()  # CDRs, call events and SMS notices (console.inbox)
         jobs.register()  # bill reconciliations in the stuck-job sweeper (console.jobs)
+        retention.register()  # call events, CDRs and SMS records (console.retention)

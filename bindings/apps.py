@@ -11,7 +11,9 @@ class BindingsConfig(AppConfig):
     verbose_name = _("Bindings")
 
     def ready(self) -> None:
-        from bindings import jobs, pushes, tasks  # noqa: F401 - tasks connect to services.work
+        # (tasks: imported so that they connect to services.work)
+        from bindings import jobs, pushes, retention, tasks  # noqa: F401
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
         pushes.register()  # X-number status pushes (console.inbox)
+        retention.register()  # real numbers of ended bindings, bulk rows (console.retention)

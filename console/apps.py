@@ -9,3 +9,8 @@ class ConsoleConfig(AppConfig):
 
     name = "console"
     verbose_name = _("Console")
+
+    def ready(self) -> None:
+        from console import retention
+
+        retention.register_kernel_parts()  # raw push bodies (console.retention)

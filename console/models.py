@@ -267,6 +267,58 @@ class Delivery(models.Model):
         return f"#{self.pk} {self.endpoint} {self.kind or '?'} {self.state}"
 
 
+class RetentionPolicy(models.Model):
+    """How long an application's personal data is kept (PIPL Art. 19), per kind; empty: forever.
+
+    When a kind's time runs out, ``console.retention.run`` (beat) deletes the rows or pseudonymises
+    the real numbers in them (a keyed hash: statistics, statements and settlement still add up).
+    The kinds and the places of each are listed in docs/privacy.md.
+    """
+
+    application = models.OneToOneField(
+        Application,
+        on_delete=models.CASCADE,
+        related_name="retention_policy",
+        verbose_name=_("application"),
+    )
+    call_data_days = models.PositiveIntegerField(
+        _("call events, CDRs and SMS texts (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Events are deleted; CDRs and SMS records keep their figures, with their numbers "
+            "pseudonymised and their texts emptied."
+        ),
+    )
+    push_bodies_days = models.PositiveIntegerField(
+        _("raw bodies of processed pushes (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Counted from processing; failed and held pushes are kept until fixed."),
+    )
+    recordings_days = models.PositiveIntegerField(
+        _("stored recordings (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Counted from storing; the file is deleted from storage."),
+    )
+    ended_bindings_days = models.PositiveIntegerField(
+        _("real numbers of ended bindings (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Counted from the end of the binding; the numbers are pseudonymised."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+        permissions = [("erase_personal_data", _("Can erase one person's data everywhere"))]
+
+    def __str__(self) -> str:
+        return str(self.application)
+
+
 class Alert(models.Model):
     """Something an administrator must look at, open until it is resolved.
 

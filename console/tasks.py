@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console import health, hooks, inbox, jobs
+from console import health, hooks, inbox, jobs, retention
 
 
 @shared_task(ignore_result=True)
@@ -25,3 +25,9 @@ def corroborate_held_pushes_task() -> None:
 def sweep_jobs_task() -> None:
     """Beat: send again the task of every job whose lease ran out (console.jobs)."""
     jobs.sweep()
+
+
+@shared_task(ignore_result=True)
+def apply_retention_task() -> None:
+    """Beat (hourly): delete or pseudonymise personal data past its policy (console.retention)."""
+    retention.run()

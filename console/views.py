@@ -1,4 +1,4 @@
-"""Console pages of the kernel that are not admin pages: health and the stuck jobs."""
+"""Console pages of the kernel that are not admin pages: health, stuck jobs, erasure requests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
-from console import health, jobs
+from console import health, jobs, retention
+from console.confirm import confirmed
+from console.numbers import InvalidNumber
 from console.pages import ConsolePage
 
 
@@ -61,3 +63,36 @@ class StuckJobsView(ConsolePage, TemplateView):
                 request, _("Nothing was sent: the job is no longer stuck, or the queue is down.")
             )
         return HttpResponseRedirect(reverse("stuck_jobs"))
+
+
+class ErasureView(ConsolePage, TemplateView):
+    """``/privacy/erasure/``: a person's erasure request (PIPL Art. 47) for one real number.
+
+    The number is posted, never put in a URL. The first post shows how many rows of each kind
+    hold it; the confirmed post erases them (``console.retention.erase``) and shows the report,
+    which the audit row keeps (with the number masked and its pseudonym).
+    """
+
+    permission_required = "console.erase_personal_data"
+    template_name = "console/erasure.html"
+    title = _("Erasure request")
+
+    def post(self, request, *args, **kwargs):
+        number = request.POST.get("number", "").strip()[:40]
+        context = self.get_context_data(number=number)
+        try:
+            found = retention.find(number)
+        except InvalidNumber as error:
+            context["error"] = error.messages[0]
+            return self.render_to_response(context)
+        if confirmed(request):
+            try:
+                context["report"] = retention.erase(number, user=request.user, request=request)
+            except retention.ErasureBlocked as blocked:
+                context["blocked"] = blocked.blocking
+            else:
+                context["number"] = ""
+        context["found"] = [(part, count) for part, count in found]
+        context["blocking"] = any(part.blocks_erasure and count for part, count in found)
+        context["total"] = sum(count for part, count in found if not part.blocks_erasure)
+        return self.render_to_response(context)

@@ -16,6 +16,7 @@ class RecordingsConfig(AppConfig):
 
         cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")
 
-        from recordings import jobs
+        from recordings import jobs, retention
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
+        retention.register()  # stored files (console.retention)

@@ -34,6 +34,10 @@ MENU = (
     Entry(_("Pool usage"), "bindings:usage", "bindings.view_xnumber"),
     Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
     Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
+    Entry(
+        _("Retention"), "admin:console_retentionpolicy_changelist", "console.view_retentionpolicy"
+    ),
+    Entry(_("Erasure request"), "erasure", "console.erase_personal_data"),
     Entry(_("Administration"), "admin:index"),
 )
 

@@ -311,6 +311,19 @@ ADMIN_SITE_TITLE = _("Privacy number console")
 # Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
+# --- Personal data (console/retention.py, docs/privacy.md) --------------------------------------
+# The key of the pseudonyms that replace real numbers once their retention ran out. Changing it
+# makes new pseudonyms differ from old ones (counts per caller across the change split).
+PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="") or f"pseudonym:{SECRET_KEY}"
+# Rows per transaction, and transactions per part and run (the rest waits for the next run).
+RETENTION_BATCH = env.int("RETENTION_BATCH", default=1000)
+RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=200)
+RETENTION_EVERY_SECONDS = env.int("RETENTION_EVERY_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["apply-retention"] = {
+    "task": "console.tasks.apply_retention_task",
+    "schedule": float(RETENTION_EVERY_SECONDS),
+}
+
 # --- Bindings and X-number pools (bindings/, docs/bindings.md) ----------------------------------
 # Seconds an X number rests after its last binding ended before it is chosen again, so that people
 # who still dial it do not reach the next user.

@@ -26,5 +26,6 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("recordings/", include("recordings.urls")),
     path("jobs/stuck/", console_views.StuckJobsView.as_view(), name="stuck_jobs"),
+    path("privacy/erasure/", console_views.ErasureView.as_view(), name="erasure"),
     path("", views.HomeView.as_view(), name="home"),
 ]

@@ -12,6 +12,7 @@ from console.admin import (  # noqa: F401 - each module registers its admins
     audit_log,
     deliveries,
     platform_calls,
+    retention,
 )
 from console.admin.base import (
     ConsoleModelAdmin,

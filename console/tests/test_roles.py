@@ -58,6 +58,12 @@ EXPECTED_ADMINISTRATOR = {
     "console.view_real_numbers",
     # granted by bindings 0002 when the model was the bindings app's (moved in issue 18)
     "console.view_platformcall",
+    # retention policies and erasure requests (issue 17, docs/privacy.md)
+    "console.add_retentionpolicy",
+    "console.change_retentionpolicy",
+    "console.delete_retentionpolicy",
+    "console.view_retentionpolicy",
+    "console.erase_personal_data",
 }
 
 

@@ -1,0 +1,50 @@
+"""Recordings' personal data for ``console.retention``: stored files (deleted from storage, the row
+kept as ``deleted``). The files of one number are those of its CDRs. Registered from
+``RecordingsConfig.ready()``."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from console import retention
+from console.retention import Part
+from recordings import storage
+from recordings.choices import RecordingState
+from recordings.models import Recording
+
+
+def _holding(forms: list[str]):
+    condition = Q()
+    for name in ("caller_num", "fwd_dst_num"):
+        condition |= Q(**{f"call_record__{name}__in": forms})
+    return Recording.objects.filter(condition).exclude(file="")
+
+
+def _delete_files(ids: list[int]) -> int:
+    """Delete the files, then mark the rows (under their locks: a fetch cannot store meanwhile)."""
+    rows = list(Recording.objects.select_for_update().filter(pk__in=ids).values_list("pk", "file"))
+    for _pk, name in rows:
+        if name:
+            storage.delete(name)
+    return Recording.objects.filter(pk__in=[pk for pk, _name in rows]).update(
+        state=RecordingState.DELETED, file="", deleted_at=timezone.now()
+    )
+
+
+def register() -> None:
+    """Called from ``RecordingsConfig.ready()``."""
+    retention.register(
+        Part(
+            "recordings",
+            "recordings",
+            _("stored recordings"),
+            Recording,
+            due=lambda application, cutoff: Recording.objects.filter(
+                application=application, state=RecordingState.STORED, stored_at__lt=cutoff
+            ),
+            holding=_holding,
+            erase=_delete_files,
+        )
+    )
