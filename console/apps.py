@@ -11,6 +11,7 @@ class ConsoleConfig(AppConfig):
     verbose_name = _("Console")
 
     def ready(self) -> None:
-        from console import retention
+        from console import access_requests, retention
 
         retention.register_kernel_parts()  # raw push bodies (console.retention)
+        access_requests.register_job_kind()  # a lost worker's access request (console.jobs)

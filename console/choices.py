@@ -80,6 +80,16 @@ class DeliveryKind(models.TextChoices):
     SMS = "sms", _("SMS notice")
 
 
+class AccessRequestState(models.TextChoices):
+    """Where a person's access request (PIPL Art. 45) stands; its file is downloadable once."""
+
+    QUEUED = "queued", _("Queued")
+    BUILDING = "building", _("Being gathered")
+    READY = "ready", _("Ready to download")
+    DOWNLOADED = "downloaded", _("Downloaded")
+    FAILED = "failed", _("Failed")
+
+
 class DeliveryState(models.TextChoices):
     """Where a push stands: applied, kept for a fix, or kept but deliberately not applied.
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console import crypto
 from console.choices import (
+    AccessRequestState,
     AlertKind,
     AuditAction,
     BlockCallRule,
@@ -166,6 +167,9 @@ class AuditLog(models.Model):
     target_id = models.CharField(_("object id"), max_length=64, blank=True)
     target_repr = models.CharField(_("object"), max_length=200, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The hash chain (console.audit_chain): set by the sealer shortly after the row is written.
+    sealed_seq = models.BigIntegerField(_("place in the chain"), null=True, blank=True, unique=True)
+    chain_hash = models.CharField(_("chain hash"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("audit entry")
@@ -184,6 +188,68 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target_repr}"
+
+
+class AccessRequest(models.Model):
+    """A person's access request (PIPL Art. 45): a file with everything the console holds about
+    one number, gathered by a worker (``console.access_requests``), downloadable once.
+
+    The number is kept encrypted only until the file is built; then only its masked form stays.
+    """
+
+    number_encrypted = models.TextField(editable=False, blank=True)
+    number_masked = models.CharField(_("number"), max_length=40)
+    state = models.CharField(
+        _("state"),
+        max_length=12,
+        choices=AccessRequestState.choices,
+        default=AccessRequestState.QUEUED,
+    )
+    parts_done = models.PositiveSmallIntegerField(_("places searched"), default=0)
+    parts_total = models.PositiveSmallIntegerField(_("places to search"), default=0)
+    content = models.BinaryField(_("file"), editable=False, default=b"")
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    rows = models.PositiveIntegerField(_("rows found"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("downloaded"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access request")
+        verbose_name_plural = _("access requests")
+        indexes = [
+            models.Index(
+                fields=["lease_until"],
+                name="accessrequest_leased",
+                condition=Q(state__in=["queued", "building"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.number_masked} {self.state}"
+
+
+class AuditChainAnchor(models.Model):
+    """The one row the audit log's hash chain starts from: the place and hash of the last row the
+    audit retention deleted (0 and "" before any). The sealer locks it, so one seals at a time."""
+
+    last_deleted_seq = models.BigIntegerField(default=0)
+    last_deleted_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("audit chain anchor")
+
+    def __str__(self) -> str:
+        return f"audit chain from #{self.last_deleted_seq}"
 
 
 class Delivery(models.Model):

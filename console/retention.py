@@ -128,6 +128,9 @@ class Part:
     erase: Callable[[list[int]], int]
     # Rows that must be dealt with first (a live binding: end it), counted and never erased.
     blocks_erasure: bool = False
+    # Files that belong to the rows ``ids`` (a recording's audio), for an access request: each
+    # (name in the file, an iterator of its bytes).
+    files: Callable[[list[int]], Iterable[tuple[str, Iterable[bytes]]]] | None = None
 
 
 class ErasureBlocked(Exception):

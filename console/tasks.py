@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console import health, hooks, inbox, jobs, retention
+from console import access_requests, audit_chain, health, hooks, inbox, jobs, retention
 
 
 @shared_task(ignore_result=True)
@@ -31,3 +31,20 @@ def sweep_jobs_task() -> None:
 def apply_retention_task() -> None:
     """Beat (hourly): delete or pseudonymise personal data past its policy (console.retention)."""
     retention.run()
+
+
+@shared_task(ignore_result=True)
+def seal_audit_log_task() -> None:
+    """Beat (every minute): chain the new audit rows, then apply the audit log's retention."""
+    audit_chain.seal()
+    audit_chain.expire()
+
+
+@shared_task(ignore_result=True, bind=True, max_retries=3)
+def build_access_request_task(self, job_id: int) -> None:
+    """Gather an access request's file (console.access_requests); a failure is shown on its page."""
+    try:
+        access_requests.build(job_id)
+    except Exception as error:
+        access_requests.fail(job_id, error)
+        raise

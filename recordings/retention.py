@@ -33,6 +33,13 @@ def _delete_files(ids: list[int]) -> int:
     )
 
 
+def _files(ids: list[int]):
+    """The stored audio of the recordings ``ids``, for an access request."""
+    for pk, name, size in Recording.objects.filter(pk__in=ids).values_list("pk", "file", "size"):
+        if name and size:
+            yield f"recordings/{pk}.wav", storage.open_range(name, 0, size - 1)
+
+
 def register() -> None:
     """Called from ``RecordingsConfig.ready()``."""
     retention.register(
@@ -46,5 +53,6 @@ def register() -> None:
             ),
             holding=_holding,
             erase=_delete_files,
+            files=_files,
         )
     )

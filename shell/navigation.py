@@ -38,6 +38,7 @@ MENU = (
         _("Retention"), "admin:console_retentionpolicy_changelist", "console.view_retentionpolicy"
     ),
     Entry(_("Erasure request"), "erasure", "console.erase_personal_data"),
+    Entry(_("Access requests"), "access_requests", "console.add_accessrequest"),
     Entry(_("Administration"), "admin:index"),
 )
 

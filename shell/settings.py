@@ -319,6 +319,12 @@ PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="") or f"pseudonym:{SECRET_KEY}
 RETENTION_BATCH = env.int("RETENTION_BATCH", default=1000)
 RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=200)
 RETENTION_EVERY_SECONDS = env.int("RETENTION_EVERY_SECONDS", default=3600)
+# The audit log's own retention (console/audit_chain.py), in days; 0 keeps it forever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0)
+CELERY_BEAT_SCHEDULE["seal-audit-log"] = {
+    "task": "console.tasks.seal_audit_log_task",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["apply-retention"] = {
     "task": "console.tasks.apply_retention_task",
     "schedule": float(RETENTION_EVERY_SECONDS),

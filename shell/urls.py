@@ -27,5 +27,11 @@ urlpatterns = [
     path("recordings/", include("recordings.urls")),
     path("jobs/stuck/", console_views.StuckJobsView.as_view(), name="stuck_jobs"),
     path("privacy/erasure/", console_views.ErasureView.as_view(), name="erasure"),
+    path("privacy/access/", console_views.AccessRequestView.as_view(), name="access_requests"),
+    path(
+        "privacy/access/<int:job_id>/download/",
+        console_views.access_request_download,
+        name="access_request_download",
+    ),
     path("", views.HomeView.as_view(), name="home"),
 ]

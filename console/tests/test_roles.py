@@ -64,6 +64,8 @@ EXPECTED_ADMINISTRATOR = {
     "console.delete_retentionpolicy",
     "console.view_retentionpolicy",
     "console.erase_personal_data",
+    "console.add_accessrequest",
+    "console.view_accessrequest",
 }
 
 
