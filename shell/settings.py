@@ -239,7 +239,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING's handler, which masks 
 # shell/celery.py applies CONN_MAX_AGE and the health check around each task as Django does
 # around each request.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler behind a lock: a second beat stands by (shell/beat.py).
+CELERY_BEAT_SCHEDULER = "shell.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30)
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The fallback used when Redis cannot be reached: kombu's filesystem transport under var/.
