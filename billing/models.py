@@ -23,6 +23,7 @@ from billing.choices import (
     SmsDecision,
     StatementState,
 )
+from console.teams import ScopedManager
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 PRICE = {"max_digits": 10, "decimal_places": 2, "validators": [MinValueValidator(0)]}
@@ -75,6 +76,8 @@ class CallEvent(models.Model):
     digit_info = models.CharField(_("digits entered"), max_length=32, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     delivery = delivery_field()
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("call event")
@@ -187,6 +190,8 @@ class CallRecord(models.Model):
     )
     received_at = models.DateTimeField(_("received"), default=timezone.now)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("call record")
         verbose_name_plural = _("call records")
@@ -288,6 +293,8 @@ class SmsRecord(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     delivery = delivery_field()
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("SMS record")
         verbose_name_plural = _("SMS records")
@@ -338,6 +345,8 @@ class Tariff(models.Model):
         _("monthly rent per X number"), default=0, **PRICE
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("tariff")
@@ -397,6 +406,8 @@ class Statement(models.Model):
     computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
@@ -431,6 +442,8 @@ class CallStat(models.Model):
     release_point = models.IntegerField(_("release point"))
     calls = models.PositiveIntegerField(_("calls"))
     minutes = models.PositiveIntegerField(_("billable minutes"))
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("hourly call totals")
@@ -499,6 +512,8 @@ class Package(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("package")
         verbose_name_plural = _("packages")
@@ -534,6 +549,8 @@ class PackageDraw(models.Model):
     )
     hour = models.DateTimeField(_("hour"))
     minutes = models.PositiveIntegerField(_("minutes"))
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("package draw")
@@ -579,6 +596,8 @@ class SettledHour(models.Model):
     late_calls = models.PositiveIntegerField(_("late call records"), default=0)
     before = models.JSONField(_("figures before the last revision"), default=dict, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("settled hour")
         verbose_name_plural = _("settled hours")
@@ -608,6 +627,8 @@ class SettlementProgress(models.Model):
     settled_until = models.DateTimeField(_("settled until"), null=True, blank=True)
     last_record_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("settlement progress")
@@ -670,6 +691,8 @@ class BillReconciliation(models.Model):
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("bill reconciliation")
         verbose_name_plural = _("bill reconciliations")
@@ -725,6 +748,8 @@ class BillDifference(models.Model):
         _("unit price here"), null=True, blank=True, max_digits=12, decimal_places=4
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("bill difference")

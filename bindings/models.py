@@ -22,6 +22,7 @@ from bindings.choices import (
 )
 from console.choices import Mode
 from console.numbers import mask
+from console.teams import ScopedManager
 
 
 class XNumber(models.Model):
@@ -66,6 +67,8 @@ class XNumber(models.Model):
     platform_counted_at = models.DateTimeField(_("counted on the platform"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("X number")
@@ -250,6 +253,8 @@ class Binding(models.Model):
     bound_at = models.DateTimeField(_("bound"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("binding")
         verbose_name_plural = _("bindings")
@@ -348,6 +353,8 @@ class BulkJob(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("bulk upload")
         verbose_name_plural = _("bulk uploads")
@@ -391,6 +398,8 @@ class Reconciliation(models.Model):
     details = models.JSONField(_("details"), default=dict, blank=True)
     # Until finished: renewed as numbers are checked; past it, the sweeper runs it again.
     lease_until = models.DateTimeField(_("worker lease until"), null=True, blank=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("reconciliation")
@@ -459,6 +468,8 @@ class NumberImport(models.Model):
     )
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("X-number import")

@@ -26,6 +26,7 @@ from console.choices import (
     HookEndpoint,
     Mode,
 )
+from console.teams import ApplicationManager, ScopedManager
 
 RECEIVER_PATHS = {
     "status_url": "/hooks/status",
@@ -110,6 +111,8 @@ class Application(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ApplicationManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("application")
@@ -298,6 +301,8 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=1)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
 
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
     class Meta:
         verbose_name = _("push delivery")
         verbose_name_plural = _("push deliveries")
@@ -331,6 +336,30 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.endpoint} {self.kind or '?'} {self.state}"
+
+
+class Team(models.Model):
+    """Staff who see only some applications (``console.teams``): the team's applications, its
+    members. A user in several teams sees the applications of all of them; superusers see all."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    applications = models.ManyToManyField(
+        Application, verbose_name=_("applications"), related_name="teams", blank=True
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("members"),
+        related_name="console_teams",
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RetentionPolicy(models.Model):
@@ -375,6 +404,8 @@ class RetentionPolicy(models.Model):
         help_text=_("Counted from the end of the binding; the numbers are pseudonymised."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("retention policy")
@@ -421,6 +452,9 @@ class Alert(models.Model):
         related_name="+",
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    # Teams see their applications' alerts and the global ones (a worker silent).
+    objects = ScopedManager(shared_when_null=True)
 
     class Meta:
         verbose_name = _("alert")
@@ -484,6 +518,8 @@ class PlatformCall(models.Model):
     result_desc = models.CharField(_("result"), max_length=256, blank=True)
     latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         db_table = "bindings_platformcall"  # kept from when it was a bindings model

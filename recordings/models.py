@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from console.teams import ScopedManager
 from recordings.choices import OUTSTANDING_STATES, RecordingState
 from recordings.storage import recordings_storage
 
@@ -90,6 +91,8 @@ class Recording(models.Model):
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
 
     class Meta:
         verbose_name = _("recording")

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.teams.TeamScopeMiddleware",  # every queryset limited to the user's teams' apps
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.jobs.QueueWatchMiddleware",  # says so when work could not be queued
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -312,6 +313,9 @@ ADMIN_SITE_TITLE = _("Privacy number console")
 
 # Fernet key(s) encrypting APP_Secrets at rest; see console/crypto.py.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+# A user in no team sees every application (a company without teams); with this set, nothing.
+TEAMS_REQUIRED = env.bool("TEAMS_REQUIRED", default=False)
 
 # --- Personal data (console/retention.py, docs/privacy.md) --------------------------------------
 # The key of the pseudonyms that replace real numbers once their retention ran out. Changing it

@@ -417,7 +417,7 @@ def test_a_worker_killed_mid_task_leaves_no_job_stuck_and_none_done_twice(
     wait_until(lambda: Recording.objects.get(pk=recording.pk).lease_until < timezone.now(), 10)
     control.clear_faults()
     swept = jobs.sweep(now=timezone.now() + LATER)
-    assert swept == {
+    assert {kind: count for kind, count in swept.items() if count} == {
         "binding": 3,
         "bulk": 1,
         "number_import": 2,

@@ -13,6 +13,7 @@ from console.admin import (  # noqa: F401 - each module registers its admins
     deliveries,
     platform_calls,
     retention,
+    teams,
 )
 from console.admin.base import (
     ConsoleModelAdmin,

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
-from console import audit
+from console import audit, teams
 from console.choices import AuditAction
 from recordings import storage
 from recordings.choices import CLAIMABLE_STATES, OUTSTANDING_STATES, RecordingState
@@ -208,10 +208,11 @@ BANNER_CACHE_SECONDS = 30
 
 def banner_count() -> int:
     """:func:`at_risk_count`, cached for the banner (``recordings_alert_banner``)."""
-    count = cache.get(BANNER_CACHE_KEY)
+    key = BANNER_CACHE_KEY + teams.cache_suffix()  # a team's count is not another's
+    count = cache.get(key)
     if count is None:
         count = at_risk_count()
-        cache.set(BANNER_CACHE_KEY, count, BANNER_CACHE_SECONDS)
+        cache.set(key, count, BANNER_CACHE_SECONDS)
     return count
 
 
