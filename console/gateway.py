@@ -28,6 +28,7 @@ from console.numbers import mask_text
 from privatenumber.client import CallLog, PrivateNumberClient
 from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
 from privatenumber.errors import PlatformError
+from privatenumber.transport import pooled_session
 
 logger = logging.getLogger(__name__)
 
@@ -155,9 +156,12 @@ def client_for(application: Application, binding=None) -> PrivateNumberClient:
         ),
         on_call=_CallRecorder(application.pk, binding.pk if binding is not None else None),
         gate=gate_for(application.pk),
+        # One pooled, kept-alive session per process and base URL (issue 19): a bind no longer
+        # pays for a new Session, connection and (against the real platform) TLS handshake. When
+        # the platform closes a connection after its answer (spec §1.1), urllib3 sees it closed
+        # before the next request and opens another; closing the client leaves the pool open.
+        session=pooled_session(application.base_url),
     )
-    # A new session (and connection) per client: the platform closes connections after each
-    # answer anyway (spec §1.1), and a kept-alive connection measured slower, not cheaper.
     return client
 
 
