@@ -529,7 +529,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         meter = _cost.Meter(
             database=DB_NAME,
             exclude_backends=[anchor_pid],
-            groups={"anchor_backend": lambda: [anchor_pid]},
+            groups={"anchor_backend": lambda procs: [anchor_pid]},
         )
         with meter:
             for index in range(options.rounds):
