@@ -25,10 +25,9 @@ from console import alerts, audit
 from console.choices import AlertKind, AuditAction
 from console.models import Application, PlatformCall
 from console.numbers import mask_text
-from privatenumber.client import CallLog, PrivateNumberClient
+from privatenumber.client import CallLog, PrivateNumberClient, pooled_session
 from privatenumber.codes import PAUSING_RESULT_CODES, describe_result
 from privatenumber.errors import PlatformError
-from privatenumber.transport import pooled_session
 
 logger = logging.getLogger(__name__)
 
