@@ -210,6 +210,11 @@ class Meter:
         with self._lock:
             return {name: sum(last.values()) for name, last in self._last.items()}
 
+    def seen(self, group: str) -> int:
+        """How many processes of ``group`` were seen so far (a backend per request shows here)."""
+        with self._lock:
+            return len(self._last[group])
+
     def __enter__(self) -> Meter:
         self.sample()
         self._thread = threading.Thread(target=self._run, daemon=True, name="cpu-meter")

@@ -552,6 +552,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
                 used = _cost.difference(meter.read(), before)
                 copy["cpu"]["client"] += client_cpu
                 copy["cpu"]["postgres"] += used["anchor_backend"]
+            backends_seen = meter.seen("postgres")
     finally:
         anchor.close()
         server.terminate()
@@ -596,6 +597,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         "anchor_cpu_ms_per_push": anchor_ms,
         "anchor_cpu_ms_per_push_total": round(anchor_total, 3),
         "cpu_ratio_intake_to_copy": round(intake_total / anchor_total, 2),
+        "postgres_backends_seen": backends_seen,
         "cpu_shared_processes_not_counted": "PostgreSQL checkpointer/WAL writer, Redis",
         "http_seconds": round(http["seconds"], 3),
         "http_cdrs_per_second": round(cdrs / http["seconds"]),
