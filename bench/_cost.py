@@ -283,3 +283,21 @@ def release_redis_db(url: str, token: str) -> None:
             client.delete(CLAIM_KEY)
     finally:
         client.close()
+
+
+class OwnRedis:
+    """``url`` when one is given, else a Redis database claimed for the run, given back when the
+    run ends (``with OwnRedis(options.redis) as url: …``)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._token: str | None = None
+
+    def __enter__(self) -> str:
+        if self.url is None:
+            self.url, self._token = claim_redis_db()
+        return self.url
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None and self.url is not None:
+            release_redis_db(self.url, self._token)
