@@ -134,27 +134,29 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    workers: int, port: int, app: str, worker_class: str = "sync", threads: int = 1
+    workers: int,
+    port: int,
+    app: str,
+    worker_class: str = "sync",
+    threads: int = 1,
+    *,
+    production: bool = False,
 ) -> subprocess.Popen:
+    """gunicorn serving ``app``; ``production``: with the Procfile's configuration instead
+    (``shell.gunicorn_config``: the guarded thread worker, keep-alive, the masking access log,
+    written as the Procfile writes it, here to /dev/null)."""
+    command = [str(Path(sys.executable).parent / "gunicorn"), app, "--workers", str(workers)]
+    if production:
+        command += ["-c", "python:shell.gunicorn_config", "--threads", str(threads)]
+        command += ["--access-logfile", "-"]
+    else:
+        command += ["--worker-class", worker_class, "--threads", str(threads)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"]
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            app,
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "256",
-        ],
+        command,
         cwd=REPO,
         env=bench_env(),
+        stdout=subprocess.DEVNULL if production else None,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -454,6 +456,12 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument(
+        "--production",
+        action="store_true",
+        help="serve with the Procfile's gunicorn configuration (shell.gunicorn_config: guarded "
+        "thread worker, keep-alive, access log); --threads sets its threads",
+    )
+    parser.add_argument(
         "--app",
         default="shell.hooks_wsgi:application",
         help="WSGI application gunicorn serves (shell.wsgi:application: full middleware)",
@@ -503,7 +511,12 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
     per_round = options.pushes // options.rounds
     port = free_port()
     server = start_gunicorn(
-        options.workers, port, options.app, options.worker_class, options.threads
+        options.workers,
+        port,
+        options.app,
+        options.worker_class,
+        options.threads,
+        production=options.production,
     )
     anchor = psycopg.connect(database_url().replace("postgres://", "postgresql://"))
     try:
@@ -581,7 +594,9 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         "cdrs_per_push": PER_PUSH,
         "wsgi_application": options.app,
         "gunicorn_workers": options.workers,
-        "gunicorn_worker_class": options.worker_class,
+        "gunicorn_worker_class": "shell.gunicorn_config (Procfile)"
+        if options.production
+        else options.worker_class,
         "gunicorn_threads": options.threads,
         "clients": options.clients,
         "correct": correct,
