@@ -89,9 +89,11 @@ def admin_sql(*statements: str) -> None:
 
 
 def create_database(
-    name: str = DB_NAME, environment: dict[str, str] | None = None, *, reuse: bool = False
+    name: str | None = None, environment: dict[str, str] | None = None, *, reuse: bool = False
 ) -> None:
-    """Drop and create the database ``name`` (unless ``reuse``) and migrate it."""
+    """Drop and create the database ``name`` (default: ``DB_NAME`` as it is now; unless
+    ``reuse``) and migrate it."""
+    name = name or DB_NAME
     if not reuse:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     subprocess.run(
