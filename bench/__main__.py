@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import pkgutil
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,9 @@ def main(argv: list[str]) -> int:
         )
         return 2
     name, args = argv[0], argv[1:]
+    # A benchmark stopped with SIGTERM (timeout, kill) still runs its finally blocks: its
+    # gunicorn, workers and simulator stop, its database is dropped, its Redis claim given back.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     module = importlib.import_module(f"bench.{name}")
     result = {"benchmark": name, "started": datetime.now(UTC).isoformat(), **module.run(args)}
     RESULTS.mkdir(exist_ok=True)

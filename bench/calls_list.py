@@ -1,16 +1,21 @@
 """The calls list over 5,000,000 CDRs: p50/p95 of the page, filtered and searched.
 
-``python -m bench calls_list [--rows 5000000] [--repeat 20]``
+``python -m bench calls_list [--rows 5000000] [--repeat 20] [--users 8 --workers 4]``
 
-1. Creates the database ``bench_bill`` (dropped first and at the end) on the PostgreSQL of
+1. Creates a database of its own (``bench_calls_<pid>_<random>``, or ``--database``; dropped at
+   the end unless ``--keep``) on the PostgreSQL of
    ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it,
    and fills ``billing_callrecord`` server-side (``generate_series``) with ``--rows`` CDRs over
    90 days: 4 applications (50/30/15/5 %), 2,000 X numbers, a million callers, 200,000
    forwarded-to numbers, 70 % answered and the failures spread over the outcome categories. The
    indexes are dropped for the load and rebuilt from the migration's own definitions.
-2. Starts gunicorn (one sync worker) and, signed in as a customer-service user, requests
-   ``/calls/`` ``--repeat`` times per scenario with a fresh value each time (a random day, X,
-   caller typed in another way, …), timing each full HTTP answer.
+2. Starts gunicorn (``--workers`` sync workers) and, signed in as a customer-service user, has
+   ``--users`` concurrent users request ``/calls/`` ``--repeat`` times per scenario with a fresh
+   value each time (a random day, X, caller typed in another way, …), timing each full HTTP
+   answer; the CPU of the web workers and of the database's backends is read from ``/proc``.
+3. Checks every page against the table with SQL of its own (``check_page``): each row shown meets
+   the filter, the rows are newest first, the page holds as many as it should, no matching row is
+   missing between its first and its last, and a first page starts with the newest match.
 
 Prints and writes ``bench/results/calls_list.json``.
 """
@@ -21,9 +26,11 @@ import argparse
 import logging
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -32,13 +39,15 @@ from urllib.parse import urlparse
 
 import requests
 
+from bench import _cost
+from bench import ingest as _ingest
 from bench.ingest import admin_sql, bench_applications, create_database, free_port, setup_django
 
 logger = logging.getLogger("bench.calls_list")
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "bench_bill"
+DB_NAME = ""  # the run's own (run()), or --database
 X_NUMBERS = 2000
 CALLERS = 1_000_000
 DESTINATIONS = 200_000
@@ -165,8 +174,24 @@ def load(rows: int, app_ids: list[int]) -> dict[str, float]:
     return timings
 
 
+# Where the page's rows must come from, per filter: written here in SQL, apart from the view's
+# filters, so a wrong row on a page (or a missing one) is seen, not only a wrong row count.
+NUMBER_MATCH = "%s IN (caller_num, bind_num, fwd_display_num, fwd_dst_num)"
+ID_MATCH = "%s IN (session_id, cdr_key, subscription_id)"
+
+
+def _day_bounds(day: str) -> list[Any]:
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")  # TIME_ZONE: days are local days
+    start = datetime.combine(date.fromisoformat(day), time.min, tzinfo=zone)
+    return [start, start + timedelta(days=1)]
+
+
 def scenarios(app_ids: list[int], rng: random.Random):
-    """(name, query-string maker) of each way staff open the list."""
+    """(name, maker) of each way staff open the list; a maker gives the query string and the
+    SQL condition (with its parameters) every row of the answer must meet."""
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -174,7 +199,7 @@ def scenarios(app_ids: list[int], rng: random.Random):
     def day() -> str:
         return (today - timedelta(days=rng.randrange(90))).isoformat()
 
-    def caller() -> str:
+    def caller() -> tuple[str, str]:
         digits = f"{rng.randrange(CALLERS):08d}"
         forms = [
             f"+86138{digits}",
@@ -182,46 +207,145 @@ def scenarios(app_ids: list[int], rng: random.Random):
             f"138 {digits[:4]} {digits[4:]}",
             f"+86-138-{digits[:4]}-{digits[4:]}",
         ]
-        return rng.choice(forms)
+        return rng.choice(forms), f"+86138{digits}"
 
-    def x() -> str:
-        return f"170 {rng.randrange(X_NUMBERS):08d}"
+    def x() -> tuple[str, str]:
+        digits = f"{rng.randrange(X_NUMBERS):08d}"
+        return f"170 {digits}", f"+86170{digits}"
 
-    return [
-        ("newest first", lambda: {}),
-        ("page 5", lambda: {"page": 5}),
-        ("one day", lambda: {"since": (d := day()), "until": d}),
-        ("application", lambda: {"application": rng.choice(app_ids)}),
-        (
-            "smallest application, one day",
-            lambda: {"application": app_ids[3], "since": (d := day()), "until": d},
-        ),
-        ("X number", lambda: {"x": x()}),
-        ("outcome answered", lambda: {"outcome": "answered"}),
-        ("rare outcome (network)", lambda: {"outcome": "network"}),
-        (
-            "application + rare outcome + week",
-            lambda: {
-                "application": rng.choice(app_ids),
+    def one_day() -> tuple[dict, str, list]:
+        d = day()
+        return {"since": d, "until": d}, "started_at >= %s AND started_at < %s", _day_bounds(d)
+
+    def application() -> tuple[dict, str, list]:
+        chosen = rng.choice(app_ids)
+        return {"application": chosen}, "application_id = %s", [chosen]
+
+    def small_day() -> tuple[dict, str, list]:
+        d = day()
+        return (
+            {"application": app_ids[3], "since": d, "until": d},
+            "application_id = %s AND started_at >= %s AND started_at < %s",
+            [app_ids[3], *_day_bounds(d)],
+        )
+
+    def x_filter() -> tuple[dict, str, list]:
+        typed, stored = x()
+        return {"x": typed}, "bind_num = %s", [stored]
+
+    def rare_week() -> tuple[dict, str, list]:
+        chosen, since = rng.choice(app_ids), day()
+        return (
+            {
+                "application": chosen,
                 "outcome": "platform",
-                "since": day(),
+                "since": since,
                 "until": today.isoformat(),
             },
-        ),
-        ("search caller, typed any way", lambda: {"q": caller()}),
-        ("search forwarded-to number", lambda: {"q": f"139{rng.randrange(DESTINATIONS):08d}"}),
-        ("search X number", lambda: {"q": x()}),
-        (
-            "search session id",
-            lambda: {"q": f"sess-{rng.randrange(1, 10**6)}@callenabler246.huaweicaas.com"},
-        ),
+            "application_id = %s AND outcome = 'platform' AND started_at >= %s AND started_at < %s",
+            [chosen, _day_bounds(since)[0], _day_bounds(today.isoformat())[1]],
+        )
+
+    def search_caller() -> tuple[dict, str, list]:
+        typed, stored = caller()
+        return {"q": typed}, NUMBER_MATCH, [stored]
+
+    def search_forwarded() -> tuple[dict, str, list]:
+        digits = f"{rng.randrange(DESTINATIONS):08d}"
+        return {"q": f"139{digits}"}, NUMBER_MATCH, [f"+86139{digits}"]
+
+    def search_x() -> tuple[dict, str, list]:
+        typed, stored = x()
+        return {"q": typed}, NUMBER_MATCH, [stored]
+
+    def search_session() -> tuple[dict, str, list]:
+        session = f"sess-{rng.randrange(1, 10**6)}@callenabler246.huaweicaas.com"
+        return {"q": session}, ID_MATCH, [session]
+
+    return [
+        ("newest first", lambda: ({}, "true", [])),
+        ("page 5", lambda: ({"page": 5}, "true", [])),
+        ("one day", one_day),
+        ("application", application),
+        ("smallest application, one day", small_day),
+        ("X number", x_filter),
+        ("outcome answered", lambda: ({"outcome": "answered"}, "outcome = 'answered'", [])),
+        ("rare outcome (network)", lambda: ({"outcome": "network"}, "outcome = 'network'", [])),
+        ("application + rare outcome + week", rare_week),
+        ("search caller, typed any way", search_caller),
+        ("search forwarded-to number", search_forwarded),
+        ("search X number", search_x),
+        ("search session id", search_session),
     ]
 
 
+ROW_LINK = re.compile(r'<td><a href="/calls/(\d+)/([^"]+)/">')
+
+
+def check_page(conn, text: str, query: dict, where: str, params: list) -> str | None:
+    """Why this page is wrong, or None: every row must exist and meet ``where``, the rows must be
+    newest first, the page must hold as many rows as the condition gives for it, no matching row
+    may be missing between its first and last, and a first page must start with the newest.
+
+    No check query orders by time under a LIMIT: for a rare condition PostgreSQL would walk the
+    newest-first index through millions of rows (the trap ``billing.filters.match_any`` avoids).
+    """
+    from urllib.parse import unquote
+
+    shown = [(int(app), unquote(session)) for app, session in ROW_LINK.findall(text)]
+    page = int(query.get("page", 1))
+    skipped = (page - 1) * 50
+    matching = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM billing_callrecord WHERE {where} "  # noqa: S608
+        "LIMIT %s) s",
+        [*params, skipped + 50],
+    ).fetchone()[0]
+    expected = min(50, max(0, matching - skipped))
+    if len(shown) != expected:
+        return f"{len(shown)} rows shown, {expected} expected"
+    if not shown:
+        return None
+    found = conn.execute(
+        f"SELECT application_id, session_id, started_at, ({where}) FROM billing_callrecord "  # noqa: S608
+        "WHERE (application_id, session_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))",
+        [*params, [a for a, _ in shown], [session for _, session in shown]],
+    ).fetchall()
+    by_row = {(app, session): (started, meets) for app, session, started, meets in found}
+    if len(by_row) != len(shown):
+        return "a row shown is not in the table"
+    if not all(by_row[row][1] for row in shown):
+        return "a row shown does not meet the filter"
+    times = [by_row[row][0] for row in shown]
+    if times != sorted(times, reverse=True):
+        return "rows not newest first"
+    between = conn.execute(
+        f"SELECT count(*) FROM billing_callrecord WHERE {where} "  # noqa: S608
+        "AND started_at > %s AND started_at < %s",
+        [*params, times[-1], times[0]],
+    ).fetchone()[0]
+    if between != sum(1 for when in times if times[-1] < when < times[0]):
+        return "a matching row is missing from the page"
+    if page == 1:
+        newer = conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM billing_callrecord WHERE {where} "  # noqa: S608
+            "AND started_at > %s)",
+            [*params, times[0]],
+        ).fetchone()[0]
+        if newer:
+            return "the first row is not the newest that meets the filter"
+    return None
+
+
 def run(args: list[str]) -> dict[str, Any]:
+    global DB_NAME
     parser = argparse.ArgumentParser(prog="python -m bench calls_list")
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--users", type=int, default=1, help="concurrent users (threads)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn sync workers")
+    parser.add_argument(
+        "--database", help="database name (default: one of the run's own, dropped at the end)"
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (for EXPLAIN)"
     )
@@ -229,6 +353,20 @@ def run(args: list[str]) -> dict[str, Any]:
         "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
     )
     options = parser.parse_args(args)
+    if options.reuse and not options.database:
+        parser.error("--reuse needs --database (the name a --keep run printed)")
+    DB_NAME = options.database or _cost.run_name("bench_calls")
+    claim = None
+    if _ingest.REDIS_URL is None:  # a Redis database of the run's own (sessions, cache)
+        _ingest.REDIS_URL, claim = _cost.claim_redis_db()
+    try:
+        return _run(options, args)
+    finally:
+        if claim is not None:
+            _cost.release_redis_db(_ingest.REDIS_URL, claim)
+
+
+def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
 
     create_database(DB_NAME, env(), reuse=options.reuse)
     setup_django(env())
@@ -254,7 +392,7 @@ def run(args: list[str]) -> dict[str, Any]:
             str(Path(sys.executable).parent / "gunicorn"),
             "shell.wsgi:application",
             "--workers",
-            "1",
+            str(options.workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -263,12 +401,18 @@ def run(args: list[str]) -> dict[str, Any]:
         cwd=REPO,
         env=env(),
     )
-    session = requests.Session()
-    session.trust_env = False
-    session.cookies.set("sessionid", session_cookie)
     url = f"http://127.0.0.1:{port}/calls/"
-    results = {}
+
+    def new_session() -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        session.cookies.set("sessionid", session_cookie)
+        return session
+
+    results: dict[str, Any] = {}
+    wrong: list[str] = []
     try:
+        session = new_session()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -279,39 +423,91 @@ def run(args: list[str]) -> dict[str, Any]:
                     raise
                 time.sleep(0.2)
         rng = random.Random(7)
-        all_times = []
-        for name, params in scenarios(app_ids, rng):
-            times, rows_seen = [], []
-            for _ in range(options.repeat):
-                query = params()
+        # Every request decided beforehand, then served to --users threads in a shuffled order
+        # (so the users do not all ask for the same kind of page at once).
+        work = [
+            (name, *maker())
+            for name, maker in scenarios(app_ids, rng)
+            for _ in range(options.repeat)
+        ]
+        order = list(range(len(work)))
+        rng.shuffle(order)
+        answers: dict[int, tuple[float, int, str]] = {}
+        lock = threading.Lock()
+
+        def user_loop() -> None:
+            own = new_session()
+            while True:
+                with lock:
+                    if not order:
+                        return
+                    index = order.pop()
+                query = work[index][1]
                 began = time.perf_counter()
-                response = session.get(url, params=query, timeout=60)
-                times.append(time.perf_counter() - began)
-                response.raise_for_status()
-                rows_seen.append(response.text.count("<tr") - 1)
-            times.sort()
-            all_times += times
-            results[name] = {
-                "p50_ms": round(statistics.median(times) * 1000, 1),
-                "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)] * 1000, 1),
-                "max_ms": round(times[-1] * 1000, 1),
-                "rows_on_page_median": statistics.median(rows_seen),
-            }
-            logger.info("%s: %s", name, results[name])
+                response = own.get(url, params=query, timeout=120)
+                took = time.perf_counter() - began
+                with lock:
+                    answers[index] = (took, response.status_code, response.text)
+
+        meter = _cost.Meter(database=DB_NAME)
+        with meter:
+            before = meter.read()
+            began = time.perf_counter()
+            users = [threading.Thread(target=user_loop) for _ in range(options.users)]
+            for thread in users:
+                thread.start()
+            for thread in users:
+                thread.join()
+            elapsed = time.perf_counter() - began
+            used = _cost.difference(meter.read(), before)
+
+        import psycopg
+
+        with psycopg.connect(database_url()) as check:
+            for index, (name, query, where, params) in enumerate(work):
+                took, status, text = answers[index]
+                problem = f"HTTP {status}" if status != 200 else None
+                problem = problem or check_page(check, text, query, where, params)
+                if problem:
+                    wrong.append(f"{name} {query}: {problem}")
+                results.setdefault(name, []).append(took)
     finally:
         server.terminate()
         server.wait(timeout=30)
         if not options.keep:
             admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    scenarios_report = {}
+    all_times: list[float] = []
+    for name, times in results.items():
+        times.sort()
+        all_times += times
+        scenarios_report[name] = {
+            "p50_ms": round(statistics.median(times) * 1000, 1),
+            "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)] * 1000, 1),
+            "max_ms": round(times[-1] * 1000, 1),
+        }
+        logger.info("%s: %s", name, scenarios_report[name])
     all_times.sort()
+    pages = len(all_times)
     return {
         "command": "python -m bench calls_list " + " ".join(args),
         "machine": f"{os.cpu_count()} cores",
         "load_average": [round(value, 2) for value in os.getloadavg()],
+        "database": DB_NAME + (" (kept)" if options.keep else ""),
         "rows": options.rows,
+        "users": options.users,
+        "gunicorn_workers": options.workers,
         "requests_per_scenario": options.repeat,
         **timings,
+        # Every page checked against the table: rows meet the filter, newest first, none missing.
+        "correct": not wrong,
+        "wrong_pages": wrong[:20],
+        "pages_per_second": round(pages / elapsed, 1),
+        "cpu_ms_per_page": _cost.per_unit_ms(
+            {"web": used["children"], "postgres": used["postgres"], "client": used["bench"]},
+            pages,
+        ),
         "overall_p50_ms": round(statistics.median(all_times) * 1000, 1),
         "overall_p95_ms": round(all_times[int(len(all_times) * 0.95) - 1] * 1000, 1),
-        "scenarios": results,
+        "scenarios": scenarios_report,
     }

@@ -7,8 +7,12 @@ rules, X chosen under row locks, audit row, bind queued on commit) as fast as th
 stops when the last binding is ``active``. Every platform answer is checked: a refusal caused by
 our own choice of X would show as a non-zero result code.
 
-CPU seconds of each part (the creating process, the workers, the simulator, PostgreSQL, Redis)
-are read from /proc before and after, to show where the time goes.
+CPU seconds of each of the benchmark's own parts (the creating process, the workers, the
+simulator, the PostgreSQL backends of its database) are sampled from /proc (``bench/_cost.py``),
+to show where the time goes; the total of those processes, not the machine's busy time, is the
+run's cost (the machine is shared). Redis and PostgreSQL's shared processes serve everybody: they
+are reported apart. The anchor is the simulator's own CPU per bind, measured in the same run.
+Database, Redis database, queue and worker names are the run's own, so two runs can coexist.
 
     python -m bench create_throughput [--bindings 6000] [--threads 32] [--workers 2]
         [--pool threads] [--concurrency 8] [--numbers 2000] [--vacuum-every 5]
@@ -17,10 +21,10 @@ are read from /proc before and after, to show where the time goes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +32,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench import _cost
 from bindings import benchmarking
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,9 +42,11 @@ APP_SECRET = "benchAxbSecret00000000000000001"  # noqa: S105 - the simulator's t
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench create_throughput")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_create"))
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
-    parser.add_argument("--queue", default="bench_create")
+    parser.add_argument(
+        "--database", default=None, help="default: a database of the run's own, dropped after"
+    )
+    parser.add_argument("--redis", default=None, help="default: a Redis db claimed for the run")
+    parser.add_argument("--queue", default=None, help="default: a queue name of the run's own")
     parser.add_argument("--bindings", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
@@ -54,7 +61,11 @@ def parse(args: list[str]) -> argparse.Namespace:
         "when the server has it off (0: never)",
     )
     parser.add_argument("--keep", action="store_true")
-    return parser.parse_args(args)
+    options = parser.parse_args(args)
+    name = _cost.run_name("bench_create")
+    options.database = options.database or benchmarking.database_url(name)
+    options.queue = options.queue or name
+    return options
 
 
 def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
@@ -74,7 +85,7 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
             "-c",
             str(options.concurrency),
             "-n",
-            f"bench{index}@%h",
+            f"{options.queue}-{index}@%h",
             "--loglevel",
             "WARNING",
             "--without-gossip",
@@ -92,9 +103,11 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
         )
     from shell.celery import app
 
+    # Only this run's workers answer (another run's may share the broker's database).
+    names = [f"{options.queue}-{index}@{socket.gethostname()}" for index in range(options.workers)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if len(app.control.ping(timeout=1.0) or []) >= options.workers:
+        if len(app.control.ping(destination=names, timeout=1.0) or []) >= options.workers:
             return workers
     raise RuntimeError("the Celery workers did not answer within 60 s")
 
@@ -110,16 +123,11 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
             worker.kill()
 
 
-def cpu_of(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError):  # a process that ended meanwhile
-            total += benchmarking.cpu_seconds(pid)
-    return total
-
-
 def run(args: list[str]) -> dict:
     options = parse(args)
+    claim = None
+    if options.redis is None:
+        options.redis, claim = _cost.claim_redis_db()
     benchmarking.configure(options.database, redis_url=options.redis, queue=options.queue)
     benchmarking.recreate_database(options.database)
     from simulator.testing import run_simulator
@@ -140,6 +148,8 @@ def run(args: list[str]) -> dict:
         connections.close_all()
         if not options.keep:
             benchmarking.drop_database(options.database)
+        if claim is not None:
+            _cost.release_redis_db(options.redis, claim)
 
 
 def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -> dict:
@@ -212,13 +222,16 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
             measured_cpu.wait()  # the backend's CPU is read before its connection closes
             thread_connection.close()
 
-    parts = {
-        "creating process (32 threads)": [os.getpid()],
-        "celery workers": benchmarking.with_descendants([w.pid for w in workers]),
-        "simulator": [sim.process.pid],
-        "postgresql": [],  # filled once every connection is open (see below)
-        "redis": benchmarking.pids_named("redis-server"),
-    }
+    database = options.database.rsplit("/", 1)[-1]
+    worker_pids = [w.pid for w in workers]
+    meter = _cost.Meter(
+        database=database,  # the run's own: every backend of it serves this run
+        groups={
+            "creating process": lambda procs: [os.getpid()],
+            "celery workers": lambda procs: procs.descendants(worker_pids),
+            "simulator": lambda procs: procs.descendants([sim.process.pid]),
+        },
+    )
     stop_vacuum = threading.Event()
 
     def vacuum() -> None:
@@ -245,11 +258,9 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     for thread in threads:
         thread.start()
     time.sleep(1)  # every thread has connected (they wait at the barrier)
-    database = options.database.rsplit("/", 1)[-1]
-    # Server processes only: the workers' own command line names the queue "bench_create" too.
-    parts["postgresql"] = benchmarking.postgres_backends(database)
-    cpu_before = {name: cpu_of(pids) for name, pids in parts.items()}
-    busy_before = benchmarking.machine_busy_seconds()
+    meter.__enter__()
+    cpu_before = meter.read()
+    shared_before = _cost.shared_cpu_seconds()
     start.wait()
     started_wall = time.time()
     started = time.perf_counter()
@@ -257,8 +268,9 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     created_seconds = time.perf_counter() - started
     wait_settled()
     settled_seconds = time.perf_counter() - started
-    cpu_after = {name: cpu_of(pids) for name, pids in parts.items()}
-    machine_busy = benchmarking.machine_busy_seconds() - busy_before
+    cpu_after = meter.read()
+    meter.__exit__(None, None, None)
+    shared = _cost.difference(_cost.shared_cpu_seconds(), shared_before)
     settled_wall = settled_seconds
     measured_cpu.set()
     stop_vacuum.set()
@@ -276,7 +288,13 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
     platform_refusals = PlatformCall.objects.filter(binding_id__in=ids).exclude(result_code="0")
     end_to_end = (window["last"].timestamp() - started_wall) if window["last"] else None
     active = status_counts.get("active", 0)
-    cpu = {name: round(cpu_after[name] - cpu_before[name], 1) for name in parts}
+    used = _cost.difference(cpu_after, cpu_before)
+    # "children" is every process the run started (workers, simulator): their sum, a check.
+    parts = ["creating process", "celery workers", "simulator", "postgres"]
+    cpu = {name: round(used[name], 2) for name in parts}
+    own = used["bench"] + used["children"] + used["postgres"]
+    console_own = own - used["simulator"]
+    per_binding = 1000 / max(1, active)
     return {
         "threads": options.threads,
         "workers": f"{options.workers} x {options.pool} x {options.concurrency}",
@@ -297,12 +315,22 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
         "creates_per_second": round(len(ids) / created_seconds, 1),
         "end_to_end_seconds": round(end_to_end or settled_seconds, 2),
         "bindings_active_per_second": round(active / (end_to_end or settled_seconds), 1),
+        "correct": not errors
+        and not refused_here
+        and platform_refusals.count() == 0
+        and status_counts == {"active": len(ids)}
+        and len(ids) == options.bindings,
         "cpu_seconds": cpu,
-        "cpu_ms_per_binding": {
-            name: round(1000 * value / max(1, len(ids)), 2) for name, value in cpu.items()
-        },
-        # The same window as cpu_seconds: from the start to the last binding seen active.
-        "machine_busy_cpu_seconds": round(machine_busy, 1),
+        "cpu_ms_per_binding": {name: round(value * per_binding, 2) for name, value in cpu.items()},
+        # The goals: the worker's CPU, and the console's own parts (creating process, workers,
+        # PostgreSQL) per binding; the anchor is the simulator's own CPU per bind.
+        "worker_cpu_ms_per_binding": round(used["celery workers"] * per_binding, 2),
+        "console_cpu_ms_per_binding": round(console_own * per_binding, 2),
+        "anchor_simulator_cpu_ms_per_bind": round(used["simulator"] * per_binding, 2),
+        # Every process of the run (the creating process, everything it started, its backends),
+        # over the same window: what replaces the machine's busy time.
+        "own_processes_cpu_seconds": round(own, 1),
+        "shared_processes_cpu_seconds_not_counted": {k: round(v, 2) for k, v in shared.items()},
         "measured_window_seconds": round(settled_wall, 2),
         "wall_cpu_capacity_seconds": round(
             (end_to_end or settled_seconds) * (os.cpu_count() or 1), 1

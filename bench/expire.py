@@ -16,19 +16,23 @@ import random
 import time
 from datetime import timedelta
 
+from bench import _cost
 from bindings import benchmarking
 
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench expire")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_expire"))
+    parser.add_argument("--database", help="default: a database of the run's own, dropped after")
+    parser.add_argument("--redis", help="default: a Redis database claimed for the run")
     parser.add_argument("--numbers", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--later", type=int, default=100_000)
     parser.add_argument("--ended", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true")
-    return parser.parse_args(args)
+    options = parser.parse_args(args)
+    options.database = options.database or benchmarking.database_url(_cost.run_name("bench_expire"))
+    return options
 
 
 def load(options: argparse.Namespace):
@@ -85,7 +89,17 @@ def load(options: argparse.Namespace):
 
 def run(args: list[str]) -> dict:
     options = parse(args)
-    benchmarking.configure(options.database, extra={"BINDINGS_EXPIRE_BATCH": str(options.batch)})
+    with _cost.OwnRedis(options.redis) as redis_url:
+        return _run(options, redis_url)
+
+
+def _run(options: argparse.Namespace, redis_url: str) -> dict:
+    benchmarking.configure(
+        options.database,
+        redis_url=redis_url,
+        queue=_cost.run_name("bench_expire"),
+        extra={"BINDINGS_EXPIRE_BATCH": str(options.batch)},
+    )
     benchmarking.recreate_database(options.database)
     try:
         benchmarking.setup_django()

@@ -1,20 +1,26 @@
-"""CDR intake through the real receiver, beside a raw COPY of the same rows.
+"""CDR intake through the real receiver, beside a raw COPY of the same rows, in the same run.
 
-``python -m bench ingest [--pushes 600] [--workers 3] [--clients 6]``
+``python -m bench ingest [--pushes 600] [--rounds 10] [--workers 3] [--clients 6]``
 
-1. Creates the database ``bench_ingest`` (``BENCH_INGEST_DB`` overrides the name; dropped first,
-   dropped again at the end) on the PostgreSQL of ``BENCH_POSTGRES_URL`` (default
-   ``postgres://postgres@127.0.0.1:5432/postgres``) and migrates it.
+1. Creates a database of its own (``bench_ingest_<pid>_<random>``; ``BENCH_INGEST_DB`` names one)
+   on the PostgreSQL of ``BENCH_POSTGRES_URL`` (default
+   ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it, and claims a Redis database no
+   other run holds (``bench._cost.claim_redis_db``; ``BENCH_REDIS_URL`` names one instead).
 2. Starts gunicorn (sync workers) serving the console on a free loopback port, with the settings
-   of production (DEBUG off, Redis cache for the nonce check).
-3. Sends ``--pushes`` CDR pushes of 50 CDRs each (distinct icids), each signed afresh with AKSK
-   (all signed before the clock starts), from ``--clients`` concurrent connections (kept alive
-   when the server allows), and times them from the first byte to the last answer; every answer
-   must be 200 and the table must then hold every CDR once.
-4. Empties the table and COPYs the same rows (prepared beforehand, same indexes) into it, timed.
-5. In-process, splits the cost of one push: auth, parse, the SQL insert.
-6. Counts the CPU the pushes cost (gunicorn workers, the database's backends, the client) from
-   ``/proc``: on a shared machine, CPU per push is what compares between runs.
+   of production (DEBUG off, Redis cache for the nonce check), and warms it up.
+3. Alternates ``--rounds`` times, so that both sides see the same machine: a round of pushes of
+   50 CDRs (distinct icids, each signed afresh with AKSK before the clock starts) from
+   ``--clients`` concurrent connections; then the **anchor**: the same rows, prepared as COPY
+   text beforehand, COPYed push by push (one transaction each, as the receiver commits each push)
+   into a table like ``billing_callrecord`` (its indexes and deferred foreign keys), TRUNCATEd
+   before the first round.
+4. Checks: every answer 200; the receiver stored every CDR once; an md5 over every CDR column of
+   the receiver's table equals the anchor table's.
+5. Reports **CPU per push** of the benchmark's own processes (``bench/_cost.py``, from
+   ``/proc``): for the intake, the gunicorn workers and the PostgreSQL backends of its database;
+   for the anchor, the copying thread and its backend. The machine is shared, so the CPU ratio is
+   the figure; wall-clock rates are reported too.
+6. In-process, splits the cost of one push: auth, parse, the SQL insert.
 
 Prints and writes ``bench/results/ingest.json``.
 """
@@ -22,7 +28,6 @@ Prints and writes ``bench/results/ingest.json``.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -37,11 +42,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from bench import _cost
+
 logger = logging.getLogger("bench.ingest")
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = os.environ.get("BENCH_INGEST_DB", "bench_ingest")  # distinct names let runs coexist
+# Unique per run (two runs at once must not share a database); BENCH_INGEST_DB names one.
+DB_NAME = os.environ.get("BENCH_INGEST_DB") or _cost.run_name("bench_ingest")
+# A Redis database of this run's own (claimed in run()), or the one BENCH_REDIS_URL names.
+REDIS_URL: str | None = os.environ.get("BENCH_REDIS_URL")
+ANCHOR_TABLE = "bench_copy_anchor"
 APP_KEY = "benchIngestKey"
 APP_SECRET = "bench-ingest-secret-value"  # noqa: S105 - a throw-away benchmark application
 PER_PUSH = 50
@@ -61,8 +72,8 @@ def bench_env() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEY": "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=",
         "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
-        "CACHE_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        "REDIS_URL": REDIS_URL or "redis://127.0.0.1:6379/12",
+        "CACHE_URL": REDIS_URL or "redis://127.0.0.1:6379/12",
         "LOG_LEVEL": "WARNING",
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "PYTHONPATH": str(REPO),
@@ -78,9 +89,11 @@ def admin_sql(*statements: str) -> None:
 
 
 def create_database(
-    name: str = DB_NAME, environment: dict[str, str] | None = None, *, reuse: bool = False
+    name: str | None = None, environment: dict[str, str] | None = None, *, reuse: bool = False
 ) -> None:
-    """Drop and create the database ``name`` (unless ``reuse``) and migrate it."""
+    """Drop and create the database ``name`` (default: ``DB_NAME`` as it is now; unless
+    ``reuse``) and migrate it."""
+    name = name or DB_NAME
     if not reuse:
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     subprocess.run(
@@ -123,27 +136,29 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    workers: int, port: int, app: str, worker_class: str = "sync", threads: int = 1
+    workers: int,
+    port: int,
+    app: str,
+    worker_class: str = "sync",
+    threads: int = 1,
+    *,
+    production: bool = False,
 ) -> subprocess.Popen:
+    """gunicorn serving ``app``; ``production``: with the Procfile's configuration instead
+    (``shell.gunicorn_config``: the guarded thread worker, keep-alive, the masking access log,
+    written as the Procfile writes it, here to /dev/null)."""
+    command = [str(Path(sys.executable).parent / "gunicorn"), app, "--workers", str(workers)]
+    if production:
+        command += ["-c", "python:shell.gunicorn_config", "--threads", str(threads)]
+        command += ["--access-logfile", "-"]
+    else:
+        command += ["--worker-class", worker_class, "--threads", str(threads)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"]
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            app,
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "256",
-        ],
+        command,
         cwd=REPO,
         env=bench_env(),
+        stdout=subprocess.DEVNULL if production else None,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -321,54 +336,28 @@ def blast(port: int, payloads: list[bytes], clients: int) -> tuple[float, list[i
     return time.perf_counter() - began, statuses, latencies
 
 
-def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by gunicorn's workers, by the PostgreSQL backends
-    serving the bench database, by PostgreSQL's shared processes and by this process.
-
-    Read from ``/proc`` (Linux). The machine is shared, so the rate alone says little about the
-    code: CPU per push, next to the load average, is what other runs can be compared with.
-    """
-    tick = os.sysconf("SC_CLK_TCK")
-    totals = {"gunicorn_workers": 0.0, "postgres_backends": 0.0, "postgres_shared": 0.0}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                stat = file.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as file:
-                command = file.read().decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / tick
-        if int(fields[1]) == server_pid:
-            totals["gunicorn_workers"] += used
-        elif command.startswith("postgres:") and f" {DB_NAME} " in command:
-            totals["postgres_backends"] += used
-        elif command.startswith("postgres:") and "(" not in command and "[local]" not in command:
-            totals["postgres_shared"] += used  # checkpointer, WAL writer, background writer
-    own = os.times()
-    totals["bench_client"] = own.user + own.system
-    return totals
+def anchor_table(cursor) -> None:
+    """The anchor's table: ``billing_callrecord``'s columns, indexes, defaults and foreign keys
+    (deferred, as Django makes them), empty (TRUNCATEd, not emptied by a DELETE that leaves dead
+    rows behind)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {ANCHOR_TABLE}")
+    cursor.execute(f"CREATE TABLE {ANCHOR_TABLE} (LIKE billing_callrecord INCLUDING ALL)")
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'billing_callrecord'::regclass AND contype = 'f'"
+    )
+    for name, definition in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {ANCHOR_TABLE} ADD CONSTRAINT anchor_{name} {definition}")
+    cursor.execute(f"TRUNCATE {ANCHOR_TABLE}")
 
 
-def copy_rows(bodies: list[bytes]) -> tuple[float, int]:
-    """COPY the rows the receiver stored, prepared as COPY text beforehand, into the same table."""
-    from django.db import connection
-
+def copy_texts(bodies: list[bytes], application_id: int, delivery_id: int) -> list[bytes]:
+    """Each push's rows as COPY text (one bytes per push), prepared before any clock starts; the
+    rows are the receiver's own (``billing.services._row``), so both sides store the same."""
     from billing import services
-    from billing.models import CallRecord
-    from console.models import Application, Delivery
     from privatenumber.schemas import FeePush
 
-    application = Application.objects.get(app_key=APP_KEY)
     now = datetime.now(UTC)
-    columns = ["application_id", "delivery_id", "received_at"] + [
-        c for c, _ in services._CDR_COLUMNS
-    ]
-    delivery_ids = list(Delivery.objects.order_by("id").values_list("id", flat=True))
-    buffer = io.StringIO()
 
     def text(value) -> str:
         if value is None:
@@ -379,26 +368,48 @@ def copy_rows(bodies: list[bytes]) -> tuple[float, int]:
             return value.isoformat()
         return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
-    rows = 0
-    for index, body in enumerate(bodies):
+    texts = []
+    for body in bodies:
         push = FeePush.model_validate_json(body)
+        lines = []
         for fee in push.fee_lst:
             row = services._row(fee, None, True, now)
-            values = [application.pk, delivery_ids[index % len(delivery_ids)], now, *row]
-            buffer.write("\t".join(text(v) for v in values) + "\n")
-            rows += 1
-    data = buffer.getvalue().encode()
-    CallRecord.objects.all().delete()
-    connection.ensure_connection()
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        began = time.perf_counter()
-        with cursor.copy(f"COPY billing_callrecord ({', '.join(columns)}) FROM STDIN") as copy:
+            values = [delivery_id, application_id, now, *row]
+            lines.append("\t".join(text(v) for v in values) + "\n")
+        texts.append("".join(lines).encode())
+    return texts
+
+
+def copy_pushes(raw, texts: list[bytes]) -> float:
+    """COPY each push's rows in a transaction of its own, as the receiver commits each push;
+    returns this thread's CPU seconds (the server side is the anchor backend's)."""
+    from billing import services
+
+    columns = ["delivery_id", "application_id", "received_at"]
+    columns += [c for c, _ in services._CDR_COLUMNS]
+    statement = f"COPY {ANCHOR_TABLE} ({', '.join(columns)}) FROM STDIN"
+    began = time.thread_time()
+    for data in texts:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
             copy.write(data)
         raw.commit()
-        took = time.perf_counter() - began
-    assert CallRecord.objects.count() == rows
-    return took, rows
+    return time.thread_time() - began
+
+
+def stored_digest(table: str) -> tuple[int, str]:
+    """Rows and an md5 over every CDR column of ``table``, in ``cdr_key`` order."""
+    from django.db import connection
+
+    from billing import services
+
+    columns = ", ".join(c for c, _ in services._CDR_COLUMNS if c != "binding_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.cdr_key), '')) "  # noqa: S608
+            f"FROM (SELECT {columns} FROM {table}) t"
+        )
+        count, digest = cursor.fetchone()
+    return count, digest
 
 
 def breakdown(bodies: list[bytes]) -> dict[str, float]:
@@ -432,8 +443,10 @@ def breakdown(bodies: list[bytes]) -> dict[str, float]:
 
 
 def run(args: list[str]) -> dict[str, Any]:
+    global REDIS_URL
     parser = argparse.ArgumentParser(prog="python -m bench ingest")
     parser.add_argument("--pushes", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=10, help="HTTP/COPY alternations")
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--clients", type=int, default=6)
@@ -445,18 +458,48 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument(
+        "--production",
+        action="store_true",
+        help="serve with the Procfile's gunicorn configuration (shell.gunicorn_config: guarded "
+        "thread worker, keep-alive, access log); --threads sets its threads",
+    )
+    parser.add_argument(
         "--app",
         default="shell.hooks_wsgi:application",
         help="WSGI application gunicorn serves (shell.wsgi:application: full middleware)",
     )
     options = parser.parse_args(args)
+    if options.pushes % options.rounds:
+        parser.error("--pushes must be a multiple of --rounds")
 
+    claim = None
+    if REDIS_URL is None:
+        REDIS_URL, claim = _cost.claim_redis_db()
     load_before = [round(x, 2) for x in os.getloadavg()]
+    try:
+        return {
+            "command": "python -m bench ingest " + " ".join(args),
+            "machine": f"{os.cpu_count()} cores",
+            "database": DB_NAME,
+            "redis": REDIS_URL,
+            "load_average_before": load_before,
+            **measure(options),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        }
+    finally:
+        admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        if claim is not None:
+            _cost.release_redis_db(REDIS_URL, claim)
+
+
+def measure(options: argparse.Namespace) -> dict[str, Any]:
+    """Warm up, then alternate: a round of pushes over HTTP, the COPY of the same rows."""
+    import psycopg
+
     create_database()
     setup_django()
     from django.db import connection
 
-    from billing.models import CallRecord
     from console.models import Application, Delivery
 
     application = Application(
@@ -464,71 +507,121 @@ def run(args: list[str]) -> dict[str, Any]:
     )
     application.set_secret(APP_SECRET)
     application.save()
-    connection.close()
 
     warmup = build_bodies(options.warmup, offset=10**9)
     bodies = build_bodies(options.pushes)
+    per_round = options.pushes // options.rounds
     port = free_port()
     server = start_gunicorn(
-        options.workers, port, options.app, options.worker_class, options.threads
+        options.workers,
+        port,
+        options.app,
+        options.worker_class,
+        options.threads,
+        production=options.production,
     )
+    anchor = psycopg.connect(database_url().replace("postgres://", "postgresql://"))
     try:
         blast(port, signed(warmup, port), options.clients)
-        CallRecord.objects.all().delete()
-        Delivery.objects.all().delete()
+        delivery_id = Delivery.objects.order_by("id").values_list("id", flat=True).first()
+        texts = copy_texts(bodies, application.pk, delivery_id)
+        with anchor.cursor() as cursor:
+            anchor_table(cursor)
+            # The warm-up's CDRs go; its deliveries stay (the anchor's rows refer to one).
+            cursor.execute("TRUNCATE billing_callrecord CASCADE")
+        anchor.commit()
+        copy_pushes(anchor, copy_texts(warmup[:5], application.pk, delivery_id))  # warm too
+        with anchor.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {ANCHOR_TABLE}")
+        anchor.commit()
+        anchor_pid = _cost.backend_pid(anchor)
         connection.close()
-        payloads = signed(bodies, port)
-        cpu_before = cpu_seconds(server.pid)
-        elapsed, statuses, latencies = blast(port, payloads, options.clients)
-        cpu_after = cpu_seconds(server.pid)
+
+        http = {"seconds": 0.0, "cpu": dict.fromkeys(["web", "postgres", "client"], 0.0)}
+        copy = {"seconds": 0.0, "cpu": dict.fromkeys(["client", "postgres"], 0.0)}
+        statuses: list[int] = []
+        latencies: list[float] = []
+        meter = _cost.Meter(
+            database=DB_NAME,
+            exclude_backends=[anchor_pid],
+            groups={"anchor_backend": lambda procs: [anchor_pid]},
+        )
+        with meter:
+            for index in range(options.rounds):
+                chunk = slice(index * per_round, (index + 1) * per_round)
+                payloads = signed(bodies[chunk], port)
+                before = meter.read()
+                elapsed, round_statuses, round_latencies = blast(port, payloads, options.clients)
+                used = _cost.difference(meter.read(), before)
+                http["seconds"] += elapsed
+                http["cpu"]["web"] += used["children"]
+                http["cpu"]["postgres"] += used["postgres"]
+                http["cpu"]["client"] += used["bench"]
+                statuses += round_statuses
+                latencies += round_latencies
+
+                before = meter.read()
+                began = time.perf_counter()
+                client_cpu = copy_pushes(anchor, texts[chunk])
+                copy["seconds"] += time.perf_counter() - began
+                used = _cost.difference(meter.read(), before)
+                copy["cpu"]["client"] += client_cpu
+                copy["cpu"]["postgres"] += used["anchor_backend"]
+            backends_seen = meter.seen("postgres")
     finally:
+        anchor.close()
         server.terminate()
         server.wait(timeout=30)
-    stored = CallRecord.objects.count()
-    distinct = CallRecord.objects.values("cdr_key").distinct().count()
+
     cdrs = options.pushes * PER_PUSH
+    stored, stored_digest_value = stored_digest("billing_callrecord")
+    copied, copied_digest = stored_digest(ANCHOR_TABLE)
+    from billing.models import CallRecord
+
+    distinct = CallRecord.objects.values("cdr_key").distinct().count()
     bad = [s for s in statuses if s != 200]
-    copy_seconds, copied = copy_rows(bodies)
     steps = breakdown(bodies)
     connection.close()
-    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    correct = not bad and stored == copied == distinct == cdrs
+    correct = correct and stored_digest_value == copied_digest
 
     latencies.sort()
-    cpu_per_push = {
-        name: round((cpu_after[name] - cpu_before[name]) / options.pushes * 1000, 2)
-        for name in cpu_after
-    }
-    http_rate = cdrs / elapsed
-    copy_rate = copied / copy_seconds
+    intake_ms = {k: round(v / options.pushes * 1000, 3) for k, v in http["cpu"].items()}
+    anchor_ms = {k: round(v / options.pushes * 1000, 3) for k, v in copy["cpu"].items()}
+    intake_total = intake_ms["web"] + intake_ms["postgres"]
+    anchor_total = anchor_ms["client"] + anchor_ms["postgres"]
     return {
-        "command": "python -m bench ingest " + " ".join(args),
-        "machine": f"{os.cpu_count()} cores",
-        "load_average_before": load_before,
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "pushes": options.pushes,
+        "rounds": options.rounds,
         "cdrs_per_push": PER_PUSH,
         "wsgi_application": options.app,
         "gunicorn_workers": options.workers,
-        "gunicorn_worker_class": options.worker_class,
+        "gunicorn_worker_class": "shell.gunicorn_config (Procfile)"
+        if options.production
+        else options.worker_class,
         "gunicorn_threads": options.threads,
         "clients": options.clients,
+        "correct": correct,
         "non_200_answers": len(bad),
         "cdrs_sent": cdrs,
         "cdrs_stored": stored,
         "cdrs_distinct": distinct,
-        "http_seconds": round(elapsed, 3),
-        "http_cdrs_per_second": round(http_rate),
-        "http_pushes_per_second": round(options.pushes / elapsed, 1),
+        "cdrs_copied_by_the_anchor": copied,
+        "stored_equals_copied_digest": stored_digest_value == copied_digest,
+        # The goal: CPU of the web process and its PostgreSQL backends per push of 50.
+        "cpu_ms_per_push": intake_ms,
+        "cpu_ms_per_push_web_and_postgres": round(intake_total, 3),
+        "anchor_cpu_ms_per_push": anchor_ms,
+        "anchor_cpu_ms_per_push_total": round(anchor_total, 3),
+        "cpu_ratio_intake_to_copy": round(intake_total / anchor_total, 2),
+        "postgres_backends_seen": backends_seen,
+        "cpu_shared_processes_not_counted": "PostgreSQL checkpointer/WAL writer, Redis",
+        "http_seconds": round(http["seconds"], 3),
+        "http_cdrs_per_second": round(cdrs / http["seconds"]),
         "push_latency_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1),
         "push_latency_ms_p95": round(latencies[int(len(latencies) * 0.95)] * 1000, 1),
-        "copy_seconds": round(copy_seconds, 3),
-        "copy_rows_per_second": round(copy_rate),
-        "http_to_copy_ratio": round(http_rate / copy_rate, 3),
+        "copy_seconds": round(copy["seconds"], 3),
+        "copy_cdrs_per_second": round(cdrs / copy["seconds"]),
+        "wall_ratio_http_to_copy": round(copy["seconds"] / http["seconds"], 3),
         "in_process_step_medians": steps,
-        "cpu_ms_per_push": cpu_per_push,
-        "cpu_ms_per_push_total": round(sum(cpu_per_push.values()), 2),
-        # what the same CPU per push would give with both cores free of other work
-        "cdrs_per_second_if_alone": round(
-            os.cpu_count() * 1000 / sum(cpu_per_push.values()) * PER_PUSH
-        ),
     }

@@ -19,12 +19,14 @@ import io
 import os
 import time
 
+from bench import _cost
 from bindings import benchmarking
 
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench number_import")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_number_import"))
+    parser.add_argument("--database", help="default: a database of the run's own, dropped after")
+    parser.add_argument("--redis", help="default: a Redis database claimed for the run")
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     parser.add_argument("--existing", type=int, default=10_000)
@@ -67,10 +69,19 @@ def the_file(options: argparse.Namespace) -> tuple[bytes, int]:
 
 def run(args: list[str]) -> dict:
     options = parse(args)
+    options.database = options.database or benchmarking.database_url(
+        _cost.run_name("bench_number_import")
+    )
+    with _cost.OwnRedis(options.redis) as redis_url:
+        return _run(options, redis_url)
+
+
+def _run(options: argparse.Namespace, redis_url: str) -> dict:
     benchmarking.configure(
         options.database,
-        redis_url="redis://127.0.0.1:6379/12",
-        extra={"CACHE_URL": "redis://127.0.0.1:6379/12"},
+        redis_url=redis_url,
+        queue=_cost.run_name("bench_number_import"),
+        extra={"CACHE_URL": redis_url},
     )
     benchmarking.recreate_database(options.database)
     try:

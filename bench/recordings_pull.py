@@ -18,10 +18,11 @@ What it does, end to end and over real HTTP:
    stored file's sha256 against the simulator's (``/_sim/recordings/<name>``) and that storage holds
    exactly one file per recording.
 
-Database: ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/bench_recordings``,
-created and migrated if missing; never the ``DATABASE_URL`` of a ``.env``). Broker:
-``BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/14``). Stored files and the spool go to a
-temporary directory, removed afterwards (about 5.5 GB for the default run).
+Database: ``BENCH_DATABASE_URL`` (created and migrated if missing; never the ``DATABASE_URL`` of a
+``.env``), by default one of the run's own (``bench_recordings_<pid>_<random>``, dropped at the
+end). Broker: ``BENCH_REDIS_URL``, by default a Redis database claimed for the run
+(``bench._cost.claim_redis_db``), and a queue of the run's own. Stored files and the spool go to
+a temporary directory, removed afterwards (about 5.5 GB for the default run).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from bench import _cost
 from bindings import benchmarking
 
 logger = logging.getLogger("bench.recordings_pull")
@@ -50,7 +52,7 @@ logger = logging.getLogger("bench.recordings_pull")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_KEY = "benchRecordingsKey".ljust(32, "0")
 APP_SECRET = "benchRecordingsSecret".ljust(32, "0")
-QUEUE = "bench-recordings"
+QUEUE = _cost.run_name("bench_recordings")  # the run's own: two runs never share a queue
 BINDINGS = 40
 
 
@@ -66,12 +68,14 @@ def _arguments(args: list[str]) -> argparse.Namespace:
     return parser.parse_args(args)
 
 
-def _environment(media: Path) -> None:
-    """Settings of the bench run, set before Django starts (the worker inherits them)."""
-    database = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_recordings"
-    )
-    redis = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+def _environment(media: Path, redis: str) -> str | None:
+    """Settings of the bench run, set before Django starts (the worker inherits them); returns
+    the database made for this run (to drop at the end), None when ``BENCH_DATABASE_URL`` named
+    one."""
+    own = None
+    database = os.environ.get("BENCH_DATABASE_URL")
+    if database is None:
+        own = database = f"postgres://postgres@127.0.0.1:5432/{_cost.run_name('bench_recordings')}"
     os.environ.update(
         {
             "ENV_FILE": "",
@@ -90,6 +94,7 @@ def _environment(media: Path) -> None:
     )
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=")
     _create_database(database)
+    return own
 
 
 def _create_database(url: str) -> None:
@@ -149,14 +154,20 @@ def _rss_kib(pid: int) -> int | None:
 def run(args: list[str]) -> dict[str, Any]:
     options = _arguments(args)
     work = Path(tempfile.mkdtemp(prefix="bench-recordings-"))
-    _environment(work)
-    import django
+    with _cost.OwnRedis(os.environ.get("BENCH_REDIS_URL")) as redis:
+        own = _environment(work, redis)
+        import django
 
-    django.setup()
-    try:
-        return _run(options, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        django.setup()
+        try:
+            return _run(options, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            if own is not None:
+                from django.db import connections
+
+                connections.close_all()
+                benchmarking.drop_database(own)
 
 
 def _run(options: argparse.Namespace, work: Path) -> dict[str, Any]:

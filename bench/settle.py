@@ -24,13 +24,14 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from bench import _cost
 from bindings import benchmarking
 
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench settle")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_settle"))
-    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12"))
+    parser.add_argument("--database", help="default: a database of the run's own, dropped after")
+    parser.add_argument("--redis", help="default: a Redis database claimed for the run")
     parser.add_argument("--month-calls", type=int, default=1_000_000)
     parser.add_argument("--hour-calls", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true")
@@ -75,7 +76,15 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:
 
 def run(args: list[str]) -> dict:
     options = parse(args)
-    benchmarking.configure(options.database, redis_url=options.redis)
+    options.database = options.database or benchmarking.database_url(_cost.run_name("bench_settle"))
+    with _cost.OwnRedis(options.redis) as redis_url:
+        return _run(options, redis_url)
+
+
+def _run(options: argparse.Namespace, redis_url: str) -> dict:
+    benchmarking.configure(
+        options.database, redis_url=redis_url, queue=_cost.run_name("bench_settle")
+    )
     benchmarking.recreate_database(options.database)
     try:
         benchmarking.setup_django()

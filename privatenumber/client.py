@@ -1,11 +1,11 @@
 """The client of the PrivateNumber platform (spec §5): one named method per interface.
 
 ``PrivateNumberClient`` is the :class:`~privatenumber.transport.Transport` (the one HTTP choke
-point: one ``requests.Session``, one ``_request()``, one attempt, typed errors, a :class:`CallLog`
-for every call) with a method for each interface of the mode table
-(:mod:`privatenumber.modes`). Each method only names its interface and its arguments: where the
-interface is, what it sends and what it answers are the table's. ``client.call(interface, …)``
-reaches any interface of the table without a named method.
+point: one ``requests.Session``, pooled per process when given :func:`pooled_session`, one
+``_request()``, one attempt, typed errors, a :class:`CallLog` for every call) with a method for
+each interface of the mode table (:mod:`privatenumber.modes`). Each method only names its
+interface and its arguments: where the interface is, what it sends and what it answers are the
+table's. ``client.call(interface, …)`` reaches any interface of the table without a named method.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from privatenumber.schemas import (
     AxybQueryResponse,
     ResultEnvelope,
 )
-from privatenumber.transport import DEFAULT_TIMEOUT, CallLog, Transport
+from privatenumber.transport import DEFAULT_TIMEOUT, CallLog, Transport, pooled_session
 
-__all__ = ["DEFAULT_TIMEOUT", "CallLog", "PrivateNumberClient"]
+__all__ = ["DEFAULT_TIMEOUT", "CallLog", "PrivateNumberClient", "pooled_session"]
 
 
 class PrivateNumberClient(Transport):

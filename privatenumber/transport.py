@@ -18,12 +18,28 @@
 
 Secrets never reach a log line, an exception or a ``repr``; query strings (which carry real phone
 numbers) are kept out of logs and ``CallLog.path`` too.
+
+**Connections (issue 19).** :func:`pooled_session` keeps one ``requests.Session`` per process and
+per base URL, whose connection pool outlives the clients that use it: a worker reuses one kept-alive
+(and, against the real platform, already TLS-negotiated) connection from bind to bind instead of
+opening one per client. It is created lazily in the process that uses it, so a Celery prefork child
+never sends over a socket inherited from its parent. Every session the transport uses mounts
+:class:`PooledAdapter`, which knows one safe case of a pooled connection gone stale: the platform
+reset it while it sat idle, and our first write of the request failed, so not one byte of it left.
+That request is sent once more, on a fresh connection. Every other broken connection stays a
+:class:`~privatenumber.errors.PlatformTransientError` saying whether the request may have landed,
+exactly as before.
 """
 
 from __future__ import annotations
 
+import http.client
+import http.cookiejar
 import json
 import logging
+import os
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +47,10 @@ from typing import Any, Self, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 
 from privatenumber import auth
 from privatenumber.codes import TRANSIENT_RESULT_CODES
@@ -86,6 +105,183 @@ def _build(model: type[Q], request: Q | None, fields: Mapping[str, Any]) -> Q:
         raise SchemaError(field, first["msg"].removeprefix("Value error, ")) from None
 
 
+# ---------------------------------------------------------------------------------------------
+# Pooled, kept-alive connections
+# ---------------------------------------------------------------------------------------------
+
+# Errors of a write into a connection the peer has already reset or closed.
+_RESET_ERRORS = (
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+# Connections each session keeps per host: a prefork worker uses one; threaded callers (the web
+# process, a benchmark's threads) more. Beyond it urllib3 opens extra ones and closes them after.
+POOL_MAXSIZE = 16
+
+
+class StaleConnectionError(http.client.HTTPException):
+    """The first write of a request on a reused connection failed: the peer had reset or closed it
+    while it was idle in the pool. Not one byte of the request left, so sending it again on a new
+    connection cannot make it happen twice."""
+
+
+class _StaleAware:
+    """Connection mixin that tells a stale pooled connection apart from a request that left.
+
+    ``_sent_on_socket`` counts the requests whose writing began on the current socket (a new
+    socket starts at 0). On a reused socket the first write goes out with one ``send()``, whose
+    failure proves that nothing of the request left us; that failure becomes
+    :class:`StaleConnectionError`. Any later write failure is left to urllib3 as before (the
+    request may have arrived in part or whole).
+    """
+
+    sock: Any
+    _sent_on_socket = 0
+    _reused = False
+    _written = True
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._sent_on_socket = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._reused = self.sock is not None and self._sent_on_socket > 0
+        self._written = False
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self._sent_on_socket += 1
+
+    def send(self, data: Any) -> None:
+        if self._written or not self._reused or self.sock is None:
+            self._written = True
+            super().send(data)  # type: ignore[misc]
+            return
+        self._written = True
+        view = memoryview(data) if isinstance(data, bytes | bytearray) else None
+        if view is None:
+            super().send(data)  # type: ignore[misc]
+            return
+        try:
+            sent = self.sock.send(view)
+        except _RESET_ERRORS as error:
+            raise StaleConnectionError(type(error).__name__) from error
+        if sent < len(view):
+            super().send(view[sent:])  # type: ignore[misc]
+
+
+class _HTTPConnection(_StaleAware, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_StaleAware, HTTPSConnection):
+    pass
+
+
+class _HTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+def _stale(error: BaseException) -> bool:
+    """Whether a requests error is a :class:`StaleConnectionError` (wrapped by urllib3)."""
+    cause: object = error.args[0] if error.args else None
+    if isinstance(cause, ProtocolError) and len(cause.args) > 1:
+        cause = cause.args[1]
+    return isinstance(cause, StaleConnectionError)
+
+
+class PooledAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that keeps connections alive and retries nothing, except a request on a
+    pooled connection found stale before any byte of it was written (:class:`StaleConnectionError`):
+    that one is sent once more, on a new connection.
+
+    ``max_retries`` stays requests' default (none, no read retries): a silent second bind could
+    create a second binding.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(pool_connections=1, pool_maxsize=POOL_MAXSIZE)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _HTTPConnectionPool,
+            "https": _HTTPSConnectionPool,
+        }
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.ConnectionError as error:
+            if not _stale(error):
+                raise
+        # The platform dropped idle connections (a restart, an idle timeout): the others in the
+        # pool are as likely stale, so the pool starts afresh and the retry opens a new one.
+        logger.info("pooled connection was stale before the request was written; sending again")
+        self.poolmanager.clear()
+        return super().send(request, *args, **kwargs)
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A session shared by every application on one base URL must not carry one's cookies into
+    another's calls (a per-client session never kept any beyond its one call)."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def new_session() -> requests.Session:
+    """A session with :class:`PooledAdapter` mounted and nothing taken from the environment."""
+    session = requests.Session()
+    # Proxies and .netrc from the environment must not silently reroute or re-sign our calls.
+    session.trust_env = False
+    session.cookies.set_policy(_NoCookies())
+    session.mount("https://", PooledAdapter())
+    session.mount("http://", PooledAdapter())
+    return session
+
+
+_sessions: dict[tuple[int, str], requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def pooled_session(base_url: str) -> requests.Session:
+    """This process's session for ``base_url``, made on first use.
+
+    Keyed by ``os.getpid()``: a forked child (a Celery prefork worker) finds none of its parent's
+    sessions and opens its own connections; two processes never write into one socket.
+    """
+    key = (os.getpid(), base_url.rstrip("/"))
+    session = _sessions.get(key)
+    if session is None:
+        with _sessions_lock:
+            session = _sessions.get(key)
+            if session is None:
+                session = _sessions[key] = new_session()
+    return session
+
+
+def _forget_parent_sessions() -> None:
+    # The parent's sessions (their sockets are the parent's) are dropped without being closed, so
+    # nothing is shut down under the parent; the lock may have been held by a thread at fork time.
+    global _sessions_lock
+    _sessions.clear()
+    _sessions_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_sessions)
+
+
 def _never_connected(error: requests.ConnectionError) -> bool:
     """Whether a connection error happened before any byte of the request left us.
 
@@ -100,7 +296,8 @@ def _never_connected(error: requests.ConnectionError) -> bool:
         if isinstance(cause, NewConnectionError | ConnectTimeoutError):
             return True
         cause = getattr(cause, "reason", None)
-    return False
+    # A stale pooled connection a second time: still nothing was written.
+    return _stale(error)
 
 
 class Transport:
@@ -120,6 +317,7 @@ class Transport:
         scheme: auth.Scheme | str = auth.Scheme.AKSK,
         on_call: Callable[[CallLog], None] | None = None,
         gate: Callable[[str], None] | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         if not base_url.startswith(("https://", "http://")):
             raise ValueError("base_url must start with https:// (or http:// for the simulator)")
@@ -133,19 +331,22 @@ class Transport:
         self.on_call = on_call
         # Called with the interface name before every request; raising a PlatformError refuses it.
         self.gate = gate
-        # requests' own adapters retry nothing (max_retries=0); no retrying adapter is mounted,
-        # because a silent second bind could create a second binding.
-        self.session = requests.Session()
-        # Proxies and .netrc from the environment must not silently reroute or re-sign our calls.
-        self.session.trust_env = False
+        # The adapters retry nothing (max_retries=0) but a request found on a stale pooled
+        # connection before any byte of it was written (PooledAdapter): a silent second bind
+        # could create a second binding. ``session`` is usually pooled_session(base_url), shared
+        # by the process and left open by close(); without it the client has a session of its own.
+        self._owns_session = session is None
+        self.session = new_session() if session is None else session
 
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(base_url={self.base_url!r}, app_key={self.app_key!r})"
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self.session.close()
+        """Close the client's own connections; a shared session's pool stays open for the next
+        client of this process."""
+        if self._owns_session:
+            self.session.close()
 
     def __enter__(self) -> Self:
         return self
@@ -269,6 +470,8 @@ class Transport:
         except requests.ConnectionError as failure:
             never = _never_connected(failure)
             reason = "could not connect" if never else "connection dropped"
+            if _stale(failure):
+                reason = "connection was stale before the request was written"
             raise PlatformTransientError(
                 "CONNECTION",
                 f"{reason} on {where} ({_cause_name(failure)})",
