@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
-from billing import reconcile, services, settlement
+from billing import health, reconcile, services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,22 @@ def refresh_call_stats_task() -> None:
 def settle_hours_task() -> None:
     """Every few minutes: settle the hours that are over (packages first); check the packages."""
     settlement.settle_due_hours()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def assess_numbers_task(application_id: int) -> None:
+    """Queued when CDRs arrive: the health figures of one application's X numbers, rests."""
+    from console.models import Application
+
+    application = Application.objects.filter(pk=application_id).first()
+    if application is not None:
+        health.assess(application)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def assess_all_numbers_task() -> None:
+    """Beat: every application's X numbers assessed (rests that ended, alerts resolved)."""
+    health.assess_all()
 
 
 class ReconciliationTask(DjangoTask):

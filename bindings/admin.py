@@ -26,6 +26,7 @@ from bindings.services import safeguards
 from console import audit
 from console.admin import ConsoleModelAdmin
 from console.choices import AuditAction
+from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
 
@@ -102,6 +103,14 @@ class XNumberAdmin(ConsoleModelAdmin):
         )
 
 
+def exact_number(queryset, term: str):
+    """Rows of one whole number typed any way (a real number is never matched by a part)."""
+    if not (term or "").strip():
+        return queryset
+    number = search_form(term)
+    return queryset.filter(number=number) if number else queryset.none()
+
+
 @admin.register(ApplicationPolicy)
 class ApplicationPolicyAdmin(ConsoleModelAdmin):
     """Each application's A-number policy, health thresholds and forecast horizon."""
@@ -144,7 +153,8 @@ class BlacklistEntryAdmin(ConsoleModelAdmin):
     list_display = ["__str__", "application", "reason", "expires_at", "created_at"]
     list_filter = ["application"]
     list_select_related = ["application"]
-    search_fields = ["=number"]
+    search_fields = ["number"]
+    search_help_text = _("A whole number, in any form.")
     readonly_fields = ["created_by", "created_at"]
     actions = ["delete_audited"]
 
@@ -152,6 +162,9 @@ class BlacklistEntryAdmin(ConsoleModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletions go through the audited action
         return actions
+
+    def get_search_results(self, request, queryset, search_term):
+        return exact_number(queryset, search_term), False
 
     @admin.action(description=_("Remove from the blacklist"), permissions=["delete"])
     def delete_audited(self, request, queryset):
@@ -177,7 +190,11 @@ class ANumberRegistrationAdmin(ConsoleModelAdmin):
     list_display = ["__str__", "application", "state", "note", "updated_at"]
     list_filter = ["application", "state"]
     list_select_related = ["application"]
-    search_fields = ["=number"]
+    search_fields = ["number"]
+    search_help_text = _("A whole number, in any form.")
+
+    def get_search_results(self, request, queryset, search_term):
+        return exact_number(queryset, search_term), False
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -32,6 +32,7 @@ MENU = (
         "bindings.view_xnumber",
     ),
     Entry(_("Pool usage"), "bindings:usage", "bindings.view_xnumber"),
+    Entry(_("Worst numbers"), "billing:worst-numbers", "billing.view_numberhealth"),
     Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
     Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
     Entry(_("Administration"), "admin:index"),

@@ -20,7 +20,7 @@ from console.choices import AuditAction
 from console.models import AuditLog, PlatformCall
 from console.testing.factories import ApplicationFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.embedded]
 
 A = "+8613800000001"
 B = "+8613900000002"
