@@ -23,9 +23,9 @@ from bindings.models import (
     XNumber,
 )
 from bindings.services import safeguards
-from console import audit
+from console import alerts, audit
 from console.admin import ConsoleModelAdmin
-from console.choices import AuditAction
+from console.choices import AlertKind, AuditAction
 from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
@@ -75,6 +75,7 @@ class XNumberAdmin(ConsoleModelAdmin):
         """The number-health guard rested them; an administrator brings them back early."""
         for number in queryset.filter(resting_until__isnull=False):
             XNumber.objects.filter(pk=number.pk).update(resting_until=None, rest_reason="")
+            alerts.resolve_alert(AlertKind.X_RESTING, f"xnumber:{number.pk}")
             audit.record(AuditAction.MODIFY, number, request=request, details={"rest": "ended"})
 
     @admin.display(description=_("city"))

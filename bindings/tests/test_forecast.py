@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from bindings import forecast
@@ -60,7 +61,9 @@ def test_no_use_lasts_for_ever():
 @pytest.mark.postgres
 @pytest.mark.embedded
 @pytest.mark.django_db
-def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_itself():
+def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_itself(
+    client, make_user
+):
     # given a pool of 10 X of an AX application (one binding per X)
     application = ApplicationFactory(mode="AX")
     ApplicationPolicy.objects.create(application=application, forecast_days=14)
@@ -77,6 +80,13 @@ def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_i
     alert = Alert.objects.get(kind=AlertKind.POOL_LOW, resolved_at__isnull=True)
     assert alert.params["days"] == "6.0"
     assert alert.params["order"] == 8
+    # and the pool page says the same
+    from console.roles import NUMBER_ADMINISTRATOR
+
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    page = client.get(reverse("bindings:usage")).content.decode()
+    assert '<td data-field="days_left">6.0</td>' in page
+    assert ">8</td>" in page
     # when 20 numbers are added the alert resolves itself
     XNumberFactory.create_batch(20, application=application, city_code="0755")
     assert forecast.check_pools(now=now) == 0

@@ -234,3 +234,67 @@ def test_the_create_page_shows_the_registration_warning(axb, client, make_user):
     url = reverse("bindings:add") + f"?application={axb.pk}"
     answer = client.post(url, {"a_number": A, "b_number": B}, follow=True)
     assert "报备" in answer.content.decode()
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+def test_an_administrator_adds_a_tone_file_and_approves_it_on_the_catalog_page(
+    axb, client, make_user
+):
+    from console.roles import NUMBER_ADMINISTRATOR
+
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    url = reverse("bindings:voice-files")
+    added = client.post(
+        url,
+        {
+            "application": axb.pk,
+            "name": "wait.wav",
+            "purpose": "waiting",
+            "review_state": "pending",
+        },
+    )
+    assert added.status_code == 302
+    file = VoiceFile.objects.get(name="wait.wav")
+    assert file.review_state == ReviewState.PENDING
+    client.post(url, {"file": file.pk, "review": "approved"})
+    file.refresh_from_db()
+    assert file.review_state == ReviewState.APPROVED
+    assert "wait.wav" in client.get(url).content.decode()
+    assert AuditLog.objects.filter(target_type__model="voicefile").count() == 2
+
+
+def test_customer_service_reads_no_catalog_and_imports_nothing(axb, client, make_user):
+    from console.roles import CUSTOMER_SERVICE
+
+    client.force_login(make_user("kefu", CUSTOMER_SERVICE))
+    assert client.get(reverse("bindings:voice-files")).status_code == 403
+    assert client.get(reverse("bindings:blacklist-import")).status_code == 403
+
+
+def test_the_registration_import_page_stores_the_rows_and_lists_the_refused(axb, client, make_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from console.roles import NUMBER_ADMINISTRATOR
+
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    upload = SimpleUploadedFile("a.csv", b"number,state\n13800000001,registered\nxx,registered\n")
+    page = client.post(
+        reverse("bindings:registration-import"),
+        {"application": axb.pk, "format": "csv", "import_file": upload},
+    ).content.decode()
+    assert 'data-stored="1"' in page
+    assert ANumberRegistration.objects.get().number == A
+
+
+def test_a_bulk_row_naming_an_unapproved_tone_is_refused_with_the_file_named(
+    axb, django_capture_on_commit_callbacks
+):
+    content = "a_number,b_number,caller_hint_tone\n13800000001,13900000002,nope.wav\n"
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_bulk_create(axb, "rows.csv", content, language="en")
+        services.run_bulk_create(job.pk)
+    job.refresh_from_db()
+    assert job.created == 0
+    assert "nope.wav" in job.errors[0]["message"]
