@@ -19,6 +19,7 @@ administrator ends it. The calls that earned a rest are not counted again afterw
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -266,10 +267,20 @@ def cdrs_arrived(sender, application, call_records, **kwargs) -> None:
     transaction.on_commit(partial(_queue, application.pk), robust=True)
 
 
+# Per process: when this process last saw an assessment queued for an application, so that a
+# busy receiver asks the cache once per debounce period, not once per push.
+_queued_until: dict[int, float] = {}
+
+
 def _queue(application_id: int) -> None:
     from billing.tasks import assess_numbers_task
 
     seconds = settings.HEALTH_DEBOUNCE_SECONDS
-    if seconds and not cache.add(f"billing:health:{application_id}", 1, seconds):
-        return  # one is queued already
+    if seconds:
+        now = time.monotonic()
+        if _queued_until.get(application_id, 0.0) > now:
+            return  # this process knows one is queued
+        _queued_until[application_id] = now + seconds
+        if not cache.add(f"billing:health:{application_id}", 1, seconds):
+            return  # another process queued one
     assess_numbers_task.apply_async((application_id,), countdown=seconds or None)

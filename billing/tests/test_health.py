@@ -156,3 +156,38 @@ def test_the_worst_numbers_page_lists_the_worst_first(client, make_user):
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     page = client.get(reverse("billing:worst-numbers")).content.decode()
     assert page.index("0002") < page.index("0001")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_cdr_pushes_queue_one_assessment_per_debounce_period_and_compute_nothing_in_intake(
+    client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from billing.tasks import assess_numbers_task
+
+    settings.HEALTH_DEBOUNCE_SECONDS = 30
+    application = ApplicationFactory(mode="AXB")
+    pool(application)
+    cache.delete(f"billing:health:{application.pk}")
+    monkeypatch.setattr(health, "_queued_until", {})
+    queued = []
+    monkeypatch.setattr(
+        assess_numbers_task, "apply_async", lambda args, **kw: queued.append((args, kw))
+    )
+    # when three pushes arrive
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            body = fee_push(*calls(application, X1, 5, talk=3))
+            assert post_push(client, "fee", body, application).status_code == 200
+    # then one assessment is queued, 30 s later, and no figure was computed in the pushes
+    assert queued == [((application.pk,), {"countdown": 30})]
+    assert not NumberHealth.objects.exists()
+    # and another process (its own memo empty) finds the cache key and queues none either
+    monkeypatch.setattr(health, "_queued_until", {})
+    with django_capture_on_commit_callbacks(execute=True):
+        body = fee_push(*calls(application, X1, 5, talk=3))
+        assert post_push(client, "fee", body, application).status_code == 200
+    assert len(queued) == 1
