@@ -115,7 +115,7 @@ class RegistrationState(models.TextChoices):
     """Whether the real user of an A number is registered (报备) with the carrier."""
 
     REGISTERED = "registered", _("Registered")
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", _("Registration pending")
     REJECTED = "rejected", _("Rejected")
     UNKNOWN = "unknown", _("Unknown")
 

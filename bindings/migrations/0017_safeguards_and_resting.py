@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.CharField(max_length=32, verbose_name='A number')),
-                ('state', models.CharField(choices=[('registered', 'Registered'), ('pending', 'Pending'), ('rejected', 'Rejected'), ('unknown', 'Unknown')], default='unknown', max_length=12, verbose_name='state')),
+                ('state', models.CharField(choices=[('registered', 'Registered'), ('pending', 'Registration pending'), ('rejected', 'Rejected'), ('unknown', 'Unknown')], default='unknown', max_length=12, verbose_name='state')),
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='a_registrations', to='console.application', verbose_name='application')),
