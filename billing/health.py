@@ -122,17 +122,14 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
     }
     # One grouped query: each X's calls per day of the window (started_at is indexed with
     # bind_num; redial duplicates are one call counted twice by the platform).
-    rows = (
+    daily: dict[str, dict[date, list[int]]] = defaultdict(dict)
+    grouped = (
         CallRecord.objects.filter(
             application=application, started_at__gte=window_start, redial_duplicate=False
         )
         .exclude(bind_num="")
-        .values("bind_num", "started_at")
         .order_by()
-    )
-    daily: dict[str, dict[date, list[int]]] = defaultdict(dict)
-    grouped = (
-        rows.annotate(day=TruncDate("started_at"))
+        .annotate(day=TruncDate("started_at"))
         .values("bind_num", "day")
         .annotate(
             calls=Count("pk"),
@@ -164,6 +161,8 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
             complaints=complaints.get(number, 0),
             days=max((now.date() - first_day).days + 1, 1),
         )
+        if not figures.calls and not figures.complaints and not _has_health(x):
+            continue  # a quiet number: no row to write (a pool may hold thousands)
         score, passed = verdict(figures, policy)
         judged_since = _judged_since(x)
         resting = x.resting_until is not None and x.resting_until > now
@@ -237,6 +236,13 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
             "health guard rested %d X number(s) of application %s", len(rested), application.pk
         )
     return rested
+
+
+def _has_health(x: XNumber) -> bool:
+    try:
+        return x.health is not None
+    except NumberHealth.DoesNotExist:
+        return False
 
 
 def _judged_since(x: XNumber) -> datetime | None:

@@ -2,8 +2,10 @@
 at the current peak rate with the weekly pattern, and how many numbers to order to last N days.
 
 The platform answers "no free number" (1012008) when a city's pool runs dry; this says so days
-ahead. What a pool uses up each day is its net growth in live bindings (bindings created minus
-bindings ended that day, ``daily_use``). :func:`project` reads such a history:
+ahead. What a pool uses up each day is the growth of its peak of live bindings from one day to the
+next (``PoolUsageDay``, recorded hourly by beat from the pool's own counts; ``daily_use``): the
+bindings that end give their capacity back, so a pool whose peak is steady never runs out however
+many binds it takes. :func:`project` reads such a history:
 
 * the weekly pattern: each weekday's use against the centred 7-day mean around it, averaged
   over the history (a rise is not mistaken for a pattern; with less than two weeks, none);
@@ -24,12 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bindings.models import ApplicationPolicy, Binding
+from bindings.models import ApplicationPolicy, PoolUsageDay
 from bindings.pool import usage
 from console import alerts
 from console.choices import AlertKind
@@ -123,32 +123,66 @@ def numbers_to_order(projection: Projection, free: float, days: int, per_number:
 # ---------------------------------------------------------------------------------------------
 
 
-def daily_use(days: int, *, today: date) -> dict[tuple[int, str], list[float]]:
-    """Net new live bindings per day (created − ended) of each (application, city) over the
-    ``days`` days before ``today``, oldest first: two grouped queries."""
-    first = today - timedelta(days=days)
-    history: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0] * days)
-    for column, sign in (("created_at", 1), ("ended_at", -1)):
-        rows = (
-            Binding.objects.filter(
-                **{f"{column}__date__gte": first, f"{column}__date__lt": today},
-                x__isnull=False,
-            )
-            .annotate(day=TruncDate(column))
-            .values("application_id", "x__city_code", "day")
-            .annotate(n=Count("pk"))
-            .order_by()
+def record_usage(*, now: datetime | None = None) -> int:
+    """Beat (hourly): today's peak of live bindings of every pool (``PoolUsageDay``), from the
+    pool's counts (one aggregate over the numbers, ``pool.usage``); returns the pools written."""
+    today = timezone.localdate(now or timezone.now())
+    rows = usage()
+    known = {
+        (u.application_id, u.city_code): u.peak_bindings
+        for u in PoolUsageDay.objects.filter(day=today)
+    }
+    days = [
+        PoolUsageDay(
+            application_id=row["application_id"],
+            city_code=row["city_code"],
+            day=today,
+            peak_bindings=max(
+                row["bindings"], known.get((row["application_id"], row["city_code"]), 0)
+            ),
+            capacity=row["capacity"],
         )
-        for row in rows:
-            index = (row["day"] - first).days
-            if 0 <= index < days:
-                history[(row["application_id"], row["x__city_code"])][index] += sign * row["n"]
+        for row in rows
+    ]
+    PoolUsageDay.objects.bulk_create(
+        days,
+        update_conflicts=True,
+        unique_fields=["application", "city_code", "day"],
+        update_fields=["peak_bindings", "capacity"],
+    )
+    return len(days)
+
+
+def daily_use(days: int, *, today: date) -> dict[tuple[int, str], list[float]]:
+    """Each pool's daily use over the ``days`` days before ``today``, oldest first: how much its
+    peak of live bindings grew from one recorded day to the next (a day not recorded: no change;
+    a pool whose peak falls as bindings end uses less than nothing that day). One query."""
+    first = today - timedelta(days=days + 1)
+    peaks: dict[tuple[int, str], dict[date, int]] = defaultdict(dict)
+    for application_id, city, day, peak in PoolUsageDay.objects.filter(
+        day__gte=first, day__lt=today
+    ).values_list("application_id", "city_code", "day", "peak_bindings"):
+        peaks[(application_id, city)][day] = peak
+    history: dict[tuple[int, str], list[float]] = {}
+    for key, by_day in peaks.items():
+        series: list[float] = []
+        previous: int | None = None
+        for offset in range(days + 1):
+            day = first + timedelta(days=offset)
+            peak = by_day.get(day, previous)
+            if previous is not None and peak is not None:
+                series.append(float(peak - previous))
+            elif offset:
+                series.append(0.0)  # nothing recorded yet
+            previous = peak
+        history[key] = series[-days:]
     return history
 
 
 def forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[dict]:
     """Every pool of the usage page with its days left, its order for the application's horizon
-    (``ApplicationPolicy.forecast_days``) and its projection."""
+    (``ApplicationPolicy.forecast_days``) and its projection: two small queries besides the
+    usage's own (the recorded days, the policies)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     history = daily_use(history_days, today=today)
@@ -174,8 +208,10 @@ def forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[di
 
 
 def check_pools(*, now: datetime | None = None) -> int:
-    """Beat: a ``pool_low`` alert for each pool with fewer days left than its application
-    wants, resolved once it has enough again; returns how many are open."""
+    """Beat (hourly): record today's usage, then a ``pool_low`` alert for each pool with fewer
+    days left than its application wants, resolved once it has enough again; returns how many
+    are open."""
+    record_usage(now=now)
     low = 0
     for row in forecasts(now=now):
         key = f"pool:{row['application_id']}:{row['city_code']}"

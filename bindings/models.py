@@ -479,6 +479,7 @@ from bindings.safeguard_models import (  # noqa: E402
     ANumberRegistration,
     ApplicationPolicy,
     BlacklistEntry,
+    PoolUsageDay,
     VoiceFile,
 )
 
@@ -489,6 +490,7 @@ __all__ = [
     "BlacklistEntry",
     "BulkJob",
     "NumberImport",
+    "PoolUsageDay",
     "Reconciliation",
     "VoiceFile",
     "XNumber",

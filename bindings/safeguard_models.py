@@ -210,3 +210,34 @@ class ANumberRegistration(models.Model):
             self.number = normalize(self.number)
         except InvalidNumber as error:
             raise ValidationError({"number": error.messages}) from None
+
+
+class PoolUsageDay(models.Model):
+    """The most live bindings one application's pool in one city carried on one day: the usage
+    history the pool forecast reads (``bindings.forecast``), recorded hourly by beat from the
+    pool's own counts (never a scan of the bindings)."""
+
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # led by the unique constraint's index
+    )
+    city_code = models.CharField(_("city code"), max_length=8)
+    day = models.DateField(_("day"))
+    peak_bindings = models.PositiveIntegerField(_("most live bindings"), default=0)
+    capacity = models.PositiveIntegerField(_("capacity"), default=0)
+
+    class Meta:
+        verbose_name = _("pool usage of a day")
+        verbose_name_plural = _("pool usage by day")
+        ordering = ["application", "city_code", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "city_code", "day"], name="poolusageday_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.city_code} {self.day}"

@@ -152,7 +152,12 @@ def test_the_worst_numbers_page_lists_the_worst_first(client, make_user):
     _first, second = pool(application)
     NumberComplaint.objects.create(x=second)
     NumberComplaint.objects.create(x=second)
+    assert (
+        post_push(client, "fee", fee_push(*calls(application, X1, 3)), application).status_code
+        == 200
+    )
     health.assess(application)
+    assert NumberHealth.objects.count() == 2
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     page = client.get(reverse("billing:worst-numbers")).content.decode()
     assert page.index("0002") < page.index("0001")

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bindings import forecast
-from bindings.models import ApplicationPolicy, Binding, XNumber
-from bindings.tests.factories import BindingFactory, XNumberFactory
+from bindings.models import ApplicationPolicy, PoolUsageDay, XNumber
+from bindings.tests.factories import XNumberFactory
 from console.choices import AlertKind
 from console.models import Alert
 from console.testing.factories import ApplicationFactory
@@ -64,19 +64,28 @@ def test_no_use_lasts_for_ever():
 def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_itself(
     client, make_user
 ):
-    # given a pool of 10 X of an AX application (one binding per X)
+    # given a pool of 10 X of an AX application (one binding per X), 4 of them bound now
     application = ApplicationFactory(mode="AX")
     ApplicationPolicy.objects.create(application=application, forecast_days=14)
     numbers = XNumberFactory.create_batch(10, application=application, city_code="0755")
-    # 1 new binding a day for the last 8 weeks, 4 of them still live on the pool
-    now = timezone.now()
-    for day in range(1, 57):
-        binding = BindingFactory(application=application, x=numbers[day % 4], status="ended")
-        Binding.objects.filter(pk=binding.pk).update(created_at=now - timedelta(days=day))
     XNumber.objects.filter(pk__in=[n.pk for n in numbers[:4]]).update(binding_count=1)
+    # and eight weeks of history whose peak grew by one binding a day
+    now = timezone.now()
+    today = timezone.localdate(now)
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=57 - i),
+            peak_bindings=i,
+            capacity=10,
+        )
+        for i in range(57)
+    )
     # when
     assert forecast.check_pools(now=now) == 1
-    # then 6 free at 1 a day: 6 days left; 8 numbers more last 14 days
+    # then 6 free at 1 a day: 6 days left; 8 numbers more last 14 days; today is recorded
+    assert PoolUsageDay.objects.get(application=application, day=today).peak_bindings == 4
     alert = Alert.objects.get(kind=AlertKind.POOL_LOW, resolved_at__isnull=True)
     assert alert.params["days"] == "6.0"
     assert alert.params["order"] == 8
@@ -92,3 +101,34 @@ def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_i
     assert forecast.check_pools(now=now) == 0
     alert.refresh_from_db()
     assert alert.resolved_at is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_the_usage_history_is_the_daily_peak_and_a_steady_pool_never_runs_out():
+    application = ApplicationFactory(mode="AX")
+    numbers = XNumberFactory.create_batch(5, application=application, city_code="0755")
+    XNumber.objects.filter(pk=numbers[0].pk).update(binding_count=1)
+    now = timezone.now()
+    forecast.record_usage(now=now)
+    XNumber.objects.filter(pk__in=[n.pk for n in numbers[:3]]).update(binding_count=1)
+    forecast.record_usage(now=now)
+    XNumber.objects.filter(pk__in=[n.pk for n in numbers[:3]]).update(binding_count=0)
+    forecast.record_usage(now=now)
+    # the day's peak is kept when bindings end
+    assert PoolUsageDay.objects.get(application=application).peak_bindings == 3
+    # the same peak every day (bindings end as fast as they come): no day is ever the last
+    today = timezone.localdate(now)
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=d),
+            peak_bindings=3,
+        )
+        for d in range(1, 30)
+    )
+    [row] = forecast.forecasts(now=now)
+    assert row["days_left"] is None
+    assert row["to_order"] == 0
