@@ -11,12 +11,8 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import health, jobs, models, pushes, signals, timeline
+        from billing import jobs, pushes, timeline
 
         timeline.register()  # the calls in a binding's timeline (bindings.timeline)
         pushes.register()  # CDRs, call events and SMS notices (console.inbox)
         jobs.register()  # bill reconciliations in the stuck-job sweeper (console.jobs)
-        # The number-health guard: an assessment queued after commit, never computed in intake.
-        signals.cdrs_ingested.connect(
-            health.cdrs_arrived, sender=models.CallRecord, dispatch_uid="billing.health"
-        )

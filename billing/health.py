@@ -5,10 +5,9 @@ The figures come from the X's own CDRs (answer rate, short-call ratio, unanswere
 per day) and the complaints administrators entered, over the application's window
 (``bindings.ApplicationPolicy``; defaults when it has none). They are computed by
 :func:`assess`, one grouped query per application over ``billing_callrecord`` (its
-``callrecord_x_recent`` index), and written in one upsert. CDR intake is not slowed by it: the
-``cdrs_ingested`` receiver (:func:`cdrs_arrived`) only queues an assessment after commit, at most
-one per application per ``HEALTH_DEBOUNCE_SECONDS``; beat runs one for every application as well
-(rests that ended, alerts to resolve).
+``callrecord_app_recent`` index), and written in one upsert. CDR intake does nothing for it: beat
+runs :func:`assess_recent` every minute for the applications that received CDRs since its last
+run, and :func:`assess_all` every ten minutes (rests that ended, alerts to resolve).
 
 An X past a threshold gets ``resting_until`` and ``rest_reason`` (``bindings.pool.usable`` leaves
 it out) and an ``x_resting`` alert, which resolves itself when the rest is over or an
@@ -19,15 +18,11 @@ administrator ends it. The calls that earned a rest are not counted again afterw
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -152,14 +147,14 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
     rested: list[XNumber] = []
     healths = []
     for number, x in numbers.items():
-        first_day = since[number].date()
+        first_day = timezone.localdate(since[number])  # TruncDate's days are local too
         days = {d: v for d, v in daily.get(number, {}).items() if d >= first_day}
         figures = Figures(
             calls=sum(v[0] for v in days.values()),
             answered=sum(v[1] for v in days.values()),
             short_calls=sum(v[2] for v in days.values()),
             complaints=complaints.get(number, 0),
-            days=max((now.date() - first_day).days + 1, 1),
+            days=max((timezone.localdate(now) - first_day).days + 1, 1),
         )
         if not figures.calls and not figures.complaints and not _has_health(x):
             continue  # a quiet number: no row to write (a pool may hold thousands)
@@ -260,33 +255,34 @@ def assess_all(*, now: datetime | None = None) -> int:
     return rested
 
 
-def cdrs_arrived(sender, application, call_records, **kwargs) -> None:
-    """``billing.signals.cdrs_ingested``: queue an assessment of the application after commit.
+CURSOR_KEY = "billing:health:last-record-id"
 
-    Nothing is computed in the ingest transaction; one assessment per application is queued per
-    ``HEALTH_DEBOUNCE_SECONDS`` however many pushes arrive (a cache key claimed with ``add``).
-    Queueing is ``robust``: a broker that cannot be reached never fails the CDR push (beat
-    assesses every application anyway).
+
+def assess_recent(*, now: datetime | None = None) -> int:
+    """Beat (every minute): assess the applications that received CDRs since the last run;
+    returns how many numbers were rested.
+
+    The applications are read off the CDRs past a cursor (the highest CallRecord id assessed, in
+    the cache), a range of the primary key; a cache that lost it assesses every application. A
+    CDR committed late with a lower id is caught by :func:`assess_all` (every 10 minutes).
+    CDR intake does nothing for the guard: ``ingest_cdrs`` and its signal are untouched.
     """
-    if not any(record.bind_num for record in call_records):
-        return
-    transaction.on_commit(partial(_queue, application.pk), robust=True)
-
-
-# Per process: when this process last saw an assessment queued for an application, so that a
-# busy receiver asks the cache once per debounce period, not once per push.
-_queued_until: dict[int, float] = {}
-
-
-def _queue(application_id: int) -> None:
-    from billing.tasks import assess_numbers_task
-
-    seconds = settings.HEALTH_DEBOUNCE_SECONDS
-    if seconds:
-        now = time.monotonic()
-        if _queued_until.get(application_id, 0.0) > now:
-            return  # this process knows one is queued
-        _queued_until[application_id] = now + seconds
-        if not cache.add(f"billing:health:{application_id}", 1, seconds):
-            return  # another process queued one
-    assess_numbers_task.apply_async((application_id,), countdown=seconds or None)
+    top = CallRecord.objects.order_by("-id").values_list("id", flat=True).first()
+    if top is None:
+        return 0
+    last = cache.get(CURSOR_KEY)
+    if last == top:
+        return 0
+    if last is None or last > top:  # lost, or the table was restored: everything
+        applications = Application.objects.filter(numbers__isnull=False).distinct()
+    else:
+        ids = (
+            CallRecord.objects.filter(id__gt=last, id__lte=top)
+            .order_by()
+            .values_list("application_id", flat=True)
+            .distinct()
+        )
+        applications = Application.objects.filter(pk__in=list(ids))
+    rested = sum(len(assess(application, now=now)) for application in applications)
+    cache.set(CURSOR_KEY, top, None)
+    return rested

@@ -33,18 +33,15 @@ def settle_hours_task() -> None:
 
 
 @shared_task(ignore_result=True, acks_late=True)
-def assess_numbers_task(application_id: int) -> None:
-    """Queued when CDRs arrive: the health figures of one application's X numbers, rests."""
-    from console.models import Application
-
-    application = Application.objects.filter(pk=application_id).first()
-    if application is not None:
-        health.assess(application)
+def assess_recent_numbers_task() -> None:
+    """Every minute: the health figures of the X numbers of applications that got CDRs; rests."""
+    health.assess_recent()
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def assess_all_numbers_task() -> None:
-    """Beat: every application's X numbers assessed (rests that ended, alerts resolved)."""
+    """Every ten minutes: every application's X numbers assessed (rests that ended, alerts
+    resolved, CDRs the minute job's cursor passed by)."""
     health.assess_all()
 
 

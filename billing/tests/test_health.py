@@ -51,20 +51,29 @@ def calls(application, x: str, count: int, *, talk: int = 60, answered: bool = T
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_the_guard_rests_an_x_whose_short_calls_cross_the_threshold_and_binding_chooses_another(
-    client, celery_worker, settings
+    client, celery_worker
 ):
-    # given an AXB application whose least loaded X is X1
-    settings.HEALTH_DEBOUNCE_SECONDS = 0
+    from django.core.cache import cache
+
+    from billing.tasks import assess_recent_numbers_task
+
+    # given an AXB application whose least loaded X is X1, and the minute job already past
+    # every CDR stored so far
     application = ApplicationFactory(mode="AXB")
     first, _second = pool(application)
-    # when 25 three-second calls of X1 arrive as CDR pushes, through the receiver
+    health.assess_recent()
+    # when 25 three-second calls of X1 arrive as a CDR push, through the receiver
     body = fee_push(*calls(application, X1, 25, talk=3))
     assert post_push(client, "fee", body, application).status_code == 200
-    # then the queued assessment (a real worker) rests X1, with the reason and an alert
+    assert not NumberHealth.objects.exists()  # intake computed nothing
+    # and the minute job runs on a real worker
+    assess_recent_numbers_task.delay()
+    # then it rested X1, with the reason and an alert
     wait_until(
         lambda: XNumber.objects.filter(pk=first.pk, resting_until__isnull=False).exists(),
         timeout=20,
     )
+    assert cache.get(health.CURSOR_KEY) is not None
     first.refresh_from_db()
     assert "short calls 100%" in first.rest_reason
     alert = Alert.objects.get(kind=AlertKind.X_RESTING, resolved_at__isnull=True)
@@ -164,35 +173,23 @@ def test_the_worst_numbers_page_lists_the_worst_first(client, make_user):
 
 
 @pytest.mark.postgres
-@pytest.mark.redis
 @pytest.mark.django_db
-def test_cdr_pushes_queue_one_assessment_per_debounce_period_and_compute_nothing_in_intake(
-    client, settings, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_the_minute_job_assesses_only_applications_that_got_cdrs_since_its_last_run(client):
     from django.core.cache import cache
 
-    from billing.tasks import assess_numbers_task
-
-    settings.HEALTH_DEBOUNCE_SECONDS = 30
-    application = ApplicationFactory(mode="AXB")
-    pool(application)
-    cache.delete(f"billing:health:{application.pk}")
-    monkeypatch.setattr(health, "_queued_until", {})
-    queued = []
-    monkeypatch.setattr(
-        assess_numbers_task, "apply_async", lambda args, **kw: queued.append((args, kw))
-    )
-    # when three pushes arrive
-    for _ in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
-            body = fee_push(*calls(application, X1, 5, talk=3))
-            assert post_push(client, "fee", body, application).status_code == 200
-    # then one assessment is queued, 30 s later, and no figure was computed in the pushes
-    assert queued == [((application.pk,), {"countdown": 30})]
+    busy, quiet = ApplicationFactory(mode="AXB"), ApplicationFactory(mode="AXB")
+    XNumber.objects.create(application=busy, number=X1, city_code="0755")
+    XNumber.objects.create(application=quiet, number=X2, city_code="0755")
+    assert post_push(client, "fee", fee_push(*calls(quiet, X2, 2)), quiet).status_code == 200
+    cache.delete(health.CURSOR_KEY)
+    health.assess_recent()  # the first run after a cache loss: everything
+    assert NumberHealth.objects.filter(application=quiet).exists()
+    NumberHealth.objects.all().delete()
+    # when only the busy application gets CDRs
+    assert post_push(client, "fee", fee_push(*calls(busy, X1, 3)), busy).status_code == 200
+    health.assess_recent()
+    # then only it is assessed; and a run with nothing new does nothing
+    assert list(NumberHealth.objects.values_list("application_id", flat=True)) == [busy.pk]
+    NumberHealth.objects.all().delete()
+    health.assess_recent()
     assert not NumberHealth.objects.exists()
-    # and another process (its own memo empty) finds the cache key and queues none either
-    monkeypatch.setattr(health, "_queued_until", {})
-    with django_capture_on_commit_callbacks(execute=True):
-        body = fee_push(*calls(application, X1, 5, talk=3))
-        assert post_push(client, "fee", body, application).status_code == 200
-    assert len(queued) == 1
