@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.timesince import timesince
 
 from billing import health
 from billing.models import NumberComplaint, NumberHealth
 from billing.tests.factories import fee, fee_push, unanswered
 from bindings import services as bindings_services
+from bindings.choices import PlatformNumberStatus
 from bindings.models import ApplicationPolicy, XNumber
 from console.choices import AlertKind
 from console.models import Alert
@@ -168,8 +170,15 @@ def test_the_worst_numbers_page_lists_the_worst_first(client, make_user):
     health.assess(application)
     assert NumberHealth.objects.count() == 2
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    XNumber.objects.filter(pk=second.pk).update(
+        platform_status="11", platform_status_at=timezone.now() - timedelta(days=2)
+    )
     page = client.get(reverse("billing:worst-numbers")).content.decode()
     assert page.index("0002") < page.index("0001")
+    row = page.split("0002", 1)[1].split("</tr>", 1)[0]
+    with translation.override("zh-hans"):
+        assert str(PlatformNumberStatus.FROZEN.label) in row  # and for how long
+        assert timesince(timezone.now() - timedelta(days=2)) in row
 
 
 @pytest.mark.postgres

@@ -298,3 +298,26 @@ def test_a_bulk_row_naming_an_unapproved_tone_is_refused_with_the_file_named(
     job.refresh_from_db()
     assert job.created == 0
     assert "nope.wav" in job.errors[0]["message"]
+
+
+def test_an_administrator_ends_a_rest_by_hand_and_its_alert_resolves(axb, client, make_user):
+    from console import alerts
+    from console.choices import AlertKind
+    from console.models import Alert
+    from console.roles import NUMBER_ADMINISTRATOR
+
+    number = XNumber.objects.filter(application=axb).first()
+    XNumber.objects.filter(pk=number.pk).update(
+        resting_until=timezone.now() + timedelta(days=3), rest_reason="short calls"
+    )
+    alerts.raise_alert(AlertKind.X_RESTING, f"xnumber:{number.pk}", title="resting")
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    answer = client.post(
+        reverse("admin:bindings_xnumber_changelist"),
+        {"action": "end_rest", "_selected_action": [number.pk]},
+    )
+    assert answer.status_code == 302
+    number.refresh_from_db()
+    assert (number.resting_until, number.rest_reason) == (None, "")
+    assert Alert.objects.get(kind=AlertKind.X_RESTING).resolved_at is not None
+    assert AuditLog.objects.filter(target_type__model="xnumber", details__rest="ended").exists()
