@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import packages, services
 from billing.choices import StatementState
-from billing.models import CallRecord, Package, SmsRecord, Statement, Tariff
+from billing.models import CallRecord, NumberComplaint, Package, SmsRecord, Statement, Tariff
 from console import audit, privacy
 from console.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from console.choices import AuditAction
@@ -359,4 +359,26 @@ class CallRecordAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(reverse("billing:calls"))
         return HttpResponseRedirect(
             reverse("billing:call", args=[record.application_id, record.session_id])
+        )
+
+
+@admin.register(NumberComplaint)
+class NumberComplaintAdmin(ConsoleModelAdmin):
+    """Complaints about an X's calls, entered by administrators; the health guard counts them
+    (``billing.health``) and rests an X past its application's threshold."""
+
+    list_display = ["x", "received_at", "note", "created_by"]
+    list_select_related = ["x", "created_by"]
+    raw_id_fields = ["x"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"x": obj.x_id, "note": obj.note},
         )

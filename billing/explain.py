@@ -14,8 +14,9 @@ unanswered call's "normal" codes take the category of the call's failure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -90,6 +91,9 @@ class Explained:
     category_name: str
     meaning: str
     advice: str
+    # Where the console helps with it (the A-number register for an unregistered caller).
+    link: str = ""
+    link_text: str = ""
 
 
 def _chinese() -> bool:
@@ -117,8 +121,20 @@ def explain(label: str, cause: codes.Cause, category: str | None = None) -> Expl
     )
 
 
+# Hang-up causes that mean the caller's real user is not registered (报备): the explanation
+# links to the console's register of A numbers (bindings.ANumberRegistration).
+UNREGISTERED_CALLER_CAUSES = frozenset({8058})
+
+
 def hangup_cause(code: int | None) -> Explained:
-    return explain(str(_("Hang-up cause")), codes.hangup_cause(code))
+    explained = explain(str(_("Hang-up cause")), codes.hangup_cause(code))
+    if code in UNREGISTERED_CALLER_CAUSES:
+        explained = replace(
+            explained,
+            link=reverse("admin:bindings_anumberregistration_changelist"),
+            link_text=str(_("Check the caller in the A-number register (报备)")),
+        )
+    return explained
 
 
 def release_point(code: int | None) -> Explained:
@@ -176,12 +192,10 @@ def _recategorized(reason: Explained, category: str) -> Explained:
     if reason.category == category:
         return reason
     en_name, zh_name = codes.CATEGORIES[category]
-    return Explained(
-        label=reason.label,
-        code=reason.code,
+    return replace(
+        reason,
         category=category,
         category_name=zh_name if _chinese() else en_name,
-        meaning=reason.meaning,
         advice=str(CATEGORY_ADVICE[category]),
     )
 

@@ -41,6 +41,7 @@ from billing.models import (
 from bindings import modes
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
+from bindings.services.safeguards import blacklisted
 from console.choices import BlockCallRule, BlockSmsRule
 from console.inbox import Verdict
 from console.models import Application, Delivery
@@ -447,6 +448,8 @@ def decide_callin(application: Application, info: CallStatusInfo) -> CallinBlock
     callee = other_party(binding, info.caller or "")
     if binding is None or not callee or not is_global_number(callee):
         return close
+    if blacklisted(application, [info.caller or "", callee]).exists():
+        return close  # the console's blacklist (issue 16): neither party is connected
     display = info.called if info.called and is_global_number(info.called) else None
     options: dict[str, Any] = {}
     if binding.max_duration:
@@ -502,6 +505,8 @@ def decide_sms(application: Application, event: SmsEvent) -> SmsChoice:
     receiver = other_party(binding, event.calling)
     if not receiver or not is_global_number(receiver) or not is_global_number(event.calling):
         return SmsChoice(discard.answer, discard.decision, binding=binding)
+    if blacklisted(application, [event.calling, receiver]).exists():
+        return SmsChoice(discard.answer, discard.decision, binding=binding)  # the blacklist
     action = SmsAction(
         operation="vNumberRoute", message=MessageInfo(called=receiver, calling=event.calling)
     )

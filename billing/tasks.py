@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
-from billing import reconcile, services, settlement
+from billing import health, reconcile, services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,19 @@ def refresh_call_stats_task() -> None:
 def settle_hours_task() -> None:
     """Every few minutes: settle the hours that are over (packages first); check the packages."""
     settlement.settle_due_hours()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def assess_recent_numbers_task() -> None:
+    """Every minute: the health figures of the X numbers of applications that got CDRs; rests."""
+    health.assess_recent()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def assess_all_numbers_task() -> None:
+    """Every ten minutes: every application's X numbers assessed (rests that ended, alerts
+    resolved, CDRs the minute job's cursor passed by)."""
+    health.assess_all()
 
 
 class ReconciliationTask(DjangoTask):

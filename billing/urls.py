@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import statement_views, views
+from billing import health_views, statement_views, views
 
 app_name = "billing"
 
@@ -40,4 +40,5 @@ urlpatterns = [
         name="reconciliation_progress",
     ),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("worst-numbers/", health_views.WorstNumbersView.as_view(), name="worst-numbers"),
 ]

@@ -15,10 +15,18 @@ from django.utils.translation import gettext_lazy as _
 from bindings import cities
 from bindings.cities import province_of
 from bindings.filters import search_numbers
-from bindings.models import XNumber
-from console import audit
+from bindings.models import (
+    ANumberRegistration,
+    ApplicationPolicy,
+    BlacklistEntry,
+    VoiceFile,
+    XNumber,
+)
+from bindings.services import safeguards
+from console import alerts, audit
 from console.admin import ConsoleModelAdmin
-from console.choices import AuditAction
+from console.choices import AlertKind, AuditAction
+from console.numbers import search_form
 from console.paginators import LargeTablePaginator
 
 
@@ -54,10 +62,21 @@ class XNumberAdmin(ConsoleModelAdmin):
         "binding_count",
         "y_binding_count",
         "cooling_until",
+        "resting_until",
+        "rest_reason",
         "created_at",
         "updated_at",
     ]
     skip_admin_log = True
+    actions = ["end_rest"]
+
+    @admin.action(description=_("Put resting numbers back in the pool"))
+    def end_rest(self, request, queryset):
+        """The number-health guard rested them; an administrator brings them back early."""
+        for number in queryset.filter(resting_until__isnull=False):
+            XNumber.objects.filter(pk=number.pk).update(resting_until=None, rest_reason="")
+            alerts.resolve_alert(AlertKind.X_RESTING, f"xnumber:{number.pk}")
+            audit.record(AuditAction.MODIFY, number, request=request, details={"rest": "ended"})
 
     @admin.display(description=_("city"))
     def city_name(self, number: XNumber) -> str:
@@ -82,4 +101,107 @@ class XNumberAdmin(ConsoleModelAdmin):
             obj,
             request=request,
             details={"fields": form.changed_data},
+        )
+
+
+def exact_number(queryset, term: str):
+    """Rows of one whole number typed any way (a real number is never matched by a part)."""
+    if not (term or "").strip():
+        return queryset
+    number = search_form(term)
+    return queryset.filter(number=number) if number else queryset.none()
+
+
+@admin.register(ApplicationPolicy)
+class ApplicationPolicyAdmin(ConsoleModelAdmin):
+    """Each application's A-number policy, health thresholds and forecast horizon."""
+
+    list_display = [
+        "application",
+        "registration_policy",
+        "max_short_call_ratio",
+        "min_answer_rate",
+        "rest_hours",
+        "forecast_days",
+    ]
+    list_select_related = ["application"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"fields": form.changed_data},
+        )
+
+
+@admin.register(VoiceFile)
+class VoiceFileAdmin(ConsoleModelAdmin):
+    """The tone files Huawei approved (or not), entered by hand: it has no API for them."""
+
+    list_display = ["name", "application", "purpose", "review_state", "is_default", "updated_at"]
+    list_filter = ["application", "purpose", "review_state"]
+    list_editable = ["review_state", "is_default"]
+    list_select_related = ["application"]
+    search_fields = ["name"]
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ConsoleModelAdmin):
+    """Numbers never bound; every change leaves an audit row (``services.safeguards``)."""
+
+    list_display = ["__str__", "application", "reason", "expires_at", "created_at"]
+    list_filter = ["application"]
+    list_select_related = ["application"]
+    search_fields = ["number"]
+    search_help_text = _("A whole number, in any form.")
+    readonly_fields = ["created_by", "created_at"]
+    actions = ["delete_audited"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletions go through the audited action
+        return actions
+
+    def get_search_results(self, request, queryset, search_term):
+        return exact_number(queryset, search_term), False
+
+    @admin.action(description=_("Remove from the blacklist"), permissions=["delete"])
+    def delete_audited(self, request, queryset):
+        safeguards.unblacklist(queryset, request=request)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        safeguards.record_change(
+            AuditAction.MODIFY if change else AuditAction.CREATE, obj, request=request
+        )
+
+    def delete_model(self, request, obj):
+        safeguards.record_change(AuditAction.DELETE, obj, request=request)
+        super().delete_model(request, obj)
+
+
+@admin.register(ANumberRegistration)
+class ANumberRegistrationAdmin(ConsoleModelAdmin):
+    """The register of A numbers (报备), editable; imported from CSV/XLSX on its console page."""
+
+    list_display = ["__str__", "application", "state", "note", "updated_at"]
+    list_filter = ["application", "state"]
+    list_select_related = ["application"]
+    search_fields = ["number"]
+    search_help_text = _("A whole number, in any form.")
+
+    def get_search_results(self, request, queryset, search_term):
+        return exact_number(queryset, search_term), False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            AuditAction.MODIFY if change else AuditAction.CREATE,
+            obj,
+            request=request,
+            details={"state": obj.state},
         )

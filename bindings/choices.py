@@ -90,3 +90,39 @@ class NumberImportState(models.TextChoices):
     IMPORTING = "importing", _("Importing")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+class VoicePurpose(models.TextChoices):
+    """What a tone file of the catalog is played for (issue 16); each binding tone field takes
+    files of one purpose (``bindings.safeguards.TONE_PURPOSES``)."""
+
+    HINT = "hint", _("Hint")
+    WAITING = "waiting", _("Waiting")
+    LAST_MINUTE = "last_minute", _("Last minute")
+    RECORD_NOTICE = "record_notice", _("Recording notice")
+    CLOSE = "close", _("Close voice")
+
+
+class ReviewState(models.TextChoices):
+    """Huawei's review of an uploaded tone file, as an administrator entered it."""
+
+    PENDING = "pending", _("Pending review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class RegistrationState(models.TextChoices):
+    """Whether the real user of an A number is registered (报备) with the carrier."""
+
+    REGISTERED = "registered", _("Registered")
+    PENDING = "pending", _("Registration pending")
+    REJECTED = "rejected", _("Rejected")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class RegistrationPolicy(models.TextChoices):
+    """What binding an A number that is not registered does, per application."""
+
+    OFF = "off", _("Not checked")
+    WARN = "warn", _("Warn")
+    REFUSE = "refuse", _("Refuse")

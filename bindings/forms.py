@@ -27,6 +27,7 @@ from bindings.cities import city
 from bindings.models import XNumber
 from bindings.modes import BindingMode
 from bindings.services.number_import import IMPORT_FORMATS  # the import form's choices, in order
+from bindings.services.safeguards import TONE_PURPOSES, approved_files
 from console.models import Application
 from console.numbers import InvalidNumber, normalize
 from privatenumber.schemas import UserData
@@ -180,6 +181,19 @@ class BindingCreateForm(forms.Form):
                 found = city(code)
                 choices.append((code, found.label(language) if found else code))
             self.fields["area_code"].widget = forms.Select(choices=choices)
+        if application is not None and city_choices:  # a page's form, not a bulk CSV row
+            self.offer_tone_files(application)
+
+    def offer_tone_files(self, application: Application) -> None:
+        """Each tone field offers the approved files of its purpose (the catalog); whatever is
+        typed instead is refused by ``create_binding``, naming the file."""
+        for name, purpose in TONE_PURPOSES.items():
+            if name in self.fields:
+                names = list(approved_files(application, purpose).values_list("name", flat=True))
+                empty = _("The application's default") if names else _("None")
+                self.fields[name].widget = forms.Select(
+                    choices=[("", empty)] + [(n, n) for n in names]
+                )
 
     def clean_area_code(self) -> str:
         code = (self.cleaned_data.get("area_code") or "").strip()

@@ -65,6 +65,10 @@ class XNumber(models.Model):
         _("AXE bindings on the platform"), null=True, blank=True
     )
     platform_counted_at = models.DateTimeField(_("counted on the platform"), null=True, blank=True)
+    # The number-health guard (billing.health) rests an X whose figures passed a threshold: it is
+    # not chosen for new bindings until then (bindings.pool.usable), or until put back by hand.
+    resting_until = models.DateTimeField(_("resting until"), null=True, blank=True)
+    rest_reason = models.CharField(_("why it rests"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -478,3 +482,27 @@ class NumberImport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.file_name}"
+
+
+# The catalog of tone files, the blacklist, the A-number register and each application's policy
+# (issue 16) live in their own module; imported here so that Django registers them.
+from bindings.safeguard_models import (  # noqa: E402
+    ANumberRegistration,
+    ApplicationPolicy,
+    BlacklistEntry,
+    PoolUsageDay,
+    VoiceFile,
+)
+
+__all__ = [
+    "ANumberRegistration",
+    "ApplicationPolicy",
+    "Binding",
+    "BlacklistEntry",
+    "BulkJob",
+    "NumberImport",
+    "PoolUsageDay",
+    "Reconciliation",
+    "VoiceFile",
+    "XNumber",
+]

@@ -146,15 +146,18 @@ def parties_for(mode: str, a_number: str, b_number: str = "") -> Parties | None:
 
 
 def usable(application, now: datetime) -> QuerySet[XNumber]:
-    """Numbers that may take a new binding: status 5, not retired, not cooling down.
+    """Numbers that may take a new binding: status 5, not retired, not cooling down, not
+    resting (the number-health guard, ``billing.health``).
 
     The first two conditions are written exactly as the partial indexes' condition so that
-    PostgreSQL can use them.
+    PostgreSQL can use them. ``_SELECT_SQL`` below is the same rule for PostgreSQL; the twin
+    tests hold the two to the same answer.
     """
     return (
         XNumber.objects.filter(application=application, platform_status=PlatformNumberStatus.NORMAL)
         .exclude(state__in=[NumberState.RETIRED])
         .filter(Q(cooling_until__isnull=True) | Q(cooling_until__lte=now))
+        .filter(Q(resting_until__isnull=True) | Q(resting_until__lte=now))
     )
 
 
@@ -241,6 +244,7 @@ _SELECT_SQL = """
     FROM bindings_xnumber n
     WHERE n.application_id = %s AND n.platform_status = '5' AND NOT (n.state IN ('retired'))
       AND (n.cooling_until IS NULL OR n.cooling_until <= %s)
+      AND (n.resting_until IS NULL OR n.resting_until <= %s)
       AND {capacity} AND {tier}{passed}{avoid}
     ORDER BY n.{order}
     LIMIT 1
@@ -284,7 +288,7 @@ def _take_postgresql(application, role, tier, narrowed, now, parties, passed, sk
                 order=role.count_field,
                 lock=lock,
             )
-            params: list[Any] = [application.pk, now, *tier_params]
+            params: list[Any] = [application.pk, now, now, *tier_params]
             if passed:
                 params.append(passed)
             if parties:

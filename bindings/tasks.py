@@ -20,7 +20,7 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
-from bindings import modes, services
+from bindings import forecast, modes, services
 from bindings.models import Reconciliation, XNumber
 from bindings.services import work
 from console.gateway import ApplicationPaused
@@ -175,3 +175,9 @@ def validate_number_import_task(job_id: int) -> None:
 def import_numbers_task(job_id: int) -> None:
     """The confirmed import: one transaction that also marks the job done, so never twice."""
     services.run_number_import(job_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def forecast_pools_task() -> None:
+    """Hourly: a ``pool_low`` alert for each pool that will not last its application's horizon."""
+    forecast.check_pools()

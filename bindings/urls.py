@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bindings.views import bindings, jobs, numbers
+from bindings.views import bindings, jobs, numbers, safeguards
 
 app_name = "bindings"
 
 urlpatterns = [
     path("", bindings.BindingListView.as_view(), name="list"),
+    path("tones/", safeguards.VoiceFileListView.as_view(), name="voice-files"),
+    path("blacklist/import/", safeguards.BlacklistImportView.as_view(), name="blacklist-import"),
+    path(
+        "registrations/import/",
+        safeguards.RegistrationImportView.as_view(),
+        name="registration-import",
+    ),
     path("add/", bindings.BindingCreateView.as_view(), name="add"),
     path("end/", bindings.EndSelectedView.as_view(), name="end-selected"),
     path("<int:pk>/", bindings.BindingView.as_view(), name="binding"),

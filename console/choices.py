@@ -122,3 +122,6 @@ class AlertKind(models.TextChoices):
     PACKAGE_LOW = "package_low", _("Package running out")
     UNPUSHED_CDRS = "unpushed_cdrs", _("Billed calls never pushed")
     LATE_AFTER_CLOSE = "late_after_close", _("Call records after closing")
+    X_RESTING = "x_resting", _("X number resting")
+    X_STATUS = "x_status", _("X number frozen or blacklisted")
+    POOL_LOW = "pool_low", _("Number pool running out")

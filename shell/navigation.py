@@ -32,6 +32,16 @@ MENU = (
         "bindings.view_xnumber",
     ),
     Entry(_("Pool usage"), "bindings:usage", "bindings.view_xnumber"),
+    Entry(_("Worst numbers"), "billing:worst-numbers", "billing.view_numberhealth"),
+    Entry(_("Tone files"), "bindings:voice-files", "bindings.view_voicefile"),
+    Entry(
+        _("Blacklist"), "admin:bindings_blacklistentry_changelist", "bindings.view_blacklistentry"
+    ),
+    Entry(
+        _("A-number register"),
+        "admin:bindings_anumberregistration_changelist",
+        "bindings.view_anumberregistration",
+    ),
     Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
     Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
     Entry(

@@ -381,6 +381,8 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "bindings.tasks.reconcile_applications_task",
             "schedule": float(BINDINGS_RECONCILE_EVERY_SECONDS),
         },
+        # The pool forecast's alerts (bindings/forecast.py): fewer days left than wanted.
+        "forecast-pools": {"task": "bindings.tasks.forecast_pools_task", "schedule": 3600.0},
     }
 )
 
@@ -421,8 +423,19 @@ UPLOAD_MAX_BYTES = max(UPLOAD_MAX_BYTES, BILLING_BILL_MAX_BYTES)
 # Cost allocation by order reference: its first N characters, or what comes before a separator.
 BILLING_ALLOCATION_PREFIX_LENGTH = env.int("BILLING_ALLOCATION_PREFIX_LENGTH", default=4)
 BILLING_ALLOCATION_PREFIX_SEPARATOR = env.str("BILLING_ALLOCATION_PREFIX_SEPARATOR", default="")
+# The number-health guard (billing/health.py, docs/health.md): the applications that got CDRs
+# are assessed this often; every application, ten times less often.
+HEALTH_ASSESS_EVERY_SECONDS = env.int("HEALTH_ASSESS_EVERY_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE.update(
     {
+        "assess-recent-numbers": {
+            "task": "billing.tasks.assess_recent_numbers_task",
+            "schedule": float(HEALTH_ASSESS_EVERY_SECONDS),
+        },
+        "assess-all-numbers": {
+            "task": "billing.tasks.assess_all_numbers_task",
+            "schedule": float(HEALTH_ASSESS_EVERY_SECONDS * 10),
+        },
         "corroborate-held-pushes": {
             "task": "console.tasks.corroborate_held_pushes_task",
             "schedule": float(HOOKS_CORROBORATE_EVERY_SECONDS),

@@ -102,3 +102,17 @@ def test_an_ax_sms_goes_to_a_temporary_callee_only_while_it_is_valid():
     binding.temporary_callee_expires_at = timezone.now() - timedelta(seconds=1)
     binding.save()
     assert services.decide_sms(application, sms(application=application)).decision == "discard"
+
+
+def test_a_callin_or_sms_with_a_blacklisted_party_is_closed_or_discarded(application):
+    # the console's blacklist (issue 16) holds B; A's calls and messages to B never go through
+    from bindings.services import safeguards
+
+    BindingFactory(application=application, a_number=CALLER, b_number=B, x_number=X)
+    assert services.decide_callin(application, callin(CALLER)).operation == "connect"
+    safeguards.blacklist_number(B, "complaints", application=application)
+    assert services.decide_callin(application, callin(CALLER)).operation == "close"
+    assert services.decide_callin(application, callin(B)).operation == "close"
+    assert services.decide_sms(application, sms(CALLER, application=application)).decision == (
+        "discard"
+    )

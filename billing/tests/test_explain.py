@@ -111,3 +111,12 @@ def test_every_q850_cause_has_a_category_a_reader_can_read(code):
         reason = explain.q850(code)
     assert reason.category in explain.CATEGORY_ADVICE
     assert not reason.category_name.isascii()  # named in Chinese, not "resource" or "normal"
+
+
+def test_a_call_refused_because_a_was_not_registered_links_to_the_a_number_register():
+    with translation.override("en"):
+        [reason] = explain.call_reasons(answered=False, hangup=8058)
+        [other] = explain.call_reasons(answered=False, hangup=8059)
+    assert reason.link == "/admin/bindings/anumberregistration/"
+    assert "register" in reason.link_text
+    assert other.link == ""

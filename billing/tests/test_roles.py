@@ -36,6 +36,12 @@ def test_number_administrator_holds_calls_tariffs_and_statements():
         "billing.view_package",
         "billing.add_billreconciliation",
         "billing.view_billreconciliation",
+        # issue 16: the number-health guard
+        "billing.add_numbercomplaint",
+        "billing.change_numbercomplaint",
+        "billing.delete_numbercomplaint",
+        "billing.view_numbercomplaint",
+        "billing.view_numberhealth",
     }
 
 

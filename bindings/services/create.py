@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from bindings import modes, platform, pool
 from bindings.choices import AreaMatchMode, BindingStatus
 from bindings.models import Binding, BulkJob
-from bindings.services import work
+from bindings.services import safeguards, work
 from bindings.services.base import BindingRefused
 from console import audit, jobs
 from console.choices import AuditAction
@@ -161,6 +161,8 @@ def create_binding(
         )
     mode = modes.of(application.mode)
     values = _clean_values(mode, data)
+    # Blacklist, A-number registration and tone files: refused here, before any number is taken.
+    checked = safeguards.check(application, mode, values)
     values.setdefault("area_match_mode", AreaMatchMode.STRICT)
     binding = Binding(
         application=application,
@@ -217,16 +219,14 @@ def create_binding(
             binding.y, binding.y_number = y, y.number
         binding.lease_until = jobs.lease()
         binding.save()
-        audit.record(
-            AuditAction.CREATE,
-            binding,
-            user=user,
-            request=request,
-            details={"mode": mode.name, "x": binding.x_number, "order_ref": binding.order_ref},
-        )
+        details = {"mode": mode.name, "x": binding.x_number, "order_ref": binding.order_ref}
+        if checked.warnings:
+            details["warnings"] = checked.warnings
+        audit.record(AuditAction.CREATE, binding, user=user, request=request, details=details)
         # Queued after commit; a broker that cannot be reached leaves the binding to the sweeper
         # (``binding.sending.queued`` is False then: the page says so instead of a 500).
         binding.sending = work.BIND.send_on_commit(
             binding.pk, job=Binding.objects.filter(pk=binding.pk)
         )
+    binding.warnings = checked.warnings  # shown to whoever created it (the registration policy)
     return binding

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from bindings import modes, platform, release
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding
-from bindings.services import work
+from bindings.services import safeguards, work
 from bindings.services.base import BindingRefused, hold, load, not_active
 from bindings.services.binding import lifetime_end
 from bindings.services.gateway import client_for, result_fields
@@ -47,6 +47,7 @@ def modify_binding(
     changes = {k: v for k, v in changes.items() if getattr(binding, k) != v}
     if not changes:
         return binding
+    safeguards.check_tones(binding.application_id, changes)  # before the platform hears of it
     now = timezone.now()
     with transaction.atomic():
         locked = Binding.objects.select_for_update().get(pk=binding.pk)

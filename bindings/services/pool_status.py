@@ -13,13 +13,14 @@ import logging
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from bindings import modes
-from bindings.choices import NumberState
+from bindings.choices import NumberState, PlatformNumberStatus
 from bindings.models import XNumber
 from bindings.services.gateway import client_for
-from console import audit
-from console.choices import AuditAction
+from console import alerts, audit
+from console.choices import AlertKind, AuditAction
 from console.models import Application
 from privatenumber.schemas import AXE_COUNT_FIRST_CURSOR, NumStatusPush
 
@@ -50,6 +51,7 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
                     updated_at=now,
                 )
             )
+        _alert_statuses(application, push)
     mentioned = [info.number for info in push.num_info]
     known = XNumber.objects.filter(application=application, number__in=mentioned).count()
     if known < len(set(mentioned)):
@@ -59,6 +61,38 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
             len(set(mentioned)) - known,
         )
     return changed
+
+
+def _alert_statuses(application: Application, push: NumStatusPush) -> None:
+    """An X paused, unavailable (deleted, in arrears, suspended, restricted by the carrier) or
+    frozen opens an ``x_status`` alert; back to normal, the alert resolves itself."""
+    ids = dict(
+        XNumber.objects.filter(
+            application=application, number__in=[i.number for i in push.num_info]
+        ).values_list("number", "pk")
+    )
+    for info in push.num_info:
+        if info.number not in ids:
+            continue
+        key = f"xnumber:{ids[info.number]}"
+        if info.status == PlatformNumberStatus.NORMAL:
+            alerts.resolve_alert(AlertKind.X_STATUS, key)
+            continue
+        alerts.raise_alert(
+            AlertKind.X_STATUS,
+            key,
+            title=gettext_noop("X number %(number)s has platform status %(status)s"),
+            detail=gettext_noop(
+                "Pushed by the platform with cause %(cause)s (spec §6.3: 2 arrears, 3 suspended, "
+                "5 restricted by the carrier). It is not chosen for new bindings meanwhile."
+            ),
+            params={
+                "number": info.number,
+                "status": info.status,
+                "cause": info.cause or "-",
+            },
+            application=application,
+        )
 
 
 def retire_numbers(queryset: QuerySet[XNumber], *, user=None, request=None) -> int:

@@ -33,4 +33,10 @@ def test_number_administrator_holds_every_bindings_permission():
         "bindings.add_numberimport",
         "bindings.view_numberimport",
         "bindings.view_bulkjob",
+        # issue 16: tone files, blacklist, A-number register, application policies
+        *{
+            f"bindings.{action}_{model}"
+            for model in ("voicefile", "blacklistentry", "anumberregistration", "applicationpolicy")
+            for action in ("add", "change", "delete", "view")
+        },
     }

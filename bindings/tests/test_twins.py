@@ -67,6 +67,8 @@ def axb_pool():
         "bj": number(5, "010", 4),
         "sz_retired": number(6, "0755", 0, state=NumberState.RETIRED),
         "sz_paused": number(7, "0755", 0, platform_status=PlatformNumberStatus.PAUSED),
+        # rested by the number-health guard (billing.health)
+        "sz_resting": number(8, "0755", 0, resting_until=now + timedelta(hours=1)),
     }
     BindingFactory(application=application, x=numbers["sz_with_a"], a_number=A)
     return application, numbers
@@ -94,7 +96,7 @@ def test_choosing_x_gives_the_same_numbers_and_counts(monkeypatch, axb_pool):
     # when each twin plays it
     answers = [played(monkeypatch, raw, scenario) for raw in twins()]
 
-    # then each took, in Shenzhen, the number not cooling, retired, paused or holding A; in
+    # then each took, in Shenzhen, the number not cooling, retired, paused, resting or holding A; in
     # Foshan (none) Guangzhou, the same province; in Hangzhou (none, strict) nothing
     expected_taken = [numbers["sz_busy"].number, numbers["gz"].number, None]
     expected_taken.append(numbers["sz_busy"].number)

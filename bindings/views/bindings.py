@@ -570,3 +570,5 @@ class BindingCreateView(ConsolePage, TemplateView):
                 gettext("Binding %(binding)s created; X is %(x)s. Waiting for the platform.")
                 % {"binding": binding.pk, "x": binding.x_number},
             )
+        for warning in getattr(binding, "warnings", ()):
+            messages.warning(request, warning)

@@ -14,7 +14,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
-from bindings import modes, pool, services
+from bindings import forecast, modes, services
 from bindings.filters import XNumberFilterSet
 from bindings.models import XNumber
 from bindings.tables import XNumberTable
@@ -133,7 +133,8 @@ class PoolUsageView(ConsolePage, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(rows=pool.usage(), counted_modes=modes.PLATFORM_COUNTS)
+        # The usage rows, each with its forecast (bindings.forecast): days left, numbers to order.
+        context.update(rows=forecast.forecasts(), counted_modes=modes.PLATFORM_COUNTS)
         return context
 
 
