@@ -11,7 +11,9 @@ class BindingsConfig(AppConfig):
     verbose_name = _("Bindings")
 
     def ready(self) -> None:
-        from bindings import jobs, pushes, tasks  # noqa: F401 - tasks connect to services.work
+        from bindings import events, jobs, pushes, tasks  # noqa: F401 - tasks connect to work
+        from console import webhooks
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
         pushes.register()  # X-number status pushes (console.inbox)
+        webhooks.register_events(events.EVENTS)  # what bindings announce (console.webhooks)

@@ -9,3 +9,8 @@ class ConsoleConfig(AppConfig):
 
     name = "console"
     verbose_name = _("Console")
+
+    def ready(self) -> None:
+        from console import webhooks
+
+        webhooks.register_job()  # the sweeper sends deliveries whose retry is due

@@ -25,3 +25,11 @@ def corroborate_held_pushes_task() -> None:
 def sweep_jobs_task() -> None:
     """Beat: send again the task of every job whose lease ran out (console.jobs)."""
     jobs.sweep()
+
+
+@shared_task(ignore_result=True)
+def deliver_webhook_task(delivery_id: int) -> None:
+    """Send one webhook delivery once (console.webhooks); it schedules its own retry."""
+    from console import webhooks
+
+    webhooks.deliver(delivery_id)

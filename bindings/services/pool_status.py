@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bindings import modes
+from bindings import events, modes
 from bindings.choices import NumberState
 from bindings.models import XNumber
 from bindings.services.gateway import client_for
@@ -49,6 +49,14 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
                     platform_status_at=now,
                     updated_at=now,
                 )
+            )
+        if changed:
+            changed_now = XNumber.objects.filter(application=application, platform_status_at=now)
+            events.announce_number_status(
+                application.pk,
+                list(
+                    changed_now.values("number", "platform_status", "platform_cause", "city_code")
+                ),
             )
     mentioned = [info.number for info in push.num_info]
     known = XNumber.objects.filter(application=application, number__in=mentioned).count()

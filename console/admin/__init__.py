@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from console.admin import (  # noqa: F401 - each module registers its admins
     alerts,
+    api_keys,
     applications,
     audit_log,
     deliveries,
     platform_calls,
+    webhooks,
 )
 from console.admin.base import (
     ConsoleModelAdmin,
