@@ -41,9 +41,11 @@ def test_it_creates_an_axb_binding_pending_with_a_status_url(platform, api_clien
     assert body["x_number"].startswith("+86170000")
     assert response["Location"].endswith(f"/api/v1/bindings/{body['id']}/")
     binding = Binding.objects.get()
-    assert binding.order_ref == "order-1" and binding.created_by is None
+    assert binding.order_ref == "order-1"
+    assert binding.created_by is None
     row = AuditLog.objects.get(action="create", target_type__model="binding")
-    assert row.username == f"api:{client.api_key.name}" and row.user is None
+    assert row.username == f"api:{client.api_key.name}"
+    assert row.user is None
 
 
 @pytest.mark.parametrize("mode", ["AXB", "AX", "AXE", "AXYB"])
@@ -54,7 +56,8 @@ def test_every_mode_is_created_through_its_own_form(platform, api_client, mode):
     response = create(client, application, lifetime=30, **fields)
     assert response.status_code == 202, response.content
     binding = Binding.objects.get(pk=response.json()["id"])
-    assert binding.mode == mode and binding.duration == 30 * 60
+    assert binding.mode == mode
+    assert binding.duration == 30 * 60
 
 
 def test_a_field_error_is_a_problem_detail_in_the_language_asked_for(platform, api_client):
@@ -70,7 +73,8 @@ def test_a_field_error_is_a_problem_detail_in_the_language_asked_for(platform, a
         assert response.status_code == 400
         assert response["Content-Type"] == "application/problem+json"
         problem = response.json()
-        assert problem["type"] == "urn:pnc:problem:validation" and problem["status"] == 400
+        assert problem["type"] == "urn:pnc:problem:validation"
+        assert problem["status"] == 400
         assert [e["field"] for e in problem["errors"]] == ["area_code"]
         assert words in problem["errors"][0]["message"], problem
     assert not Binding.objects.exists()
@@ -84,7 +88,8 @@ def test_a_console_refusal_names_its_rule(platform, api_client):
     response = create(client, application)
     assert response.status_code == 422
     problem = response.json()
-    assert problem["code"] == "refused" and problem["rule"] == "application_inactive"
+    assert problem["code"] == "refused"
+    assert problem["rule"] == "application_inactive"
 
 
 def test_scopes_applications_and_revocation(platform, api_client):
@@ -92,7 +97,8 @@ def test_scopes_applications_and_revocation(platform, api_client):
     reader = api_client([application], [READ])
     # a read-only key cannot create
     response = create(reader, application)
-    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
     # a key of one application cannot create in another, nor see its bindings
     writer = api_client([application], [READ, WRITE])
     assert create(writer, other, b_number=None).status_code == 400
@@ -111,15 +117,18 @@ def test_scopes_applications_and_revocation(platform, api_client):
     assert reader.get("/api/v1/bindings/").status_code == 200
     apikeys.revoke(reader.api_key)
     response = reader.get("/api/v1/bindings/")
-    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
 
 
 def test_the_token_is_kept_only_as_its_hash(platform, api_client):
     client = api_client([platform.application("AXB")], [READ])
     key = client.api_key
     key.refresh_from_db()
-    assert client.token not in (key.hashed_key, key.prefix) and client.token.startswith("pnc_")
-    assert len(key.hashed_key) == 64 and key.prefix in client.token
+    assert client.token not in (key.hashed_key, key.prefix)
+    assert client.token.startswith("pnc_")
+    assert len(key.hashed_key) == 64
+    assert key.prefix in client.token
     client.get("/api/v1/bindings/")
     key.refresh_from_db()
     assert key.last_used_at is not None
@@ -129,11 +138,13 @@ def test_numbers_are_masked_unless_the_key_has_the_real_number_scope(platform, a
     application = platform.application("AXB")
     masked = api_client([application], [READ, WRITE])
     made = create(masked, application).json()
-    assert made["a_number"] == mask(A) != A and made["b_number"] == mask(B)
+    assert made["a_number"] == mask(A) != A
+    assert made["b_number"] == mask(B)
     real = api_client([application], [READ, REAL])
     before = AuditLog.objects.filter(action="reveal").count()
     shown = real.get("/api/v1/bindings/").json()["results"][0]
-    assert shown["a_number"] == A and shown["b_number"] == B
+    assert shown["a_number"] == A
+    assert shown["b_number"] == B
     # the same rule as the pages: one audit row per request that showed a full number
     assert AuditLog.objects.filter(action="reveal").count() == before + 1
     assert masked.get("/api/v1/bindings/", {"a_number": "138 0000 0001"}).json()["results"]
@@ -167,7 +178,8 @@ def test_a_retried_create_with_the_same_key_or_order_answers_the_first(platform,
     client = api_client([application], [READ, WRITE])
     first = create(client, application, key="k-1")
     again = create(client, application, key="k-1")
-    assert again.status_code == 202 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     by_order = [
         create(client, application, order_ref="o-7", b_number=f"+86139000000{i:02d}")
@@ -218,20 +230,25 @@ def test_modify_and_end_go_through_the_services(platform, api_client):
     Binding.objects.filter(pk=made["id"]).update(status=BindingStatus.ACTIVE)
     url = f"/api/v1/bindings/{made['id']}/"
     changed = client.patch(url, {"order_ref": "moved"}, format="json")
-    assert changed.status_code == 200 and changed.json()["order_ref"] == "moved"
+    assert changed.status_code == 200
+    assert changed.json()["order_ref"] == "moved"
     refused = client.patch(url, {"a_number": B}, format="json")
-    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "a_number"
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "a_number"
     ended = client.post(f"{url}end/")
-    assert ended.status_code == 202 and ended.json()["status"] == "ending"
+    assert ended.status_code == 202
+    assert ended.json()["status"] == "ending"
     again = client.post(f"{url}end/")
-    assert again.status_code == 422 and again.json()["rule"] == "not_active"
+    assert again.status_code == 422
+    assert again.json()["rule"] == "not_active"
     assert AuditLog.objects.filter(username=f"api:{client.api_key.name}").count() == 3
 
 
 def test_over_the_rate_limit_it_answers_429_with_retry_after(platform, api_client):
     client = api_client([platform.application("AXB")], [READ], rate_per_minute=3)
     codes = [client.get("/api/v1/bindings/").status_code for _ in range(4)]
-    assert codes[:3] == [200, 200, 200] and codes[3] == 429
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3] == 429
     response = client.get("/api/v1/bindings/")
     assert 1 <= int(response["Retry-After"]) <= 61
     assert response.json()["code"] == "throttled"
@@ -244,7 +261,8 @@ def test_create_waits_for_the_worker_and_answers_x(platform, api_client, celery_
     response = create(client, application, wait=5)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["status"] == "active" and body["subscription_id"]
+    assert body["status"] == "active"
+    assert body["subscription_id"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -255,6 +273,8 @@ def test_a_platform_refusal_carries_its_code_and_meaning(platform, api_client, c
     response = create(client, application, wait=5)
     assert response.status_code == 422, response.content
     problem = response.json()
-    assert problem["code"] == "platform_refused" and problem["platform_code"] == "1010002"
-    assert problem["meaning"]["en"] and problem["meaning"]["zh-hans"]
+    assert problem["code"] == "platform_refused"
+    assert problem["platform_code"] == "1010002"
+    assert problem["meaning"]["en"]
+    assert problem["meaning"]["zh-hans"]
     assert problem["binding"]["status"] == "failed"
