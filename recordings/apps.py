@@ -16,6 +16,8 @@ class RecordingsConfig(AppConfig):
 
         cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")
 
-        from recordings import jobs
+        from console import webhooks
+        from recordings import events, jobs
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
+        webhooks.register_events(events.EVENTS)  # what recordings announce
