@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from console import views as console_views
 from shell import views
@@ -29,8 +29,8 @@ urlpatterns = [
     # The REST API (docs/api.md): each app's ``api`` package, one namespace.
     path("api/v1/", include((api_patterns, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", views.ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Push receivers (issue #5), calls, statements and dashboard pages of billing.
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),
