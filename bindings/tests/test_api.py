@@ -60,6 +60,7 @@ def test_every_mode_is_created_through_its_own_form(platform, api_client, mode):
     assert binding.duration == 30 * 60
 
 
+@pytest.mark.embedded
 def test_a_field_error_is_a_problem_detail_in_the_language_asked_for(platform, api_client):
     application = platform.application("AXB")
     client = api_client([application], [WRITE])
@@ -278,3 +279,32 @@ def test_a_platform_refusal_carries_its_code_and_meaning(platform, api_client, c
     assert problem["meaning"]["en"]
     assert problem["meaning"]["zh-hans"]
     assert problem["binding"]["status"] == "failed"
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db(transaction=True)
+def test_a_create_waits_for_x_and_its_webhooks_follow_on_any_configuration(
+    platform, api_client, celery_worker, settings
+):
+    # the `make run` configuration too (SQLite, filesystem broker): the same flow end to end
+    from console import webhooks
+    from console.models import WebhookSubscription
+    from console.testing import wait_until
+    from console.testing.receiver import Receiver
+
+    settings.WEBHOOK_RETRY_DELAYS = [0.2]
+    receiver = Receiver(webhooks.new_secret()).start()
+    try:
+        application = platform.application("AXB")
+        subscription = WebhookSubscription(application=application, url=receiver.url)
+        subscription.set_secret(receiver.secret)
+        subscription.save()
+        client = api_client([application], [READ, WRITE])
+        response = create(client, application, key="embedded-1", wait=5)
+        assert response.status_code == 201, response.content
+        assert create(client, application, key="embedded-1").json()["id"] == response.json()["id"]
+        wait_until(lambda: len(receiver.accepted) == 2, timeout=20)
+        assert set(receiver.by_type) == {"binding.created", "binding.active"}
+        assert receiver.bad == 0
+    finally:
+        receiver.stop()
