@@ -68,7 +68,7 @@ def _activate(binding: Binding, subscription_id: str, *, second_id: str | None =
                 **fields
             )
             if updated:
-                events.announce(binding.pk, "binding.active")
+                events.announce(binding, "binding.active")
     except IntegrityError:
         # The platform gave an id another binding already has: never two rows for one binding.
         logger.error("binding %s: subscriptionId already stored on another binding", binding.pk)

@@ -82,7 +82,7 @@ def modify_binding(
             details={"fields": sorted(changes), "sent_to_platform": sorted(remote)},
         )
         if local:
-            events.announce(binding.pk, "binding.modified")
+            events.announce(binding, "binding.modified")
         if remote:
             work.MODIFY.send_on_commit(binding.pk, job=Binding.objects.filter(pk=binding.pk))
     binding.refresh_from_db()
@@ -127,7 +127,7 @@ def apply_modification(binding_id: int) -> Binding | None:
             pending_changes=remaining, updated_at=timezone.now(), **outcome
         )
         if outcome.get("last_result_code") == "0":
-            events.announce(binding.pk, "binding.modified")
+            events.announce(binding, "binding.modified")
     binding.refresh_from_db()
     return binding
 
