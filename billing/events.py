@@ -19,7 +19,8 @@ from console import webhooks
 EVENTS = {"call.completed": gettext_noop("A call's CDR arrived: billed and explained")}
 
 
-def _reasons(record) -> dict[str, list[dict[str, Any]]]:
+def reasons(record) -> dict[str, list[dict[str, Any]]]:
+    """Why a call ended as it did, in English and Chinese (the API answers the same)."""
     explained = {}
     for language in ("en", "zh-hans"):
         with translation.override(language):
@@ -56,7 +57,7 @@ def call_data(record) -> dict[str, Any]:
         "outcome": record.outcome,
         "recorded": bool(record.record_flag),
         "user_data": record.user_data,
-        "reasons": _reasons(record),
+        "reasons": reasons(record),
     }
 
 

@@ -19,6 +19,7 @@ admin.site.enable_nav_sidebar = False
 
 api_patterns = [
     path("", include("bindings.api.urls")),
+    path("", include("billing.api.urls")),
 ]
 
 urlpatterns = [
