@@ -13,14 +13,16 @@
   sweeper (``console.jobs``), which sends every delivery whose ``lease_until`` has passed.
 * An endpoint with no success for ``WEBHOOK_PAUSE_AFTER_SECONDS`` is paused with an alert; its
   deliveries wait, nothing is dropped, until :func:`resume`.
-* One delivery is one task: a slow endpoint holds one worker for at most the timeout, and never
-  sits in front of another endpoint's events.
+* One delivery is one task: a slow endpoint holds one worker for at most the timeout, and at
+  most ``WEBHOOK_MAX_IN_FLIGHT`` workers at a time (its other deliveries step aside for a
+  moment), so it never sits in front of another endpoint's events.
 
 Apps name their events in ``AppConfig.ready()`` (:func:`register_events`); the kernel knows none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -31,6 +33,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -216,6 +219,54 @@ def deliver(delivery_id: int) -> WebhookDelivery | None:
         return delivery
     if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
         return delivery  # early (a resend by the sweeper): its countdown or sweep comes later
+    if not _take_slot(subscription.pk):
+        # This endpoint has WEBHOOK_MAX_IN_FLIGHT requests open already (it is slow): the worker
+        # goes on to other endpoints' events; this one comes back in a moment (not an attempt).
+        _send_later(delivery.pk, settings.WEBHOOK_BUSY_RETRY_SECONDS)
+        return delivery
+    try:
+        return _attempt(delivery, subscription)
+    finally:
+        _release_slot(subscription.pk)
+
+
+def _slot_key(subscription_id: int) -> str:
+    return f"webhook-in-flight:{subscription_id}"
+
+
+def _take_slot(subscription_id: int) -> bool:
+    """One of the endpoint's WEBHOOK_MAX_IN_FLIGHT slots (counted in the shared cache, with a
+    TTL so a worker that died holding one cannot block the endpoint for long)."""
+    key, ttl = _slot_key(subscription_id), int(settings.WEBHOOK_TIMEOUT_SECONDS) + 30
+    cache.add(key, 0, ttl)
+    try:
+        taken = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, ttl)
+        taken = 1
+    if taken > settings.WEBHOOK_MAX_IN_FLIGHT:
+        _release_slot(subscription_id)
+        return False
+    return True
+
+
+def _release_slot(subscription_id: int) -> None:
+    with contextlib.suppress(ValueError):
+        cache.decr(_slot_key(subscription_id))
+
+
+def _send_later(delivery_id: int, seconds: float) -> None:
+    from console.tasks import deliver_webhook_task
+
+    try:
+        deliver_webhook_task.apply_async((delivery_id,), countdown=seconds)
+    except Exception:
+        logger.warning(
+            "webhook delivery %s: could not be put off, left to the sweeper", delivery_id
+        )
+
+
+def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription) -> WebhookDelivery:
     # Claim it: a lease long enough for the request (compare-and-set on the lease).
     claimed = WebhookDelivery.objects.filter(
         pk=delivery.pk, state__in=OPEN, lease_until=delivery.lease_until

@@ -603,6 +603,10 @@ WEBHOOK_RETRY_DELAYS = env.list(
 WEBHOOK_RETRY_FOR_SECONDS = env.float("WEBHOOK_RETRY_FOR_SECONDS", default=26 * 3600)
 # One request's timeout: short, so a slow endpoint holds a worker only this long.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Requests open to one endpoint at a time, over every worker; a delivery that finds them all taken
+# steps aside and comes back after WEBHOOK_BUSY_RETRY_SECONDS (not counted as an attempt).
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
+WEBHOOK_BUSY_RETRY_SECONDS = env.float("WEBHOOK_BUSY_RETRY_SECONDS", default=2.0)
 # An endpoint failing without a success for this long is paused, with an alert.
 WEBHOOK_PAUSE_AFTER_SECONDS = env.float("WEBHOOK_PAUSE_AFTER_SECONDS", default=24 * 3600)
 # The queue of the delivery tasks (a queue of its own keeps webhooks off the platform's workers).

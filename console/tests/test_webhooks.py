@@ -181,6 +181,28 @@ def test_a_failing_endpoint_is_paused_with_an_alert_and_nothing_is_dropped(recei
     assert not Alert.objects.filter(kind=AlertKind.WEBHOOK_PAUSED, resolved_at__isnull=True)
 
 
+@pytest.mark.django_db
+def test_a_busy_endpoint_lets_the_worker_go_on_to_other_events(receiver, settings):
+    # given: the endpoint has all its requests open already (other workers wait on it)
+    settings.WEBHOOK_MAX_IN_FLIGHT = 1
+    application = ApplicationFactory()
+    subscription = subscribe(application, receiver)
+    delivery = emit(application)
+    assert webhooks._take_slot(subscription.pk)
+    # when
+    webhooks.deliver(delivery.pk)
+    # then: nothing sent, no attempt counted; it comes back later (a countdown task)
+    delivery.refresh_from_db()
+    assert delivery.state == WebhookState.PENDING
+    assert delivery.attempts == 0
+    assert not receiver.requests
+    # once the slot is free it goes out
+    webhooks._release_slot(subscription.pk)
+    webhooks.deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.state == WebhookState.DELIVERED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_slow_endpoint_holds_a_worker_only_for_the_timeout(settings, celery_worker):
     # given: one endpoint that answers after 5 s, another at once; 0.5 s timeout
