@@ -20,9 +20,12 @@ class ReasonSerializer(serializers.Serializer):
     meaning = serializers.CharField()
 
 
-class ReasonsSerializer(serializers.Serializer):
-    en = ReasonSerializer(many=True)
-    zh_hans = ReasonSerializer(many=True, source="zh-hans")
+# The reasons in each language, keyed by language code ("zh-hans" is no identifier).
+ReasonsSerializer = type(
+    "ReasonsSerializer",
+    (serializers.Serializer,),
+    {"en": ReasonSerializer(many=True), "zh-hans": ReasonSerializer(many=True)},
+)
 
 
 class CallSerializer(serializers.ModelSerializer):

@@ -23,7 +23,7 @@ def test_calls_are_listed_billed_explained_and_masked(api_client):
     assert call["billable_minutes"] == 2
     assert call["outcome"] == "answered"
     assert call["caller_num"] == mask(answered.caller_num) != answered.caller_num
-    assert set(call["reasons"]) == {"en", "zh_hans"}
+    assert set(call["reasons"]) == {"en", "zh-hans"}
     assert client.get(f"/api/v1/calls/{answered.pk}/").status_code == 200
     assert client.get(f"/api/v1/calls/{answered.pk + 1}/").status_code == 404
 

@@ -64,9 +64,12 @@ class BindingModifySerializer(serializers.Serializer):
     user_data = serializers.CharField(required=False, allow_blank=True)
 
 
-class MeaningSerializer(serializers.Serializer):
-    zh_hans = serializers.CharField(source="zh-hans")
-    en = serializers.CharField()
+# A result code's meaning in each language, keyed by language code ("zh-hans" is no identifier).
+MeaningSerializer = type(
+    "MeaningSerializer",
+    (serializers.Serializer,),
+    {"zh-hans": serializers.CharField(), "en": serializers.CharField()},
+)
 
 
 class BindingSerializer(serializers.ModelSerializer):

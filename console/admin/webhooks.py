@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -45,6 +46,7 @@ class WebhookSubscriptionAdmin(ConsoleModelAdmin):
     """Where each application's events go. A paused endpoint is resumed here."""
 
     form = SubscriptionForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["application", "url", "is_active", "failing_since", "paused_at"]
     list_filter = ["application", "is_active"]
     list_select_related = ["application"]
