@@ -109,6 +109,9 @@ class Application(models.Model):
     )
     calls_paused_reason = models.CharField(_("why paused"), max_length=256, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Kept by WebhookSubscription.save()/delete(): whether an active subscription exists, so the
+    # hot paths that hold the application (the CDR ingest) skip their events without a query.
+    webhooks_on = models.BooleanField(_("webhooks subscribed"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -504,14 +507,33 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return f"{self.application.name} → {self.url}"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._mark_application()
+
+    def delete(self, *args, **kwargs):
+        done = super().delete(*args, **kwargs)
+        self._mark_application()
+        return done
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
     def set_secret(self, plain: str) -> None:
         self.secret_encrypted = crypto.encrypt(plain)
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted)
 
-    def wants(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
+    def _mark_application(self) -> None:
+        """``Application.webhooks_on``: whether any active subscription of it is left."""
+        Application.objects.filter(pk=self.application_id).update(
+            webhooks_on=models.Exists(
+                WebhookSubscription.objects.filter(
+                    application_id=models.OuterRef("pk"), is_active=True
+                )
+            )
+        )
 
 
 class WebhookMessage(models.Model):

@@ -49,6 +49,21 @@ def test_nothing_is_written_without_a_subscription():
 
 
 @pytest.mark.django_db
+def test_the_application_knows_whether_anybody_subscribed(receiver):
+    application = ApplicationFactory()
+    subscription = subscribe(application, receiver)
+    application.refresh_from_db()
+    assert application.webhooks_on
+    subscription.is_active = False
+    subscription.save()
+    application.refresh_from_db()
+    assert not application.webhooks_on
+    subscription.delete()
+    application.refresh_from_db()
+    assert not application.webhooks_on
+
+
+@pytest.mark.django_db
 def test_the_outbox_row_belongs_to_the_events_transaction(
     receiver, django_capture_on_commit_callbacks
 ):
