@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -12,8 +10,8 @@ from billing.api.serializers import CallSerializer
 from billing.choices import CallOutcome
 from billing.models import CallRecord
 from console.api.pagination import NewestFirst
+from console.api.params import moment
 from console.api.permissions import applications_of
-from console.api.problems import Problem
 from console.choices import ApiScope
 from console.numbers import InvalidNumber, normalize
 
@@ -47,15 +45,7 @@ class CallListView(CallsMixin, generics.ListAPIView):
                 queryset = queryset.none()
         for name, lookup in (("started_after", "gte"), ("started_before", "lt")):
             if query.get(name):
-                moment = parse_datetime(query[name])
-                if moment is None:
-                    raise Problem(
-                        _("%(name)s is not an ISO 8601 date and time.") % {"name": name},
-                        code="validation",
-                        title=_("The request is not valid."),
-                        status_code=400,
-                    )
-                queryset = queryset.filter(**{f"started_at__{lookup}": moment})
+                queryset = queryset.filter(**{f"started_at__{lookup}": moment(query[name], name)})
         return queryset
 
     @extend_schema(

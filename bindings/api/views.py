@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.forms import modelform_factory
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -37,6 +36,7 @@ from bindings.choices import BindingStatus
 from bindings.forms import BindingModifyForm, LifetimeField, OptionalBooleanField, form_for_mode
 from bindings.models import Binding
 from console.api.pagination import NewestFirst
+from console.api.params import moment
 from console.api.permissions import applications_of
 from console.api.problems import Problem
 from console.choices import ApiScope
@@ -123,18 +123,7 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
                     queryset = queryset.none()
         for name, lookup in (("created_after", "gte"), ("created_before", "lt")):
             if query.get(name):
-                moment = parse_datetime(query[name])
-                if moment is None:
-                    raise Problem(
-                        _("%(name)s is not an ISO 8601 date and time.") % {"name": name},
-                        code="validation",
-                        title=_("The request is not valid."),
-                        status_code=status.HTTP_400_BAD_REQUEST,
-                        errors=[
-                            {"field": name, "message": _("Not a date and time."), "code": "invalid"}
-                        ],
-                    )
-                queryset = queryset.filter(**{f"created_at__{lookup}": moment})
+                queryset = queryset.filter(**{f"created_at__{lookup}": moment(query[name], name)})
         return queryset
 
     @extend_schema(
