@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from console import webhooks
 from console.gateway import client_for
 from console.models import Application
 from console.numbers import mask_text
@@ -406,16 +407,24 @@ def expire_overdue(*, now: datetime | None = None, ids: list[int] | None = None)
     )
     if ids is not None:
         overdue = overdue.filter(pk__in=ids)
-    never_tried = overdue.filter(last_error_code="").update(
-        state=RecordingState.EXPIRED,
-        last_error_code=FailureCode.DEADLINE,
-        claim_token="",
-        lease_until=None,
-        next_attempt_at=None,
-    )
-    tried = overdue.update(
-        state=RecordingState.EXPIRED, claim_token="", lease_until=None, next_attempt_at=None
-    )
+    with transaction.atomic():
+        lost: list[int] = []
+        if webhooks.has_subscribers():
+            # Announced in this transaction: lock the rows first, so the set is exactly these.
+            lost = list(overdue.select_for_update().values_list("pk", flat=True))
+            overdue = overdue.filter(pk__in=lost)
+        never_tried = overdue.filter(last_error_code="").update(
+            state=RecordingState.EXPIRED,
+            last_error_code=FailureCode.DEADLINE,
+            claim_token="",
+            lease_until=None,
+            next_attempt_at=None,
+        )
+        tried = overdue.update(
+            state=RecordingState.EXPIRED, claim_token="", lease_until=None, next_attempt_at=None
+        )
+        for recording_id in lost:
+            events.announce(recording_id, "recording.lost")
     count = never_tried + tried
     if count:
         logger.warning("%d recording(s) expired on the platform before they were stored", count)
