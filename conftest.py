@@ -91,3 +91,26 @@ def pytest_collection_modifyitems(items) -> None:
         )
         if transactional and "django_db_serialized_rollback" not in item.fixturenames:
             item.fixturenames.append("django_db_serialized_rollback")
+
+
+@pytest.fixture
+def api_client():
+    """``api_client(applications, scopes)``: a DRF test client holding a fresh API key (its key
+    is ``client.api_key``, its token ``client.token``)."""
+    from rest_framework.test import APIClient
+
+    from console import apikeys
+
+    count = [0]
+
+    def make(applications, scopes, **extra):
+        count[0] += 1
+        key, token = apikeys.create_key(
+            f"test key {count[0]}", applications=applications, scopes=scopes, **extra
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        client.api_key, client.token = key, token
+        return client
+
+    return make

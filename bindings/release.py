@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from bindings import pool
+from bindings import events, pool
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
 
@@ -70,8 +70,13 @@ def end_bindings(
         if limit is not None:
             picked = picked[:limit]
         if pool.is_postgresql():
-            return _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down)
-        return _end_generic(picked, fields, from_statuses, now, cool_down)
+            ended = _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down)
+        else:
+            ended = _end_generic(picked, fields, from_statuses, now, cool_down)
+        if ended:
+            # The outbox row is written in this transaction (console.webhooks).
+            events.announce_ended(where, to_status, fields["ended_at"])
+        return ended
 
 
 def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:

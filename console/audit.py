@@ -28,21 +28,25 @@ def record(
     details: dict[str, Any] | None = None,
     label: str = "",
 ) -> AuditLog:
-    """Write one audit row. ``user`` defaults to the request's user; numbers go in masked (any
-    number left in ``details``, an error text quoting one, is masked here).
+    """Write one audit row. ``user`` defaults to the request's user (an API key's requests are
+    written under ``api:<key name>``); numbers go in masked (any number left in ``details``, an
+    error text quoting one, is masked here).
 
     ``target`` is the object acted on, or a model class for an action on many of its rows (an
     export), which ``label`` then describes.
     """
-    if user is None and request is not None and request.user.is_authenticated:
+    if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
         user = request.user
+    username = getattr(user, "username", "") or ""
+    if not isinstance(user, models.Model):
+        user = None  # an API key (console.api.authentication.ApiPrincipal): its name only
     if details:
         details = json.loads(mask_text(json.dumps(details, ensure_ascii=False, default=str)))
     one = target is not None and not isinstance(target, type)
     return AuditLog.objects.create(
         action=action,
         user=user,
-        username=getattr(user, "username", "") or "",
+        username=username,
         ip_address=client_address(request),
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=str(target.pk) if one else "",

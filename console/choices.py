@@ -59,6 +59,8 @@ class AuditAction(models.TextChoices):
     ACKNOWLEDGE = "acknowledge", _("Acknowledge")
     PAUSE = "pause", _("Pause platform calls")
     RESUME = "resume", _("Resume platform calls")
+    REVOKE = "revoke", _("Revoke API key")
+    REDELIVER = "redeliver", _("Redeliver webhook")
 
 
 class HookEndpoint(models.TextChoices):
@@ -125,3 +127,25 @@ class AlertKind(models.TextChoices):
     X_RESTING = "x_resting", _("X number resting")
     X_STATUS = "x_status", _("X number frozen or blacklisted")
     POOL_LOW = "pool_low", _("Number pool running out")
+    WEBHOOK_PAUSED = "webhook_paused", _("Webhook endpoint paused")
+
+
+class ApiScope(models.TextChoices):
+    """What an API key may do (``resource:verb``); a key holds a list of them."""
+
+    BINDINGS_READ = "bindings:read", _("Read bindings")
+    BINDINGS_WRITE = "bindings:write", _("Create, change and end bindings")
+    CALLS_READ = "calls:read", _("Read calls and SMS records")
+    RECORDINGS_READ = "recordings:read", _("Read recordings")
+    NUMBERS_READ = "numbers:read", _("Read X-number pools")
+    STATEMENTS_READ = "statements:read", _("Read statements")
+    NUMBERS_REAL = "numbers:real", _("See real numbers in full")
+
+
+class WebhookState(models.TextChoices):
+    """Where one webhook delivery (one message to one subscription) stands."""
+
+    PENDING = "pending", _("Waiting to be sent")
+    RETRYING = "retrying", _("Failed, retry scheduled")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Gave up after every retry")

@@ -4,11 +4,13 @@ Real numbers are the customers' own: A and B of a binding, a caller, the party a
 forwarded to, an SMS sender or receiver (X and Y are privacy numbers and are shown in full). The
 rule, for every page, filter, search, log, export and API:
 
-* **Shown** masked (``console.numbers.mask``), always, to everybody. A user whose role holds
-  ``console.view_real_numbers`` (administrators, by data migration; never customer service) sees
-  them in full only on asking for it: ``?reveal=1`` on a page that shows numbers
-  (:class:`Numbers`), or a binding's "show the full number" button. Every page view that shows a
-  full number writes one audit row (not one per row): who, when, from where, which page.
+* **Shown** masked (``console.numbers.mask``), always, to everybody (an API key too, unless
+  it holds the ``numbers:real`` scope: :func:`numbers_for_api`, audited the same way). A user
+  whose role holds ``console.view_real_numbers`` (administrators, by data migration; never
+  customer service) sees them in full only on asking for it: ``?reveal=1`` on a page that shows
+  numbers (:class:`Numbers`), or a binding's "show the full number" button. Every page view
+  that shows a full number writes one audit row (not one per row): who, when, from where,
+  which page.
 * **Looked up** only by their exact value: a query string may filter a real-number field with
   ``field=`` / ``field__exact=`` (a person searching for a number they already know) and nothing
   else; prefix, suffix, substring, regex, range, comparison and ``__in`` lookups could tell the
@@ -127,6 +129,30 @@ class Numbers:
     @property
     def hide_url(self) -> str:
         return f"?{self.query.urlencode()}" if self.query else "?"
+
+
+class ApiNumbers(Numbers):
+    """The same rule for an API request: a key holding ``numbers:real`` sees full numbers (each
+    request that shows one writes one audit row under the key's name); any other key, masked."""
+
+    def __init__(self, request) -> None:
+        from console.choices import ApiScope
+
+        key = getattr(request, "auth", None)
+        self.request = request
+        self.allowed = bool(key is not None and key.has_scope(ApiScope.NUMBERS_REAL))
+        self.revealed = self.allowed
+        self.audited = False
+        self.query = request.GET.copy()
+
+
+def numbers_for_api(request) -> Numbers:
+    """The API request's :class:`ApiNumbers` (one per request, so one audit row per request)."""
+    numbers = getattr(request, "_console_numbers", None)
+    if numbers is None:
+        numbers = ApiNumbers(request)
+        request._console_numbers = numbers
+    return numbers
 
 
 def numbers_for(request) -> Numbers:

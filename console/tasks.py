@@ -48,3 +48,11 @@ def build_access_request_task(self, job_id: int) -> None:
     except Exception as error:
         access_requests.fail(job_id, error)
         raise
+
+
+@shared_task(ignore_result=True)
+def deliver_webhook_task(delivery_id: int) -> None:
+    """Send one webhook delivery once (console.webhooks); it schedules its own retry."""
+    from console import webhooks
+
+    webhooks.deliver(delivery_id)

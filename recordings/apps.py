@@ -16,7 +16,9 @@ class RecordingsConfig(AppConfig):
 
         cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")
 
-        from recordings import jobs, retention
+        from console import webhooks
+        from recordings import events, jobs, retention
 
         jobs.register()  # the sweeper's and "retry now"'s kinds of job (console.jobs)
         retention.register()  # stored files (console.retention)
+        webhooks.register_events(events.EVENTS)  # what recordings announce

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_filters",
     "django_tables2",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files
     "console.axes_app.AxesConfig",  # django-axes, with a translated name
     "console",
     "bindings",
@@ -588,3 +591,62 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+
+# --- REST API (docs/api.md) ----------------------------------------------------------------------
+# Clients authenticate with an API key (console.ApiKey); errors are RFC 9457 problem details.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["console.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["console.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["console.api.throttling.ApiKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "console.api.problems.ProblemJSONRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "console.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Privacy-number console API",
+    "DESCRIPTION": "Bindings of the console's applications, for the company's own systems. "
+    "Authenticate with `Authorization: Bearer <API key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets of the forms are "0"/"1" (city matching, what A sees): one name for both.
+    "ENUM_NAME_OVERRIDES": {"ZeroOrOneEnum": ["0", "1"]},
+    # The document and its pages are public (they hold no data); the API itself needs a key.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+# Requests per minute per API key unless the key sets its own; counted in the default cache
+# (Redis in production, so every gunicorn worker counts the same key together).
+API_RATE_PER_MINUTE = env.int("API_RATE_PER_MINUTE", default=600)
+# A create may wait this long (seconds, ``?wait=``) for the worker to make the binding active.
+API_CREATE_DEFAULT_WAIT = env.float("API_CREATE_DEFAULT_WAIT", default=0.0)
+API_CREATE_MAX_WAIT = env.float("API_CREATE_MAX_WAIT", default=5.0)
+
+# --- Webhooks out (console.webhooks) ------------------------------------------------------------
+# Seconds between attempts of one delivery, then the last one repeated until the total passes
+# WEBHOOK_RETRY_FOR_SECONDS (at least 24 h): 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h …
+WEBHOOK_RETRY_DELAYS = env.list(
+    "WEBHOOK_RETRY_DELAYS", cast=float, default=[5, 30, 120, 600, 1800, 3600, 7200, 14400]
+)
+WEBHOOK_RETRY_FOR_SECONDS = env.float("WEBHOOK_RETRY_FOR_SECONDS", default=26 * 3600)
+# One request's timeout: short, so a slow endpoint holds a worker only this long.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Requests open to one endpoint at a time, over every worker; a delivery that finds them all taken
+# steps aside and comes back after WEBHOOK_BUSY_RETRY_SECONDS (not counted as an attempt).
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
+WEBHOOK_BUSY_RETRY_SECONDS = env.float("WEBHOOK_BUSY_RETRY_SECONDS", default=2.0)
+# An endpoint failing without a success for this long is paused, with an alert.
+WEBHOOK_PAUSE_AFTER_SECONDS = env.float("WEBHOOK_PAUSE_AFTER_SECONDS", default=24 * 3600)
+# The queue of the delivery tasks (a queue of its own keeps webhooks off the platform's workers).
+WEBHOOKS_QUEUE = env.str("WEBHOOKS_QUEUE", default="") or CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_ROUTES["console.tasks.deliver_webhook_task"] = {"queue": WEBHOOKS_QUEUE}

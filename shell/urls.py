@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from console import views as console_views
 from shell import views
@@ -16,11 +17,21 @@ admin.site.index_title = settings.ADMIN_SITE_TITLE
 # took a quarter of the screen from every list.
 admin.site.enable_nav_sidebar = False
 
+api_patterns = [
+    path("", include("bindings.api.urls")),
+    path("", include("billing.api.urls")),
+]
+
 urlpatterns = [
     path("healthz", console_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("bindings/", include("bindings.urls")),
+    # The REST API (docs/api.md): each app's ``api`` package, one namespace.
+    path("api/v1/", include((api_patterns, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", views.ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Push receivers (issue #5), calls, statements and dashboard pages of billing.
     path("hooks/", include("console.hooks_urls")),
     path("", include("billing.urls")),

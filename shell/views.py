@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from billing import dashboard, explain
 from billing.choices import CallOutcome
@@ -86,3 +87,35 @@ class HomeView(ConsolePage, TemplateView):
         if jobs.may_retry(user):
             context["stuck_jobs"] = jobs.stuck_count(user)
         return context
+
+
+# The API's documents (docs/api.md): Swagger UI and Redoc from the console's own static files.
+# Both render their styles from JavaScript, which the console's CSP forbids; these two pages allow
+# inline styles (never inline scripts) in a policy of their own.
+_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "worker-src 'self' blob:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """``/api/docs/``: Swagger UI, offline."""
+
+    schema = None  # a page, not an endpoint of the API
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = _DOCS_POLICY
+        return response
+
+
+class ApiRedocView(SpectacularRedocView):
+    """``/api/redoc/``: Redoc, offline."""
+
+    schema = None
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = _DOCS_POLICY
+        return response

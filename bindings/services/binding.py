@@ -12,11 +12,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bindings import modes, platform, pool, release
+from bindings import events, modes, platform, pool, release
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding, XNumber
 from bindings.services.base import hold, load
@@ -63,9 +63,12 @@ def _activate(binding: Binding, subscription_id: str, *, second_id: str | None =
             yb_expires = None  # the YB part ends with the AX part
         fields.update(yb_subscription_id=second_id, yb_expires_at=yb_expires)
     try:
-        updated = Binding.objects.filter(pk=binding.pk, status=BindingStatus.PENDING).update(
-            **fields
-        )
+        with transaction.atomic():  # the event is written with the change, or neither is
+            updated = Binding.objects.filter(pk=binding.pk, status=BindingStatus.PENDING).update(
+                **fields
+            )
+            if updated:
+                events.announce(binding, "binding.active")
     except IntegrityError:
         # The platform gave an id another binding already has: never two rows for one binding.
         logger.error("binding %s: subscriptionId already stored on another binding", binding.pk)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bindings import modes, platform, pool
+from bindings import events, modes, platform, pool
 from bindings.choices import AreaMatchMode, BindingStatus
 from bindings.models import Binding, BulkJob
 from bindings.services import safeguards, work
@@ -223,6 +223,7 @@ def create_binding(
         if checked.warnings:
             details["warnings"] = checked.warnings
         audit.record(AuditAction.CREATE, binding, user=user, request=request, details=details)
+        events.announce(binding, "binding.created")
         # Queued after commit; a broker that cannot be reached leaves the binding to the sweeper
         # (``binding.sending.queued`` is False then: the page says so instead of a 500).
         binding.sending = work.BIND.send_on_commit(

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bindings import modes, platform, release
+from bindings import events, modes, platform, release
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding
 from bindings.services import safeguards, work
@@ -82,6 +82,8 @@ def modify_binding(
             request=request,
             details={"fields": sorted(changes), "sent_to_platform": sorted(remote)},
         )
+        if local:
+            events.announce(binding, "binding.modified")
         if remote:
             work.MODIFY.send_on_commit(binding.pk, job=Binding.objects.filter(pk=binding.pk))
     binding.refresh_from_db()
@@ -125,6 +127,8 @@ def apply_modification(binding_id: int) -> Binding | None:
         Binding.objects.filter(pk=binding.pk).update(
             pending_changes=remaining, updated_at=timezone.now(), **outcome
         )
+        if outcome.get("last_result_code") == "0":
+            events.announce(binding, "binding.modified")
     binding.refresh_from_db()
     return binding
 

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bindings import modes
+from bindings import events, modes
 from bindings.choices import NumberState, PlatformNumberStatus
 from bindings.models import XNumber
 from bindings.services.gateway import client_for
@@ -52,6 +52,14 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
                 )
             )
         _alert_statuses(application, push)
+        if changed:
+            changed_now = XNumber.objects.filter(application=application, platform_status_at=now)
+            events.announce_number_status(
+                application.pk,
+                list(
+                    changed_now.values("number", "platform_status", "platform_cause", "city_code")
+                ),
+            )
     mentioned = [info.number for info in push.num_info]
     known = XNumber.objects.filter(application=application, number__in=mentioned).count()
     if known < len(set(mentioned)):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from console.admin import (  # noqa: F401 - each module registers its admins
     alerts,
+    api_keys,
     applications,
     audit_log,
     deliveries,
     platform_calls,
     retention,
     teams,
+    webhooks,
 )
 from console.admin.base import (
     ConsoleModelAdmin,

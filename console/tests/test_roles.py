@@ -66,6 +66,16 @@ EXPECTED_ADMINISTRATOR = {
     "console.erase_personal_data",
     "console.add_accessrequest",
     "console.view_accessrequest",
+    # issue 15: API keys, webhook subscriptions, the outbox and redelivery
+    "console.add_apikey",
+    "console.change_apikey",
+    "console.view_apikey",
+    "console.add_webhooksubscription",
+    "console.change_webhooksubscription",
+    "console.view_webhooksubscription",
+    "console.view_webhookmessage",
+    "console.view_webhookdelivery",
+    "console.change_webhookdelivery",
 }
 
 
@@ -91,7 +101,16 @@ def test_no_role_holds_a_permission_of_an_unaccounted_app():
 
 
 def test_customer_service_holds_nothing_about_secrets_pools_tariffs_or_statements():
-    forbidden = ("application", "xnumber", "tariff", "statement", "django_celery_beat", "auditlog")
+    forbidden = (
+        "application",
+        "xnumber",
+        "tariff",
+        "statement",
+        "django_celery_beat",
+        "auditlog",
+        "apikey",
+        "webhook",
+    )
     assert not [
         perm for perm in permissions_of(CUSTOMER_SERVICE) if any(word in perm for word in forbidden)
     ]

@@ -17,16 +17,18 @@ from typing import IO
 import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from console import webhooks
 from console.gateway import client_for
 from console.models import Application
 from console.numbers import mask_text
 from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
-from recordings import storage, wav
+from recordings import events, storage, wav
 from recordings.choices import CLAIMABLE_STATES, FailureCode, RecordingState
 from recordings.download import Downloaded, Downloader, DownloadFailed, UrlPolicy
 from recordings.models import Recording
@@ -264,23 +266,26 @@ def _finish(
 ) -> str:
     """Mark it stored if this claim still holds it; otherwise remove the file just stored."""
     channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-    updated = _mine(recording, token).update(
-        state=RecordingState.STORED,
-        file=saved,
-        staged_name="",
-        size=downloaded.size,
-        sha256=downloaded.sha256,
-        duration=round(info.seconds, 3),
-        audio_format=(
-            f"{info.format_name} {info.sample_rate} Hz {channels} {info.bits_per_sample}-bit"
-        )[:64],
-        stored_at=timezone.now(),
-        claim_token="",
-        lease_until=None,
-        next_attempt_at=None,
-        last_error_code="",
-        last_error="",
-    )
+    with transaction.atomic():  # stored and announced together (console.webhooks)
+        updated = _mine(recording, token).update(
+            state=RecordingState.STORED,
+            file=saved,
+            staged_name="",
+            size=downloaded.size,
+            sha256=downloaded.sha256,
+            duration=round(info.seconds, 3),
+            audio_format=(
+                f"{info.format_name} {info.sample_rate} Hz {channels} {info.bits_per_sample}-bit"
+            )[:64],
+            stored_at=timezone.now(),
+            claim_token="",
+            lease_until=None,
+            next_attempt_at=None,
+            last_error_code="",
+            last_error="",
+        )
+        if updated == 1:
+            events.announce(recording.pk, "recording.stored")
     if updated != 1:
         storage.delete(saved)
         raise LeaseLost
@@ -340,15 +345,18 @@ def _gone(recording: Recording, token: str, code: str, message: str) -> str:
         code = FailureCode.TOO_SHORT
     else:
         return _fail(recording, token, code, message)
-    _mine(recording, token).update(
-        state=state,
-        claim_token="",
-        lease_until=None,
-        staged_name="",
-        last_error_code=code[:32],
-        last_error=_plain(message),
-        next_attempt_at=None,
-    )
+    with transaction.atomic():
+        lost = _mine(recording, token).update(
+            state=state,
+            claim_token="",
+            lease_until=None,
+            staged_name="",
+            last_error_code=code[:32],
+            last_error=_plain(message),
+            next_attempt_at=None,
+        )
+        if lost and state == RecordingState.EXPIRED:
+            events.announce(recording.pk, "recording.lost")
     logger.warning("%s: %s (%s)", recording, state, message)
     return state
 
@@ -399,16 +407,24 @@ def expire_overdue(*, now: datetime | None = None, ids: list[int] | None = None)
     )
     if ids is not None:
         overdue = overdue.filter(pk__in=ids)
-    never_tried = overdue.filter(last_error_code="").update(
-        state=RecordingState.EXPIRED,
-        last_error_code=FailureCode.DEADLINE,
-        claim_token="",
-        lease_until=None,
-        next_attempt_at=None,
-    )
-    tried = overdue.update(
-        state=RecordingState.EXPIRED, claim_token="", lease_until=None, next_attempt_at=None
-    )
+    with transaction.atomic():
+        lost: list[int] = []
+        if webhooks.has_subscribers():
+            # Announced in this transaction: lock the rows first, so the set is exactly these.
+            lost = list(overdue.select_for_update().values_list("pk", flat=True))
+            overdue = overdue.filter(pk__in=lost)
+        never_tried = overdue.filter(last_error_code="").update(
+            state=RecordingState.EXPIRED,
+            last_error_code=FailureCode.DEADLINE,
+            claim_token="",
+            lease_until=None,
+            next_attempt_at=None,
+        )
+        tried = overdue.update(
+            state=RecordingState.EXPIRED, claim_token="", lease_until=None, next_attempt_at=None
+        )
+        for recording_id in lost:
+            events.announce(recording_id, "recording.lost")
     count = never_tried + tried
     if count:
         logger.warning("%d recording(s) expired on the platform before they were stored", count)

@@ -48,9 +48,9 @@ def test_fetches_go_to_the_recordings_queue_and_platform_calls_to_the_default_on
     from recordings.tasks import fetch_recording_task
     from shell.celery import app
 
-    assert {
-        fetch_recording_task.name: {"queue": settings.RECORDINGS_QUEUE}
-    } == settings.CELERY_TASK_ROUTES
+    assert settings.CELERY_TASK_ROUTES[fetch_recording_task.name] == {
+        "queue": settings.RECORDINGS_QUEUE
+    }
     assert app.amqp.router.route({}, bind_binding_task.name)["queue"].name == (
         settings.CELERY_TASK_DEFAULT_QUEUE
     )

@@ -1,0 +1,13 @@
+"""``/api/v1/bindings/`` (included by the shell under the ``api`` namespace)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from bindings.api import views
+
+urlpatterns = [
+    path("bindings/", views.BindingListView.as_view(), name="binding-list"),
+    path("bindings/<int:pk>/", views.BindingDetailView.as_view(), name="binding-detail"),
+    path("bindings/<int:pk>/end/", views.BindingEndView.as_view(), name="binding-end"),
+]

@@ -1,0 +1,358 @@
+"""The bindings API: create (idempotent, may wait for X), modify, end, get, list.
+
+Every verb goes through the services the pages use (``bindings.services``) and is audited under
+the key's name (``api:<name>``). A create is validated by the mode's create form
+(:func:`bindings.forms.form_for_mode`), then made by :func:`~bindings.services.create_binding`
+in one transaction with its idempotency keys (``Idempotency-Key`` header, order reference): a
+retried or concurrent duplicate hits their unique constraint and answers the first binding.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.forms import modelform_factory
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bindings import modes, services
+from bindings.api.serializers import (
+    BindingCreateSerializer,
+    BindingModifySerializer,
+    BindingSerializer,
+)
+from bindings.choices import BindingStatus
+from bindings.forms import BindingModifyForm, LifetimeField, OptionalBooleanField, form_for_mode
+from bindings.models import Binding
+from console.api.pagination import NewestFirst
+from console.api.params import moment
+from console.api.permissions import applications_of
+from console.api.problems import Problem
+from console.choices import ApiScope
+from console.gateway import result_meaning
+from console.models import IdempotencyKey
+from console.numbers import InvalidNumber, normalize
+
+READ, WRITE = ApiScope.BINDINGS_READ.value, ApiScope.BINDINGS_WRITE.value
+PROBLEM = OpenApiResponse(description="A problem detail (RFC 9457, application/problem+json)")
+NUMBER_FILTERS = ("a_number", "b_number")  # real numbers: looked up by their exact value only
+
+
+def _form_errors(form) -> Problem:
+    errors = [
+        {
+            "field": name if name != "__all__" else "",
+            "message": str(e.message % (e.params or {})) if e.params else str(e.message),
+            "code": e.code or "invalid",
+        }
+        for name, field_errors in form.errors.as_data().items()
+        for error in field_errors
+        for e in error.error_list
+    ]
+    return Problem(
+        "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors),
+        code="validation",
+        title=_("The request is not valid."),
+        status_code=status.HTTP_400_BAD_REQUEST,
+        errors=errors,
+    )
+
+
+def _refused(refusal: services.BindingRefused) -> Problem:
+    return Problem(
+        refusal.message,
+        code="refused",
+        title=_("The console refused this request."),
+        rule=refusal.rule,
+        errors=[{"field": refusal.field or "", "message": refusal.message, "code": refusal.rule}],
+    )
+
+
+def _platform_refused(binding: Binding, body: dict[str, Any]) -> Problem:
+    code = binding.last_result_code
+    return Problem(
+        _("The platform refused the binding: %(code)s %(meaning)s")
+        % {"code": code, "meaning": result_meaning(code, "en")},
+        code="platform_refused",
+        title=_("The platform refused the binding."),
+        platform_code=code,
+        meaning={"zh-hans": result_meaning(code, "zh-hans"), "en": result_meaning(code, "en")},
+        binding=body,
+    )
+
+
+class BindingQueryMixin:
+    """Bindings of the key's applications only (another application's is a 404)."""
+
+    request: Request
+
+    def bindings(self):
+        return Binding.objects.filter(application__in=applications_of(self.request)).order_by()
+
+
+@extend_schema(tags=["bindings"])
+class BindingListView(BindingQueryMixin, generics.ListAPIView):
+    """List bindings, newest first, a cursor page at a time; create one (POST)."""
+
+    serializer_class = BindingSerializer
+    pagination_class = NewestFirst
+    scopes = {"GET": READ, "POST": WRITE}
+
+    def get_queryset(self):
+        queryset = self.bindings()
+        query = self.request.query_params
+        for name in ("status", "mode", "order_ref", "application", "x_number", "subscription_id"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: query[name]})
+        for name in NUMBER_FILTERS:
+            if query.get(name):
+                try:
+                    queryset = queryset.filter(**{name: normalize(query[name])})
+                except InvalidNumber:
+                    queryset = queryset.none()
+        for name, lookup in (("created_after", "gte"), ("created_before", "lt")):
+            if query.get(name):
+                queryset = queryset.filter(**{f"created_at__{lookup}": moment(query[name], name)})
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", enum=BindingStatus.values),
+            OpenApiParameter("mode", enum=list(modes.NAMES)),
+            OpenApiParameter("application", int),
+            OpenApiParameter("order_ref", str),
+            OpenApiParameter("x_number", str),
+            OpenApiParameter("subscription_id", str),
+            OpenApiParameter("a_number", str, description="Exact number only (any form)."),
+            OpenApiParameter("b_number", str, description="Exact number only (any form)."),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=BindingCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A retried request with the same key never makes a second binding.",
+            ),
+            OpenApiParameter(
+                "wait",
+                float,
+                description=f"Seconds to wait for the platform (at most "
+                f"{settings.API_CREATE_MAX_WAIT:g}).",
+            ),
+        ],
+        responses={
+            201: BindingSerializer,
+            202: BindingSerializer,
+            400: PROBLEM,
+            403: PROBLEM,
+            422: PROBLEM,
+            429: PROBLEM,
+        },
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        """Create a binding: 201 with X once active, 202 with its status URL while pending."""
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise Problem(
+                _("Send a JSON object."),
+                code="validation",
+                title=_("The request is not valid."),
+                status_code=400,
+            )
+        application = (
+            applications_of(request).filter(pk=data.get("application")).first()
+            if str(data.get("application", "")).isdigit()
+            else None
+        )
+        if application is None:
+            raise Problem(
+                _("Name one of this key's applications by its id."),
+                code="validation",
+                title=_("The request is not valid."),
+                status_code=400,
+                errors=[
+                    {
+                        "field": "application",
+                        "message": _("Unknown application."),
+                        "code": "invalid",
+                    }
+                ],
+            )
+        if not modes.has_bindings(application.mode):
+            raise _refused(
+                services.BindingRefused(
+                    _("X-mode applications have no bindings: the console decides each call."),
+                    rule="mode_x",
+                )
+            )
+        form_class = form_for_mode(application.mode)
+        fields = {k: v for k, v in data.items() if k in form_class.base_fields and v is not None}
+        for name, field in form_class.base_fields.items():
+            if isinstance(field, OptionalBooleanField):
+                fields.setdefault(name, "")  # missing: the mode's default, as in a bulk CSV
+        form = form_class(data=fields, application=application, city_choices=False)
+        if not form.is_valid():
+            raise _form_errors(form)
+        binding, replayed = self._create(request, application, form.cleaned_data)
+        return self._answer(request, binding, replayed)
+
+    def _create(self, request, application, cleaned) -> tuple[Binding, bool]:
+        keys = []
+        header = (request.headers.get("Idempotency-Key") or "").strip()[:255]
+        if header:
+            keys.append(("header", header))
+        if cleaned.get("order_ref"):
+            keys.append(("order_ref", cleaned["order_ref"]))
+        try:
+            with transaction.atomic():
+                # The unique constraint decides: a duplicate waits for the first transaction
+                # (PostgreSQL) and then fails here; nothing is read before it is written.
+                claims = [
+                    IdempotencyKey.objects.create(application=application, kind=kind, value=value)
+                    for kind, value in keys
+                ]
+                binding = services.create_binding(
+                    application, cleaned, user=request.user, request=request
+                )
+                IdempotencyKey.objects.filter(pk__in=[c.pk for c in claims]).update(
+                    object_id=str(binding.pk)
+                )
+        except services.BindingRefused as refusal:
+            raise _refused(refusal) from None
+        except IntegrityError:
+            match = Q()
+            for kind, value in keys:
+                match |= Q(kind=kind, value=value)
+            claim = (
+                IdempotencyKey.objects.filter(match, application=application)
+                .exclude(object_id="")
+                .first()
+            )
+            if claim is None:
+                raise
+            return Binding.objects.get(pk=int(claim.object_id)), True
+        return binding, False
+
+    def _answer(self, request: Request, binding: Binding, replayed: bool) -> Response:
+        try:
+            wait = float(request.query_params.get("wait", settings.API_CREATE_DEFAULT_WAIT))
+        except ValueError:
+            wait = 0.0
+        wait = max(0.0, min(wait, settings.API_CREATE_MAX_WAIT))
+        deadline = time.monotonic() + wait
+        while binding.status == BindingStatus.PENDING and time.monotonic() < deadline:
+            time.sleep(0.05)
+            binding.refresh_from_db(fields=["status"])
+        binding.refresh_from_db()
+        body = BindingSerializer(binding, context={"request": request}).data
+        headers = {"Location": body["url"]}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        if binding.status == BindingStatus.FAILED:
+            raise _platform_refused(binding, body)
+        done = binding.status != BindingStatus.PENDING
+        return Response(
+            body,
+            status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED,
+            headers=headers,
+        )
+
+
+@extend_schema(tags=["bindings"])
+class BindingDetailView(BindingQueryMixin, APIView):
+    """One binding: read it, change it (PATCH)."""
+
+    scopes = {"GET": READ, "PATCH": WRITE}
+    serializer_class = BindingSerializer
+
+    def get_binding(self, pk: int) -> Binding:
+        return get_object_or_404(self.bindings().select_related("application"), pk=pk)
+
+    @extend_schema(responses={200: BindingSerializer, 404: PROBLEM})
+    def get(self, request: Request, pk: int) -> Response:
+        binding = self.get_binding(pk)
+        return Response(BindingSerializer(binding, context={"request": request}).data)
+
+    @extend_schema(
+        request=BindingModifySerializer,
+        responses={200: BindingSerializer, 400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        """Change an active binding: the console's fields at once, the platform's by a task."""
+        binding = self.get_binding(pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        mode = modes.of(binding.mode)
+        fields = [
+            name for name in data if name in mode.changeable and name not in services.REVEALABLE
+        ]
+        unknown = sorted(set(data) - set(fields))
+        if unknown or not fields:
+            raise Problem(
+                _("%(mode)s bindings cannot change: %(fields)s.")
+                % {"mode": binding.mode, "fields": ", ".join(unknown) or "—"},
+                code="validation",
+                title=_("The request is not valid."),
+                status_code=400,
+                errors=[
+                    {"field": name, "message": _("Cannot be changed."), "code": "invalid"}
+                    for name in unknown
+                ],
+            )
+        form_class = modelform_factory(
+            Binding, form=BindingModifyForm, fields=fields, formfield_callback=_form_field
+        )
+        form = form_class(data, instance=Binding.objects.get(pk=binding.pk))
+        if not form.is_valid():
+            raise _form_errors(form)
+        changes = {name: form.cleaned_data[name] for name in fields}
+        try:
+            binding = services.modify_binding(binding, changes, user=request.user, request=request)
+        except services.BindingRefused as refusal:
+            raise _refused(refusal) from None
+        return Response(BindingSerializer(binding, context={"request": request}).data)
+
+
+def _form_field(db_field, **kwargs):
+    if db_field.name == "duration":  # minutes, as on the create forms
+        return LifetimeField()
+    return db_field.formfield(**kwargs)
+
+
+@extend_schema(tags=["bindings"])
+class BindingEndView(BindingQueryMixin, APIView):
+    """End an active binding: 202, it is ``ending`` until the platform confirms (webhook)."""
+
+    scopes = {"POST": WRITE}
+
+    @extend_schema(request=None, responses={202: BindingSerializer, 404: PROBLEM, 422: PROBLEM})
+    def post(self, request: Request, pk: int) -> Response:
+        binding = get_object_or_404(self.bindings(), pk=pk)
+        try:
+            binding = services.end_binding(binding, user=request.user, request=request)
+        except services.BindingRefused as refusal:
+            raise _refused(refusal) from None
+        body = BindingSerializer(binding, context={"request": request}).data
+        return Response(
+            body,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("api:binding-detail", args=[binding.pk])},
+        )
