@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -98,15 +98,44 @@ def pseudonymise_rows(
     model: type[models.Model], ids: Iterable[int], fields: tuple[str, ...], blank=()
 ) -> int:
     """Replace ``fields`` of the rows ``ids`` by their pseudonyms and empty the ``blank`` text
-    fields: one read and one bulk UPDATE."""
-    rows = list(model.objects.filter(pk__in=list(ids)).only("pk", *fields))
-    for row in rows:
-        for name in fields:
-            setattr(row, name, pseudonym(getattr(row, name)))
-        for name in blank:
-            setattr(row, name, "")
-    if rows:
-        model.objects.bulk_update(rows, [*fields, *blank])
+    fields, set-based: one read of the distinct numbers, then per field one UPDATE joined to the
+    (number, pseudonym) pairs. (Django's ``bulk_update`` wrote a CASE per row: 0.45 ms of Python
+    a row, ``bench/purge.py``.)"""
+    ids = list(ids)
+    if not ids:
+        return 0
+    manager = model._base_manager
+    present = manager.filter(pk__in=ids).values_list("pk", *fields)
+    rows = list(present)
+    numbers = {value for row in rows for value in row[1:] if value and not is_pseudonym(value)}
+    pairs = [(number, pseudonym(number)) for number in sorted(numbers)]
+    if pairs:
+        quote = connection.ops.quote_name
+        table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
+        found = [row[0] for row in rows]
+        values = ", ".join(["(%s, %s)"] * len(pairs))
+        flat = [item for pair in pairs for item in pair]
+        with connection.cursor() as cursor:
+            for name in fields:
+                column = quote(model._meta.get_field(name).column)
+                if connection.vendor == "postgresql":
+                    cursor.execute(
+                        f"UPDATE {table} AS t SET {column} = v.p "  # noqa: S608 - our names
+                        f"FROM (VALUES {values}) AS v(n, p) "
+                        f"WHERE t.{key} = ANY(%s) AND t.{column} = v.n",
+                        [*flat, found],
+                    )
+                else:  # SQLite (the embedded configuration): the same join as a subquery
+                    marks = ", ".join(["%s"] * len(found))
+                    cursor.execute(
+                        f"WITH v(n, p) AS (VALUES {values}) "  # noqa: S608 - our names
+                        f"UPDATE {table} SET {column} = "
+                        f"(SELECT p FROM v WHERE v.n = {table}.{column}) "
+                        f"WHERE {key} IN ({marks}) AND {column} IN (SELECT n FROM v)",
+                        [*flat, *found],
+                    )
+    if blank:
+        manager.filter(pk__in=ids).update(**dict.fromkeys(blank, ""))
     return len(rows)
 
 
@@ -192,16 +221,20 @@ def run(*, now: datetime | None = None) -> dict[str, int]:
     for policy in RetentionPolicy.objects.select_related("application"):
         for kind, cutoff in cutoffs(policy, now).items():
             for part in (p for p in _PARTS if p.kind == kind and not p.blocks_erasure):
-                count = 0
+                count, last = 0, 0
                 for _round in range(settings.RETENTION_MAX_BATCHES):
                     with transaction.atomic():
+                        # From where the last batch ended: rows already done are not read again
+                        # (a run stays linear in the rows it purges).
                         ids = list(
                             part.due(policy.application, cutoff)
+                            .filter(pk__gt=last)
                             .order_by("pk")
                             .values_list("pk", flat=True)[:batch]
                         )
                         if not ids:
                             break
+                        last = ids[-1]
                         count += part.erase(ids)
                     if len(ids) < batch:
                         break
