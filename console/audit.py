@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from console.models import AuditLog
+from console.models import Application, AuditLog
 from console.numbers import mask_text
 
 
@@ -17,6 +17,13 @@ def client_address(request) -> str | None:
     if request is None:
         return None
     return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+
+
+def _application_of(target: models.Model) -> int | None:
+    """The application an object belongs to (itself, for an Application), for team scoping."""
+    if isinstance(target, Application):
+        return target.pk
+    return getattr(target, "application_id", None)
 
 
 def record(
@@ -44,6 +51,7 @@ def record(
         details = json.loads(mask_text(json.dumps(details, ensure_ascii=False, default=str)))
     one = target is not None and not isinstance(target, type)
     return AuditLog.objects.create(
+        application_id=_application_of(target) if one else None,
         action=action,
         user=user,
         username=username,

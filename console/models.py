@@ -158,6 +158,17 @@ class AuditLog(models.Model):
     PRIVATE_TEXT_FIELDS = ("details",)  # numbers in it are masked; still, no lookup into it
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # The application the object acted on belongs to (empty: console-wide actions), so that a
+    # team sees its own applications' rows and the console-wide ones (console.teams).
+    application = models.ForeignKey(
+        Application,
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,  # the log outlives what it names; no lock on the application
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -178,6 +189,9 @@ class AuditLog(models.Model):
     # The hash chain (console.audit_chain): set by the sealer shortly after the row is written.
     sealed_seq = models.BigIntegerField(_("place in the chain"), null=True, blank=True, unique=True)
     chain_hash = models.CharField(_("chain hash"), max_length=64, blank=True, editable=False)
+
+    # Teams see their applications' rows and the console-wide ones.
+    objects = ScopedManager(shared_when_null=True)
 
     class Meta:
         verbose_name = _("audit entry")

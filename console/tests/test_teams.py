@@ -213,3 +213,24 @@ def test_a_team_change_applies_to_signed_in_users_at_their_next_request(client, 
     assert "ALPHA-ORDER-7" in client.get(bindings).content.decode()
     Team.objects.get(name="Beta").applications.remove(alpha)
     assert "ALPHA-ORDER-7" not in client.get(bindings).content.decode()
+
+
+def test_the_audit_log_shows_a_team_its_applications_rows_and_the_console_wide_ones(
+    client, alpha, beta_user
+):
+    from console import audit
+    from console.choices import AuditAction
+    from console.models import AuditLog
+
+    beta = Application.objects.get(name="BETA-TEAM-APP")
+    audit.record(AuditAction.MODIFY, alpha, label="")
+    audit.record(AuditAction.MODIFY, Binding.objects.get())  # a binding of Alpha's
+    audit.record(AuditAction.MODIFY, beta)
+    audit.record(AuditAction.EXPORT, AuditLog, label="console-wide")
+    with teams.scoped(teams.applications_of(beta_user)):
+        seen = set(AuditLog.objects.values_list("application_id", flat=True))
+    assert seen == {beta.pk, None}
+    client.force_login(beta_user)
+    page = client.get(reverse("admin:console_auditlog_changelist")).content.decode()
+    assert ALPHA not in page
+    assert "BETA-TEAM-APP" in page
