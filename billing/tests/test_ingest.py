@@ -149,7 +149,7 @@ def test_the_portable_insert_stores_exactly_what_the_postgresql_one_does(applica
     fast = list(CallRecord.objects.order_by("cdr_key").values(*services.CDR_FIELDS))
     CallRecord.objects.all().delete()
     # when
-    monkeypatch.setattr(services, "_insert_postgresql", services._insert_portable)
+    monkeypatch.setattr(services.cdrs, "_insert_postgresql", services._insert_portable)
     assert services.ingest_cdrs(application, parsed(*bodies)) == 3
     assert services.ingest_cdrs(application, parsed(*bodies)) == 0
     # then

@@ -60,7 +60,7 @@ def test_the_cdr_insert_stores_and_links_the_same_rows(monkeypatch):
 
     answers = {}
     for name, insert in ways.items():
-        monkeypatch.setattr(services, "_insert_postgresql", insert)
+        monkeypatch.setattr(services.cdrs, "_insert_postgresql", insert)
         with transaction.atomic():
             created = services.ingest_cdrs(application, batch)
             answers[name] = (created, stored(application))
