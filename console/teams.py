@@ -203,3 +203,18 @@ def connect() -> None:
         signal.connect(
             changed, sender=sender, dispatch_uid=f"console.teams.{id(sender)}.{id(signal)}"
         )
+
+
+class ManyApplicationsManager(models.Manager):
+    """The default manager of a model granted several applications (an API key): a team sees
+    one only when every application it is granted is the team's."""
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()
+        ids = scope()
+        if ids is None:
+            return queryset
+        from console.models import Application
+
+        others = Application._base_manager.exclude(pk__in=ids).values("pk")
+        return queryset.exclude(applications__in=others)

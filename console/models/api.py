@@ -13,7 +13,7 @@ from console.choices import (
     WebhookState,
 )
 from console.models.applications import Application
-from console.teams import ScopedManager
+from console.teams import ManyApplicationsManager, ScopedManager
 
 
 class ApiKey(models.Model):
@@ -49,6 +49,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    # A team sees the keys of its own applications only (console.teams).
+    objects = ManyApplicationsManager()
 
     class Meta:
         verbose_name = _("API key")

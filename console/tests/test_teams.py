@@ -234,3 +234,27 @@ def test_the_audit_log_shows_a_team_its_applications_rows_and_the_console_wide_o
     page = client.get(reverse("admin:console_auditlog_changelist")).content.decode()
     assert ALPHA not in page
     assert "BETA-TEAM-APP" in page
+
+
+def test_a_team_sees_and_revokes_only_the_api_keys_of_its_own_applications(
+    client, alpha, beta_user
+):
+    from console import apikeys
+    from console.models import ApiKey
+
+    beta = Application.objects.get(name="BETA-TEAM-APP")
+    keys = {}
+    for name, granted in (("alpha-key", [alpha]), ("beta-key", [beta]), ("both", [alpha, beta])):
+        key = ApiKey(name=name, scopes=["bindings:read"])
+        apikeys.set_token(key)
+        key.save()
+        key.applications.set(granted)
+        keys[name] = key
+    with teams.scoped(teams.applications_of(beta_user)):
+        assert list(ApiKey.objects.values_list("name", flat=True)) == ["beta-key"]
+    client.force_login(beta_user)
+    page = client.get(reverse("admin:console_apikey_changelist")).content.decode()
+    assert "beta-key" in page
+    assert "alpha-key" not in page
+    other = reverse("admin:console_apikey_change", args=[keys["both"].pk])
+    assert client.get(other).status_code in (302, 404)
