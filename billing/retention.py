@@ -9,16 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import CallEvent, CallRecord, SmsRecord
 from console import retention
-from console.retention import Part, not_pseudonymised, pseudonymise_rows
+from console.retention import Part, holding_any, not_pseudonymised, pseudonymise_rows
 
 _SMS_NUMBERS = ("calling", "called", "forwarded_to")
-
-
-def _any_field(fields: tuple[str, ...], forms: list[str]) -> Q:
-    condition = Q()
-    for name in fields:
-        condition |= Q(**{f"{name}__in": forms})
-    return condition
 
 
 def _delete_events(ids: list[int]) -> int:
@@ -35,7 +28,7 @@ def register() -> None:
             CallEvent,
             due=lambda app, cutoff: CallEvent.objects.filter(application=app, timestamp__lt=cutoff),
             holding=lambda forms: CallEvent.objects.filter(
-                _any_field(CallEvent.REAL_NUMBER_FIELDS, forms)
+                holding_any(CallEvent.REAL_NUMBER_FIELDS, forms)
             ),
             erase=_delete_events,
         ),
@@ -50,7 +43,7 @@ def register() -> None:
                 started_at__lt=cutoff,
             ),
             holding=lambda forms: CallRecord.objects.filter(
-                _any_field(CallRecord.REAL_NUMBER_FIELDS, forms)
+                holding_any(CallRecord.REAL_NUMBER_FIELDS, forms)
             ),
             erase=lambda ids: pseudonymise_rows(CallRecord, ids, CallRecord.REAL_NUMBER_FIELDS),
         ),
@@ -64,7 +57,7 @@ def register() -> None:
                 application=app,
                 time_stamp__lt=cutoff,
             ),
-            holding=lambda forms: SmsRecord.objects.filter(_any_field(_SMS_NUMBERS, forms)),
+            holding=lambda forms: SmsRecord.objects.filter(holding_any(_SMS_NUMBERS, forms)),
             erase=lambda ids: pseudonymise_rows(SmsRecord, ids, _SMS_NUMBERS, blank=("content",)),
         ),
     )

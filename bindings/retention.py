@@ -10,16 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from bindings.choices import LIVE_BINDING_STATUSES, BindingStatus
 from bindings.models import Binding, BulkJob
 from console import retention
-from console.retention import Part, not_pseudonymised, pseudonymise_rows
+from console.retention import Part, holding_any, not_pseudonymised, pseudonymise_rows
 
 _NUMBERS = Binding.REAL_NUMBER_FIELDS
-
-
-def _holding(forms: list[str]) -> Q:
-    condition = Q()
-    for name in _NUMBERS:
-        condition |= Q(**{f"{name}__in": forms})
-    return condition
 
 
 def _ended_due(application, cutoff):
@@ -48,7 +41,7 @@ def register() -> None:
             _("bindings no longer live"),
             Binding,
             due=_ended_due,
-            holding=lambda forms: Binding.objects.filter(_holding(forms)).exclude(
+            holding=lambda forms: Binding.objects.filter(holding_any(_NUMBERS, forms)).exclude(
                 status__in=LIVE_BINDING_STATUSES
             ),
             erase=lambda ids: pseudonymise_rows(Binding, ids, _NUMBERS),
@@ -71,7 +64,7 @@ def register() -> None:
             Binding,
             due=lambda application, cutoff: Binding.objects.none(),
             holding=lambda forms: Binding.objects.filter(
-                _holding(forms), status__in=LIVE_BINDING_STATUSES
+                holding_any(_NUMBERS, forms), status__in=LIVE_BINDING_STATUSES
             ),
             erase=lambda ids: 0,
             blocks_erasure=True,

@@ -86,6 +86,14 @@ def is_pseudonym(value: str) -> bool:
     return bool(value) and value.startswith(PSEUDONYM_PREFIX)
 
 
+def holding_any(fields: Iterable[str], forms: list[str]) -> Q:
+    """Rows where one of ``fields`` is one of the ``forms`` of a number (exact, indexed)."""
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__in": forms})
+    return condition
+
+
 def not_pseudonymised(*fields: str) -> Q:
     """Rows where some of ``fields`` still holds a real number (non-empty, no pseudonym)."""
     condition = Q()
@@ -374,6 +382,7 @@ __all__ = [
     "Part",
     "erase",
     "find",
+    "holding_any",
     "is_pseudonym",
     "not_pseudonymised",
     "parts",

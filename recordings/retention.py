@@ -4,22 +4,20 @@ kept as ``deleted``). The files of one number are those of its CDRs. Registered 
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.models import CallRecord
 from console import retention
-from console.retention import Part
+from console.retention import Part, holding_any
 from recordings import storage
 from recordings.choices import RecordingState
 from recordings.models import Recording
 
 
 def _holding(forms: list[str]):
-    condition = Q()
-    for name in ("caller_num", "fwd_dst_num"):
-        condition |= Q(**{f"call_record__{name}__in": forms})
-    return Recording.objects.filter(condition).exclude(file="")
+    fields = [f"call_record__{name}" for name in CallRecord.REAL_NUMBER_FIELDS]
+    return Recording.objects.filter(holding_any(fields, forms)).exclude(file="")
 
 
 def _delete_files(ids: list[int]) -> int:
