@@ -2,7 +2,10 @@
 threshold so that the pool stops choosing it.
 
 The figures come from the X's own CDRs (answer rate, short-call ratio, unanswered ratio, calls
-per day) and the complaints administrators entered, over the application's window
+per day), the complaints administrators entered, and the platform's X-number status pushes
+(``bindings.XStatusChange``): the hours the X was paused, unavailable or frozen, and each carrier
+restriction (status 10, cause 5: how a blacklisting after complaints arrives), which counts as a
+complaint. All over the application's window
 (``bindings.ApplicationPolicy``; defaults when it has none). They are computed by
 :func:`assess`, one grouped query per application over ``billing_callrecord`` (its
 ``callrecord_app_recent`` index), and written in one upsert. CDR intake does nothing for it: beat
@@ -23,19 +26,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from billing.choices import CallOutcome
 from billing.models import CallRecord, NumberComplaint, NumberHealth
-from bindings.models import ApplicationPolicy, XNumber
+from bindings.choices import PlatformNumberStatus
+from bindings.models import ApplicationPolicy, XNumber, XStatusChange
 from console import alerts
 from console.choices import AlertKind
 from console.models import Application
 
 logger = logging.getLogger(__name__)
+
+# Status 10 with cause 5, "restricted by the carrier": the push that tells of an X blacklisted
+# after complaints (1012102 on the next bind); the guard counts each as a complaint.
+BLACKLISTING = (PlatformNumberStatus.UNAVAILABLE.value, "5")
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,10 @@ class Figures:
     calls: int
     answered: int
     short_calls: int
-    complaints: int
+    complaints: int  # entered by administrators, plus the carrier restrictions
     days: int
+    restrictions: int = 0
+    unusable_hours: float = 0.0
 
     @property
     def answer_rate(self) -> float | None:
@@ -93,9 +103,15 @@ def verdict(figures: Figures, policy: ApplicationPolicy) -> tuple[float, list[st
         over = figures.calls_per_day / max(policy.max_calls_per_day, 1) - 1
         past(over, f"{figures.calls_per_day:.0f} calls/day > {policy.max_calls_per_day}")
     if figures.complaints > policy.max_complaints:
+        restricted = f" ({figures.restrictions} by the carrier)" if figures.restrictions else ""
         past(
             float(figures.complaints - policy.max_complaints),
-            f"{figures.complaints} complaints > {policy.max_complaints}",
+            f"{figures.complaints} complaints{restricted} > {policy.max_complaints}",
+        )
+    if figures.unusable_hours > policy.max_unusable_hours:
+        past(
+            figures.unusable_hours / max(policy.max_unusable_hours, 1) - 1,
+            f"{figures.unusable_hours:.0f} h out of service > {policy.max_unusable_hours} h",
         )
     return score, passed
 
@@ -108,7 +124,9 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
     window_start = now - timedelta(days=policy.health_window_days)
     numbers = {
         n.number: n
-        for n in XNumber.objects.filter(application=application).select_related("health")
+        for n in XNumber.objects.filter(application=application)
+        .select_related("health")
+        .annotate(status_before=_status_before(window_start))
     }
     if not numbers:
         return []
@@ -144,19 +162,29 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
         .annotate(n=Count("pk"))
         .values_list("x__number", "n")
     )
+    changes: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
+    for x_id, at, status, cause in (
+        XStatusChange.objects.filter(application=application, at__gte=window_start)
+        .order_by("x", "at", "id")
+        .values_list("x", "at", "status", "cause")
+    ):
+        changes[x_id].append((at, status, cause))
     rested: list[XNumber] = []
     healths = []
     for number, x in numbers.items():
+        out_of_service, restrictions = _service(x, changes.get(x.pk, []), since[number], now)
         first_day = timezone.localdate(since[number])  # TruncDate's days are local too
         days = {d: v for d, v in daily.get(number, {}).items() if d >= first_day}
         figures = Figures(
             calls=sum(v[0] for v in days.values()),
             answered=sum(v[1] for v in days.values()),
             short_calls=sum(v[2] for v in days.values()),
-            complaints=complaints.get(number, 0),
+            complaints=complaints.get(number, 0) + restrictions,
             days=max((timezone.localdate(now) - first_day).days + 1, 1),
+            restrictions=restrictions,
+            unusable_hours=out_of_service / 3600,
         )
-        if not figures.calls and not figures.complaints and not _has_health(x):
+        if not (figures.calls or figures.complaints or out_of_service or _has_health(x)):
             continue  # a quiet number: no row to write (a pool may hold thousands)
         score, passed = verdict(figures, policy)
         judged_since = _judged_since(x)
@@ -197,6 +225,8 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
                 answered=figures.answered,
                 short_calls=figures.short_calls,
                 complaints=figures.complaints,
+                restrictions=figures.restrictions,
+                unusable_hours=figures.unusable_hours,
                 calls_per_day=figures.calls_per_day,
                 answer_rate=figures.answer_rate,
                 short_call_ratio=figures.short_call_ratio,
@@ -216,6 +246,8 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
             "answered",
             "short_calls",
             "complaints",
+            "restrictions",
+            "unusable_hours",
             "calls_per_day",
             "answer_rate",
             "short_call_ratio",
@@ -231,6 +263,44 @@ def assess(application: Application, *, now: datetime | None = None) -> list[XNu
             "health guard rested %d X number(s) of application %s", len(rested), application.pk
         )
     return rested
+
+
+def _status_before(start: datetime) -> Subquery:
+    """Each X's platform status when the window opened: its last pushed change before it."""
+    return Subquery(
+        XStatusChange.objects.filter(x=OuterRef("pk"), at__lt=start)
+        .order_by("-at", "-id")
+        .values("status")[:1]
+    )
+
+
+def _service(
+    x: XNumber, changes: list[tuple[datetime, str, str]], start: datetime, now: datetime
+) -> tuple[float, int]:
+    """Seconds since ``start`` the X was not in service (any status but normal), and how many
+    carrier restrictions were pushed since then, from its status changes of the window."""
+    if changes or x.status_before is not None:
+        status = x.status_before or PlatformNumberStatus.NORMAL
+    elif x.platform_status != PlatformNumberStatus.NORMAL and x.platform_status_at:
+        # No history (a number out of service since before the history began): since its
+        # status was last set.
+        start = max(start, x.platform_status_at)
+        status = x.platform_status
+    else:
+        status = PlatformNumberStatus.NORMAL
+    out, restrictions, moment = 0.0, 0, start
+    for at, new_status, cause in changes:
+        if at < start:
+            status = new_status  # before the X was last judged: sets the state, not counted
+            continue
+        if status != PlatformNumberStatus.NORMAL:
+            out += (at - moment).total_seconds()
+        if (new_status, cause) == BLACKLISTING:
+            restrictions += 1
+        status, moment = new_status, at
+    if status != PlatformNumberStatus.NORMAL:
+        out += max((now - moment).total_seconds(), 0.0)
+    return out, restrictions
 
 
 def _has_health(x: XNumber) -> bool:

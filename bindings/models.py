@@ -492,6 +492,7 @@ from bindings.safeguard_models import (  # noqa: E402
     BlacklistEntry,
     PoolUsageDay,
     VoiceFile,
+    XStatusChange,
 )
 
 __all__ = [
@@ -505,4 +506,5 @@ __all__ = [
     "Reconciliation",
     "VoiceFile",
     "XNumber",
+    "XStatusChange",
 ]

@@ -61,6 +61,14 @@ class ApplicationPolicy(models.Model):
     max_unanswered_ratio = _ratio(verbose_name=_("most unanswered calls"), default=0.8)
     max_calls_per_day = models.PositiveIntegerField(_("most calls per day"), default=500)
     max_complaints = models.PositiveIntegerField(_("most complaints"), default=1)
+    max_unusable_hours = models.PositiveIntegerField(
+        _("most hours paused, unavailable or frozen"),
+        default=24,
+        help_text=_(
+            "Over the window, by the platform's X-number status pushes: a number that is often "
+            "out of service rests once it is back."
+        ),
+    )
     rest_hours = models.PositiveIntegerField(_("rest (hours)"), default=72)
     forecast_days = models.PositiveSmallIntegerField(
         _("pool must last (days)"), default=14, validators=[MinValueValidator(1)]
@@ -253,3 +261,38 @@ class PoolUsageDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.city_code} {self.day}"
+
+
+class XStatusChange(models.Model):
+    """One change of an X number's platform status, as the platform pushed it (spec §6.3): the
+    history the number-health guard reads for the time an X was paused, unavailable or frozen,
+    and for the restrictions that are how a blacklisting after complaints arrives (status 10,
+    cause 5). Written only when a push changes the number, so a repeated push adds nothing."""
+
+    x = models.ForeignKey(
+        "bindings.XNumber",
+        verbose_name=_("X number"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        db_index=False,  # led by the (x, at) index
+    )
+    application = models.ForeignKey(
+        "console.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    status = models.CharField(_("platform status"), max_length=2)
+    cause = models.CharField(_("platform cause"), max_length=4, blank=True)
+    at = models.DateTimeField(_("pushed"), default=timezone.now)
+
+    objects = ScopedManager()  # only the applications of the user's teams (console.teams)
+
+    class Meta:
+        verbose_name = _("X-number status change")
+        verbose_name_plural = _("X-number status changes")
+        ordering = ["x", "at", "id"]
+        indexes = [models.Index(fields=["x", "at"], name="xstatuschange_x_at")]
+
+    def __str__(self) -> str:
+        return f"{self.x_id} {self.status}/{self.cause} {self.at:%Y-%m-%d %H:%M}"

@@ -11,8 +11,8 @@ from console.teams import ScopedManager
 
 
 class NumberHealth(models.Model):
-    """One X number's rolling figures, from its own CDRs and the complaints entered about it
-    (issue 16), as ``billing.health.assess`` last computed them.
+    """One X number's rolling figures, from its own CDRs, the complaints entered about it and
+    the platform's status pushes (issue 16), as ``billing.health.assess`` last computed them.
 
     Calls are counted since ``judged_since`` (the end of its last rest, so that the calls that
     earned it a rest do not earn it another) within the application's window. ``daily`` holds
@@ -36,6 +36,9 @@ class NumberHealth(models.Model):
     answered = models.PositiveIntegerField(_("answered"), default=0)
     short_calls = models.PositiveIntegerField(_("short calls"), default=0)
     complaints = models.PositiveIntegerField(_("complaints"), default=0)
+    # Of ``complaints``: the carrier restrictions the platform pushed (status 10, cause 5).
+    restrictions = models.PositiveIntegerField(_("carrier restrictions"), default=0)
+    unusable_hours = models.FloatField(_("hours out of service"), default=0)
     calls_per_day = models.FloatField(_("calls per day"), default=0)
     answer_rate = models.FloatField(_("answer rate"), null=True, blank=True)
     short_call_ratio = models.FloatField(_("short-call ratio"), null=True, blank=True)

@@ -202,3 +202,93 @@ def test_the_minute_job_assesses_only_applications_that_got_cdrs_since_its_last_
     NumberHealth.objects.all().delete()
     health.assess_recent()
     assert not NumberHealth.objects.exists()
+
+
+def x_status(client, application, number: str, status: str, cause: str = "") -> None:
+    info = {"number": number, "status": status, **({"cause": cause} if cause else {})}
+    body = {"eventType": "numStatus", "numInfo": [info]}
+    assert post_push(client, "xstatus", body, application).status_code == 200
+
+
+def pushed_ago(x: XNumber, hours: float) -> None:
+    """Date the X's last pushed status change ``hours`` back (the push itself arrived now)."""
+    from bindings.models import XStatusChange
+
+    last = XStatusChange.objects.filter(x=x).latest("at")
+    XStatusChange.objects.filter(pk=last.pk).update(at=timezone.now() - timedelta(hours=hours))
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_a_carrier_restriction_pushed_by_the_platform_counts_as_a_complaint(client):
+    from bindings.models import XStatusChange
+
+    # given an application that rests an X at its first complaint
+    application = ApplicationFactory(mode="AXB")
+    first, second = pool(application)
+    ApplicationPolicy.objects.create(application=application, max_complaints=0)
+    # when the platform restricts X1 (status 10, cause 5: a blacklisting), twice, and lifts it
+    x_status(client, application, X1, "10", "5")
+    x_status(client, application, X1, "10", "5")  # the same push again changes nothing
+    x_status(client, application, X1, "5")
+    # and makes X2 unavailable for another cause (2: arrears), which is no complaint, and back
+    x_status(client, application, X2, "10", "2")
+    x_status(client, application, X2, "5")
+    assert XStatusChange.objects.filter(x=first).count() == 2
+    rested = health.assess(application)
+    # then X1 rests for one complaint from the carrier; X2 does not
+    assert [x.pk for x in rested] == [first.pk]
+    first.refresh_from_db()
+    assert first.rest_reason.startswith("1 complaints (1 by the carrier) > 0")
+    one = NumberHealth.objects.get(x=first)
+    assert (one.complaints, one.restrictions) == (1, 1)
+    assert NumberHealth.objects.get(x=second).complaints == 0
+    # and a new binding does not take X1 although it is normal again and the least loaded
+    binding = bindings_services.create_binding(application, {"a_number": A, "b_number": B})
+    assert binding.x_number == X2
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_the_hours_an_x_spent_out_of_service_rest_it_past_the_threshold(client):
+    # given an application that allows 10 hours out of service in its 7-day window
+    application = ApplicationFactory(mode="AXB")
+    first, second = pool(application)
+    ApplicationPolicy.objects.create(application=application, max_unusable_hours=10)
+    # X1: frozen 30 hours ago, normal again 18 hours ago (12 hours out of service)
+    x_status(client, application, X1, "11")
+    pushed_ago(first, 30)
+    x_status(client, application, X1, "5")
+    pushed_ago(first, 18)
+    # X2: paused 4 hours ago, and still paused
+    x_status(client, application, X2, "9")
+    pushed_ago(second, 4)
+    # when
+    rested = health.assess(application)
+    # then X1 rests for its 12 hours; X2's 4 hours so far are within the threshold
+    assert [x.pk for x in rested] == [first.pk]
+    first.refresh_from_db()
+    assert first.rest_reason == "12 h out of service > 10 h"
+    assert NumberHealth.objects.get(x=first).unusable_hours == pytest.approx(12, abs=0.01)
+    assert NumberHealth.objects.get(x=second).unusable_hours == pytest.approx(4, abs=0.01)
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_time_out_of_service_before_the_window_is_not_counted(client):
+    application = ApplicationFactory(mode="AXB")
+    first, _second = pool(application)
+    ApplicationPolicy.objects.create(
+        application=application, health_window_days=1, max_unusable_hours=20
+    )
+    # frozen 40 hours ago, still frozen: only the window's 24 hours count
+    x_status(client, application, X1, "11")
+    pushed_ago(first, 40)
+    health.assess(application)
+    assert NumberHealth.objects.get(x=first).unusable_hours == pytest.approx(24, abs=0.01)
+    # and after a rest, the hours that earned it are not counted again
+    first.refresh_from_db()
+    assert first.resting_until is not None
+    XNumber.objects.filter(pk=first.pk).update(resting_until=timezone.now())
+    health.assess(application)
+    assert NumberHealth.objects.get(x=first).unusable_hours < 0.1

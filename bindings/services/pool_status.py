@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from bindings import events, modes
 from bindings.choices import NumberState, PlatformNumberStatus
-from bindings.models import XNumber
+from bindings.models import XNumber, XStatusChange
 from bindings.services.gateway import client_for
 from console import alerts, audit
 from console.choices import AlertKind, AuditAction
@@ -54,6 +54,15 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
         _alert_statuses(application, push)
         if changed:
             changed_now = XNumber.objects.filter(application=application, platform_status_at=now)
+            # The history the health guard reads (frozen time, carrier restrictions).
+            XStatusChange.objects.bulk_create(
+                XStatusChange(
+                    x_id=pk, application=application, status=status, cause=cause, at=now
+                )
+                for pk, status, cause in changed_now.values_list(
+                    "pk", "platform_status", "platform_cause"
+                )
+            )
             events.announce_number_status(
                 application.pk,
                 list(
