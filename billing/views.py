@@ -35,7 +35,7 @@ from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
 from billing.tables import CallRecordTable, StatementTable, call_rows
-from bindings import modes
+from bindings import forecast, modes
 from bindings.services import stop_call
 from console import audit
 from console.choices import AuditAction
@@ -330,8 +330,10 @@ class DashboardView(ConsolePage, TemplateView):
         application = applications.filter(pk=chosen).first() if chosen_id else None
         with_money = self.request.user.has_perm("billing.view_statement")
         with_packages = self.request.user.has_perm("billing.view_package")
+        with_pools = self.request.user.has_perm("bindings.view_xnumber")
         context.update(
             packages=packages.balances(application) if with_packages else None,
+            pools=self._shortest_pools(application) if with_pools else None,
             applications=applications,
             application=application,
             with_money=with_money,
@@ -342,3 +344,15 @@ class DashboardView(ConsolePage, TemplateView):
             ],
         )
         return context
+
+    POOLS_SHOWN = 6
+
+    def _shortest_pools(self, application) -> list[dict]:
+        """The pools whose free capacity runs out first (bindings.forecast), with their charts."""
+        rows = [
+            row
+            for row in forecast.forecasts()
+            if application is None or row["application_id"] == application.pk
+        ]
+        rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, -r["bindings"]))
+        return rows[: self.POOLS_SHOWN]

@@ -153,16 +153,27 @@ def record_usage(*, now: datetime | None = None) -> int:
     return len(days)
 
 
-def daily_use(days: int, *, today: date) -> dict[tuple[int, str], list[float]]:
-    """Each pool's daily use over the ``days`` days before ``today``, oldest first: how much its
-    peak of live bindings grew from one recorded day to the next (a day not recorded: no change;
-    a pool whose peak falls as bindings end uses less than nothing that day). One query."""
-    first = today - timedelta(days=days + 1)
+def recorded_peaks(first: date, today: date) -> dict[tuple[int, str], dict[date, int]]:
+    """Each pool's recorded peaks of live bindings from ``first`` to the day before ``today``.
+    One query."""
     peaks: dict[tuple[int, str], dict[date, int]] = defaultdict(dict)
     for application_id, city, day, peak in PoolUsageDay.objects.filter(
         day__gte=first, day__lt=today
     ).values_list("application_id", "city_code", "day", "peak_bindings"):
         peaks[(application_id, city)][day] = peak
+    return peaks
+
+
+def daily_use(
+    days: int, *, today: date, peaks: dict[tuple[int, str], dict[date, int]] | None = None
+) -> dict[tuple[int, str], list[float]]:
+    """Each pool's daily use over the ``days`` days before ``today``, oldest first: how much its
+    peak of live bindings grew from one recorded day to the next (a day not recorded: no change;
+    a pool whose peak falls as bindings end uses less than nothing that day). One query, unless
+    the peaks of those days (:func:`recorded_peaks`) are given."""
+    first = today - timedelta(days=days + 1)
+    if peaks is None:
+        peaks = recorded_peaks(first, today)
     history: dict[tuple[int, str], list[float]] = {}
     for key, by_day in peaks.items():
         series: list[float] = []
@@ -185,7 +196,8 @@ def forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[di
     usage's own (the recorded days, the policies)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    history = daily_use(history_days, today=today)
+    peaks = recorded_peaks(today - timedelta(days=history_days + 1), today)
+    history = daily_use(history_days, today=today, peaks=peaks)
     policies = {p.application_id: p for p in ApplicationPolicy.objects.all()}
     result = []
     for row in usage():
@@ -202,9 +214,84 @@ def forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[di
                 "wanted_days": policy.forecast_days,
                 "to_order": numbers_to_order(projection, free, policy.forecast_days, per_number),
                 "projection": projection,
+                "chart": chart(
+                    peaks.get(key, {}),
+                    projection,
+                    today=today,
+                    bindings=row["bindings"],
+                    capacity=row["capacity"],
+                    ahead=policy.forecast_days,
+                ),
             }
         )
     return result
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One pool drawn for an SVG of ``WIDTH`` × ``HEIGHT``: its recorded daily peaks (the last
+    :data:`CHART_PAST_DAYS` days and today's count), the projection from today's count over the
+    days ahead, and the capacity; ``runs_out_x`` marks where the projection crosses it."""
+
+    past: str  # SVG polyline points
+    ahead: str
+    capacity_y: float
+    today_x: float
+    runs_out_x: float | None
+    top: int  # the value of the chart's top edge
+    days_ahead: int
+
+    WIDTH = 320
+    HEIGHT = 90
+
+
+CHART_PAST_DAYS = 28
+
+
+def chart(
+    peaks: dict[date, int],
+    projection: Projection,
+    *,
+    today: date,
+    bindings: int,
+    capacity: int,
+    ahead: int,
+) -> Chart:
+    """The points of one pool's chart: past peaks on the left of today, the projected live
+    bindings (today's count plus each day's projected use) on its right."""
+    past = [
+        (offset, peaks[today - timedelta(days=CHART_PAST_DAYS - offset)])
+        for offset in range(CHART_PAST_DAYS)
+        if today - timedelta(days=CHART_PAST_DAYS - offset) in peaks
+    ]
+    past.append((CHART_PAST_DAYS, bindings))
+    projected = [(CHART_PAST_DAYS, float(bindings))]
+    for day in range(1, ahead + 1):
+        projected.append((CHART_PAST_DAYS + day, projected[-1][1] + projection.use_on(day)))
+    days = CHART_PAST_DAYS + ahead
+    top = max([capacity, 1, *(v for _, v in past), *(int(math.ceil(v)) for _, v in projected)])
+    width, height = Chart.WIDTH, Chart.HEIGHT
+
+    def x(day: float) -> float:
+        return round(day * width / days, 1)
+
+    def y(value: float) -> float:
+        return round(height - value * (height - 4) / top, 1)
+
+    days_left = projection.days_left(max(capacity - bindings, 0))
+    return Chart(
+        past=" ".join(f"{x(d)},{y(v)}" for d, v in past),
+        ahead=" ".join(f"{x(d)},{y(v)}" for d, v in projected),
+        capacity_y=y(capacity),
+        today_x=x(CHART_PAST_DAYS),
+        runs_out_x=(
+            x(CHART_PAST_DAYS + days_left)
+            if days_left is not None and days_left <= ahead
+            else None
+        ),
+        top=top,
+        days_ahead=ahead,
+    )
 
 
 def check_pools(*, now: datetime | None = None) -> int:

@@ -132,3 +132,76 @@ def test_the_usage_history_is_the_daily_peak_and_a_steady_pool_never_runs_out():
     [row] = forecast.forecasts(now=now)
     assert row["days_left"] is None
     assert row["to_order"] == 0
+
+
+def test_the_chart_draws_the_past_peaks_the_projection_and_where_capacity_runs_out():
+    # given a pool of capacity 10 with 4 live bindings, whose peak grew by one a day
+    today = date(2026, 12, 2)
+    peaks = {today - timedelta(days=d): 4 - d for d in range(1, 4)}  # 3, 2, 1
+    projection = forecast.project([1.0] * 56, today - timedelta(days=1))
+    drawn = forecast.chart(peaks, projection, today=today, bindings=4, capacity=10, ahead=14)
+    width, height = forecast.Chart.WIDTH, forecast.Chart.HEIGHT
+    days = forecast.CHART_PAST_DAYS + 14
+
+    def point(day: float, value: float) -> str:
+        return f"{round(day * width / days, 1)},{round(height - value * (height - 4) / 18, 1)}"
+
+    # the top is the highest projected value: 4 + 14 days at 1 a day
+    assert drawn.top == 18
+    # three recorded days, then today's count
+    assert drawn.past.split() == [point(25, 1), point(26, 2), point(27, 3), point(28, 4)]
+    ahead = drawn.ahead.split()
+    assert ahead[0] == point(28, 4) and ahead[-1] == point(42, 18) and len(ahead) == 15
+    # 6 free at 1 a day: the line crosses the capacity six days after today
+    assert drawn.runs_out_x == round(34 * width / days, 1)
+    assert drawn.capacity_y == round(height - 10 * (height - 4) / 18, 1)
+    # a pool that lasts beyond the horizon has no crossing
+    steady = forecast.project([0.0] * 56, today - timedelta(days=1))
+    assert (
+        forecast.chart({}, steady, today=today, bindings=4, capacity=10, ahead=14).runs_out_x
+        is None
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_pool_page_and_the_dashboard_draw_each_pools_forecast(client, make_user):
+    from console.roles import NUMBER_ADMINISTRATOR
+
+    # given two pools: Shenzhen runs out in 6 days, Guangzhou never
+    application = ApplicationFactory(mode="AX")
+    shenzhen = XNumberFactory.create_batch(10, application=application, city_code="0755")
+    XNumberFactory.create_batch(10, application=application, city_code="020")
+    XNumber.objects.filter(pk__in=[n.pk for n in shenzhen[:4]]).update(binding_count=1)
+    today = timezone.localdate()
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=57 - i),
+            peak_bindings=i,
+            capacity=10,
+        )
+        for i in range(57)
+    )
+    client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
+    # the pool page: one chart per pool; Shenzhen's has the red line, Guangzhou's not
+    page = client.get(reverse("bindings:usage")).content.decode()
+    rows = {
+        city: page.split(f'data-city="{city}"', 1)[1].split("</tr>", 1)[0]
+        for city in ("0755", "020")
+    }
+    assert all('class="pool-chart"' in row for row in rows.values())
+    assert 'class="runs-out"' in rows["0755"] and 'class="runs-out"' not in rows["020"]
+    # the dashboard lists the pool that runs out first, first, with its chart
+    dashboard = client.get(reverse("billing:dashboard")).content.decode()
+    section = dashboard.split('class="billing-box dashboard-pools"', 1)[1].split("</section>")[0]
+    assert section.index('data-city="0755"') < section.index('data-city="020"')
+    assert section.count('class="pool-chart"') == 2
+    # and a user who may not see the pools does not get them
+    from console.roles import CUSTOMER_SERVICE
+
+    client.force_login(make_user("agent", CUSTOMER_SERVICE))
+    answer = client.get(reverse("billing:dashboard"))
+    assert answer.status_code == 200 and "dashboard-period" in answer.content.decode()
+    assert "dashboard-pools" not in answer.content.decode()
