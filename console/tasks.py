@@ -51,8 +51,9 @@ def build_access_request_task(self, job_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
-def deliver_webhook_task(delivery_id: int) -> None:
-    """Send one webhook delivery once (console.webhooks); it schedules its own retry."""
+def deliver_webhook_task(delivery_ids: list[int] | int) -> None:
+    """Send webhook deliveries once, one endpoint's batch (console.webhooks); a failure
+    schedules its own retry. (A single id is what tasks queued before batching carry.)"""
     from console import webhooks
 
-    webhooks.deliver(delivery_id)
+    webhooks.deliver_many([delivery_ids] if isinstance(delivery_ids, int) else delivery_ids)

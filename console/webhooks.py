@@ -35,7 +35,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from standardwebhooks.webhooks import Webhook
@@ -148,18 +148,26 @@ def emit_many(events: Iterable[tuple[int, str, Mapping[str, Any]]]) -> int:
         )
         if not all(d.pk for d in deliveries):
             deliveries = list(WebhookDelivery.objects.filter(message__in=messages))
-        due = [d.pk for d in deliveries if d.lease_until is not None]
+        due = [(d.subscription_id, d.pk) for d in deliveries if d.lease_until is not None]
         if due:
             transaction.on_commit(lambda: _send(due))
     return len(deliveries)
 
 
-def _send(ids: Iterable[int]) -> None:
+def _send(due: Iterable[tuple[int, int]]) -> None:
+    """Queue (subscription, delivery) pairs: one task per endpoint and ``WEBHOOK_BATCH_SIZE``
+    deliveries, in id order (an endpoint hears its events in the order they happened)."""
     from console.tasks import deliver_webhook_task
 
-    for delivery_id in ids:
-        # A broker that cannot be reached: the lease runs out and the sweeper sends it.
-        jobs.send(deliver_webhook_task, delivery_id)
+    by_endpoint: dict[int, list[int]] = {}
+    for subscription_id, delivery_id in due:
+        by_endpoint.setdefault(subscription_id, []).append(delivery_id)
+    size = max(int(settings.WEBHOOK_BATCH_SIZE), 1)
+    for ids in by_endpoint.values():
+        ids.sort()
+        for start in range(0, len(ids), size):
+            # A broker that cannot be reached: the lease runs out and the sweeper sends it.
+            jobs.send(deliver_webhook_task, ids[start : start + size])
 
 
 # --- delivery ----------------------------------------------------------------------------------
@@ -203,29 +211,62 @@ def _delay(attempts: int) -> float:
 
 
 def deliver(delivery_id: int) -> WebhookDelivery | None:
-    """Send one delivery once, if it is due and nobody else is sending it; schedule the next
-    attempt on failure. Safe to run any number of times."""
+    """Send one delivery once (see :func:`deliver_many`); returns it as it was loaded."""
     delivery = (
         WebhookDelivery.objects.select_related("message", "subscription")
         .filter(pk=delivery_id)
         .first()
     )
-    if delivery is None or delivery.state not in OPEN:
-        return delivery
-    subscription = delivery.subscription
+    if delivery is not None:
+        _deliver_loaded([delivery])
+    return delivery
+
+
+def deliver_many(ids: Iterable[int]) -> int:
+    """Send each delivery of ``ids`` once, if it is due and nobody else is sending it, endpoint
+    by endpoint in id order; schedule the next attempt of each failure. Safe to run any number
+    of times. Returns how many were delivered.
+
+    A batch costs one query to load, one to claim, one insert of its attempts and one update of
+    its successes, and it reuses the worker's kept-alive connection to the endpoint: most of a
+    delivery's cost is then its HTTP request. It holds one of the endpoint's in-flight slots and
+    stops at the endpoint's first timeout or refused connection, or once it has taken
+    ``WEBHOOK_TIMEOUT_SECONDS``; what it did not send is queued again at once (no attempt counted),
+    behind other endpoints' events, so a slow endpoint never holds a worker for long.
+    """
+    deliveries = list(
+        WebhookDelivery.objects.select_related("message", "subscription")
+        .filter(pk__in=list(ids))
+        .order_by("pk")
+    )
+    by_endpoint: dict[int, list[WebhookDelivery]] = {}
+    for delivery in deliveries:
+        by_endpoint.setdefault(delivery.subscription_id, []).append(delivery)
+    return sum(_deliver_loaded(group) for group in by_endpoint.values())
+
+
+def _deliver_loaded(deliveries: list[WebhookDelivery]) -> int:
+    """One endpoint's deliveries, loaded with their message and subscription."""
+    subscription = deliveries[0].subscription
     now = timezone.now()
+    deliveries = [d for d in deliveries if d.state in OPEN]
+    if not deliveries:
+        return 0
     if subscription.paused_at or not subscription.is_active:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(lease_until=None)
-        return delivery
-    if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
-        return delivery  # early (a resend by the sweeper): its countdown or sweep comes later
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(lease_until=None)
+        return 0
+    early = now + timedelta(seconds=1)
+    # Early (a resend by the sweeper): its countdown or sweep comes later.
+    deliveries = [d for d in deliveries if not (d.next_attempt_at and d.next_attempt_at > early)]
+    if not deliveries:
+        return 0
     if not _take_slot(subscription.pk):
         # This endpoint has WEBHOOK_MAX_IN_FLIGHT requests open already (it is slow): the worker
-        # goes on to other endpoints' events; this one comes back in a moment (not an attempt).
-        _send_later(delivery.pk, settings.WEBHOOK_BUSY_RETRY_SECONDS)
-        return delivery
+        # goes on to other endpoints' events; these come back in a moment (not an attempt).
+        _send_later([d.pk for d in deliveries], settings.WEBHOOK_BUSY_RETRY_SECONDS)
+        return 0
     try:
-        return _attempt(delivery, subscription)
+        return _attempt_many(_claim(deliveries), subscription)
     finally:
         _release_slot(subscription.pk)
 
@@ -255,62 +296,99 @@ def _release_slot(subscription_id: int) -> None:
         cache.decr(_slot_key(subscription_id))
 
 
-def _send_later(delivery_id: int, seconds: float) -> None:
+def _send_later(ids: list[int], seconds: float) -> None:
     from console.tasks import deliver_webhook_task
 
     try:
-        deliver_webhook_task.apply_async((delivery_id,), countdown=seconds)
+        deliver_webhook_task.apply_async((ids,), countdown=seconds)
     except Exception:
-        logger.warning(
-            "webhook delivery %s: could not be put off, left to the sweeper", delivery_id
-        )
+        logger.warning("webhook deliveries %s: could not be put off, left to the sweeper", ids)
 
 
-def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription) -> WebhookDelivery:
-    # Claim it: a lease long enough for the request (compare-and-set on the lease).
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery.pk, state__in=OPEN, lease_until=delivery.lease_until
-    ).update(lease_until=jobs.lease(settings.WEBHOOK_TIMEOUT_SECONDS + 60))
-    if not claimed:
-        return delivery
-    body = body_for(delivery)
-    headers = sign(subscription.get_secret(), delivery.message.msg_id, body)
-    started = time.monotonic()
-    code, error, answer = None, "", ""
-    try:
-        response = _session.post(
-            subscription.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        code, answer = response.status_code, response.text[:500]
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
-    duration = int((time.monotonic() - started) * 1000)
-    ok = code is not None and 200 <= code < 300
-    now = timezone.now()
-    WebhookAttempt.objects.create(
-        delivery=delivery, status_code=code, duration_ms=duration, error=error, response_body=answer
+def _claim(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """The deliveries this worker may send: a lease long enough for their requests, set by
+    compare-and-set on each one's lease as it was loaded (one UPDATE), then read back."""
+    claim = jobs.lease(settings.WEBHOOK_TIMEOUT_SECONDS * (len(deliveries) + 1) + 60)
+    claim = claim.replace(microsecond=uuid.uuid4().int % 1_000_000)  # this claim's own mark
+    loaded = Q()
+    for delivery in deliveries:
+        loaded |= Q(pk=delivery.pk, lease_until=delivery.lease_until)
+    WebhookDelivery.objects.filter(loaded, state__in=OPEN).update(lease_until=claim)
+    mine = set(
+        WebhookDelivery.objects.filter(
+            pk__in=[d.pk for d in deliveries], lease_until=claim
+        ).values_list("pk", flat=True)
     )
-    attempts = delivery.attempts + 1
-    if ok:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    return [d for d in deliveries if d.pk in mine]
+
+
+def _attempt_many(deliveries: list[WebhookDelivery], subscription: WebhookSubscription) -> int:
+    if not deliveries:
+        return 0
+    secret = subscription.get_secret()
+    attempts: list[WebhookAttempt] = []
+    delivered: dict[int, list[int]] = {}  # status code -> deliveries
+    failed: list[tuple[WebhookDelivery, int | None, str]] = []
+    began = time.monotonic()
+    sent = 0
+    for delivery in deliveries:
+        if sent and time.monotonic() - began > settings.WEBHOOK_TIMEOUT_SECONDS:
+            break  # this batch has had its share of the worker
+        sent += 1
+        body = body_for(delivery)
+        headers = sign(secret, delivery.message.msg_id, body)
+        started = time.monotonic()
+        code, error, answer = None, "", ""
+        try:
+            response = _session.post(
+                subscription.url,
+                data=body.encode(),
+                headers=headers,
+                timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+                allow_redirects=False,
+            )
+            code, answer = response.status_code, response.text[:500]
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        attempts.append(
+            WebhookAttempt(
+                delivery=delivery,
+                status_code=code,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                error=error,
+                response_body=answer,
+            )
+        )
+        if code is not None and 200 <= code < 300:
+            delivered.setdefault(code, []).append(delivery.pk)
+        else:
+            failed.append((delivery, code, error or f"HTTP {code}"))
+            if code is None:
+                break  # timed out or refused: the rest would wait as long; they go back
+    now = timezone.now()
+    WebhookAttempt.objects.bulk_create(attempts)
+    for code, ids in delivered.items():
+        WebhookDelivery.objects.filter(pk__in=ids).update(
             state=WebhookState.DELIVERED,
-            attempts=attempts,
+            attempts=F("attempts") + 1,
             delivered_at=now,
             next_attempt_at=None,
             lease_until=None,
             last_status_code=code,
             last_error="",
         )
+    if delivered:
         WebhookSubscription.objects.filter(pk=subscription.pk, failing_since__isnull=False).update(
             failing_since=None
         )
-        return delivery
-    _failed(delivery, attempts, code, error or f"HTTP {code}", now)
-    return delivery
+    for delivery, code, error in failed:
+        _failed(delivery, delivery.attempts + 1, code, error, now)
+    rest = [d.pk for d in deliveries[sent:]]
+    if rest:
+        # Not attempted: back in the queue now, behind other endpoints' events.
+        WebhookDelivery.objects.filter(pk__in=rest).update(lease_until=jobs.lease())
+        _send_later(rest, 0)
+    return sum(len(ids) for ids in delivered.values())
 
 
 def _failed(delivery: WebhookDelivery, attempts: int, code, error: str, now) -> None:
@@ -340,7 +418,7 @@ def _failed(delivery: WebhookDelivery, attempts: int, code, error: str, now) -> 
             from console.tasks import deliver_webhook_task
 
             try:
-                deliver_webhook_task.apply_async((delivery.pk,), countdown=delay)
+                deliver_webhook_task.apply_async(([delivery.pk],), countdown=delay)
             except Exception:
                 WebhookDelivery.objects.filter(pk=delivery.pk).update(lease_until=at)
     _note_failure(delivery.subscription, now)
@@ -389,7 +467,10 @@ def redeliver(deliveries: QuerySet[WebhookDelivery], *, user=None, request=None)
                 request=request,
                 details={"event": delivery.message.msg_id},
             )
-        transaction.on_commit(lambda: _send(ids))
+        due = list(
+            WebhookDelivery.objects.filter(pk__in=ids).values_list("subscription_id", "pk")
+        )
+        transaction.on_commit(lambda: _send(due))
     return len(ids)
 
 
@@ -404,7 +485,7 @@ def resume(subscription: WebhookSubscription, *, user=None, request=None) -> int
         waiting.update(next_attempt_at=None, lease_until=jobs.lease())
         alerts.resolve_alert(AlertKind.WEBHOOK_PAUSED, str(subscription.pk))
         audit.record(AuditAction.RESUME, subscription, user=user, request=request)
-        transaction.on_commit(lambda: _send(ids))
+        transaction.on_commit(lambda: _send((subscription.pk, pk) for pk in ids))
     return len(ids)
 
 
@@ -421,7 +502,7 @@ def stuck(now) -> QuerySet[WebhookDelivery]:
 def requeue(delivery: WebhookDelivery) -> bool:
     from console.tasks import deliver_webhook_task
 
-    return jobs.renew(delivery) and jobs.send(deliver_webhook_task, delivery.pk)
+    return jobs.renew(delivery) and jobs.send(deliver_webhook_task, [delivery.pk])
 
 
 def register_job() -> None:
