@@ -6,7 +6,8 @@
   or resolved (:mod:`console.alerts`), in the transaction that writes the alert row. Title and
   detail are rendered in English. An alert of no application is e-mailed only.
 
-Registered in ``ConsoleConfig.ready()`` like the apps' events (:func:`console.webhooks.register_events`).
+Registered in ``ConsoleConfig.ready()`` like the apps' events
+(:func:`console.webhooks.register_events`).
 """
 
 from __future__ import annotations
