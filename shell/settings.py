@@ -287,6 +287,26 @@ if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
         "task": "console.tasks.demo_traffic_task",
         "schedule": 60.0,
     }
+# --- Alerts (console/alerts.py, docs/health.md) ---------------------------------------------------
+# Mail through Django's mail (EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; the
+# default: an SMTP server on localhost). Alerts are e-mailed when they open and when they resolve
+# to ALERT_EMAIL_TO (comma-separated; empty: no alert mail). RECORDING_ALERT_EMAILS, the older
+# setting of the recordings-at-risk mail, is read when ALERT_EMAIL_TO is not set.
+globals().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="console@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Privacy numbers] ")
+ALERT_EMAIL_TO = env.list("ALERT_EMAIL_TO", default=env.list("RECORDING_ALERT_EMAILS", default=[]))
+# A mail that failed (or whose task was lost) is sent again by beat every ALERT_EMAIL_SWEEP_SECONDS,
+# once it is ALERT_EMAIL_RETRY_AFTER_SECONDS old, for ALERT_EMAIL_RETRY_FOR_SECONDS.
+ALERT_EMAIL_SWEEP_SECONDS = env.int("ALERT_EMAIL_SWEEP_SECONDS", default=60)
+ALERT_EMAIL_RETRY_AFTER_SECONDS = env.int("ALERT_EMAIL_RETRY_AFTER_SECONDS", default=120)
+ALERT_EMAIL_RETRY_FOR_SECONDS = env.int("ALERT_EMAIL_RETRY_FOR_SECONDS", default=24 * 3600)
+CELERY_BEAT_SCHEDULE["mail-alerts"] = {
+    "task": "console.tasks.mail_alerts_task",
+    "schedule": float(ALERT_EMAIL_SWEEP_SECONDS),
+}
 # A worker that has not written a heartbeat for this long is reported down by /healthz when the
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))
