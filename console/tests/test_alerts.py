@@ -229,8 +229,12 @@ def test_an_alert_raised_in_a_transaction_that_rolls_back_announces_nothing(
 ):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):  # noqa: PT012
-        with transaction.atomic():
-            raise_locked()
-            raise RuntimeError("what raised it failed")
-    assert mailed == [] and not Alert.objects.exists()
+    with (  # noqa: PT012
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        raise_locked()
+        raise RuntimeError("what raised it failed")
+    assert mailed == []
+    assert not Alert.objects.exists()
