@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from bindings import events
 from bindings.models import ApplicationPolicy, PoolUsageDay
 from bindings.pool import usage
 from console import alerts
@@ -234,6 +235,8 @@ def check_pools(*, now: datetime | None = None) -> int:
                     "wanted": row["wanted_days"],
                 },
                 application=row["application_id"],
+                # pool.low once per opening, with the alert row
+                on_open=lambda _alert, row=row: events.announce_pool_low(row),
             )
         else:
             alerts.resolve_alert(AlertKind.POOL_LOW, key)

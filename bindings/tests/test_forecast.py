@@ -132,3 +132,52 @@ def test_the_usage_history_is_the_daily_peak_and_a_steady_pool_never_runs_out():
     [row] = forecast.forecasts(now=now)
     assert row["days_left"] is None
     assert row["to_order"] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_pool_running_low_is_announced_once_per_alert_not_on_every_hourly_check():
+    from console import webhooks
+    from console.models import WebhookMessage, WebhookSubscription
+
+    application = ApplicationFactory(mode="AX")
+    subscription = WebhookSubscription(
+        application=application, url="http://127.0.0.1:9/", events=["pool.low", "alert.opened"]
+    )
+    subscription.set_secret(webhooks.new_secret())
+    subscription.save()
+    ApplicationPolicy.objects.create(application=application, forecast_days=14)
+    numbers = XNumberFactory.create_batch(10, application=application, city_code="0755")
+    XNumber.objects.filter(pk__in=[n.pk for n in numbers[:4]]).update(binding_count=1)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=57 - i),
+            peak_bindings=i,
+            capacity=10,
+        )
+        for i in range(57)
+    )
+    # the hourly check, three times: one alert, bumped twice; one event
+    for _hour in range(3):
+        assert forecast.check_pools(now=now) == 1
+    assert Alert.objects.get(kind=AlertKind.POOL_LOW).count == 3
+    (message,) = WebhookMessage.objects.filter(event_type="pool.low")
+    data = message.payload["data"]
+    assert (data["application"], data["city_code"]) == (application.pk, "0755")
+    assert (data["days_left"], data["wanted_days"], data["to_order"], data["free"]) == (
+        6.0,
+        14,
+        8,
+        6,
+    )
+    assert WebhookMessage.objects.filter(event_type="alert.opened").count() == 1
+    # resolved, then low again: a new alert, a new event
+    extra = XNumberFactory.create_batch(20, application=application, city_code="0755")
+    assert forecast.check_pools(now=now) == 0
+    XNumber.objects.filter(pk__in=[n.pk for n in extra]).delete()
+    assert forecast.check_pools(now=now) == 1
+    assert WebhookMessage.objects.filter(event_type="pool.low").count() == 2
