@@ -486,11 +486,10 @@ RECORDING_PUSH_RETRY_WINDOW_SECONDS = env.int(
     "RECORDING_PUSH_RETRY_WINDOW_SECONDS", default=301 * 60
 )
 # An alert is raised (once per recording) for every recording not stored this many seconds
-# before its deadline: a banner for administrators, a log line, and optionally e-mail / webhook.
+# before its deadline: a banner for administrators, a log line, a recording.at_risk webhook event,
+# and the application's recordings_at_risk alert (e-mailed to ALERT_EMAIL_TO, announced as
+# alert.opened: console/alerts.py).
 RECORDING_ALERT_BEFORE_SECONDS = env.int("RECORDING_ALERT_BEFORE_SECONDS", default=24 * 3600)
-RECORDING_ALERT_EMAILS = env.list("RECORDING_ALERT_EMAILS", default=[])
-RECORDING_ALERT_WEBHOOK = env.str("RECORDING_ALERT_WEBHOOK", default="")
-RECORDING_ALERT_WEBHOOK_TIMEOUT = env.float("RECORDING_ALERT_WEBHOOK_TIMEOUT", default=10.0)
 # Where stored recordings go: the "recordings" alias of STORAGES (below). The default keeps them
 # under MEDIA_ROOT/recordings/ (never served directly: only the permission-checked player view
 # reads them). storages.backends.s3.S3Storage stores them in any S3-compatible bucket, Huawei OBS
