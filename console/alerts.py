@@ -86,8 +86,9 @@ def raise_alert(
 def resolve_alert(kind: str, key: str) -> int:
     """Close the open alert of ``kind`` + ``key`` (if any); returns how many were closed."""
     now = timezone.now()
-    with transaction.atomic():
-        # One statement when nothing is open (the usual case of a check that finds all well).
+    # No savepoint: inside the caller's transaction this costs nothing; alone, the closing and its
+    # announcement commit together. One statement when nothing is open (the usual case).
+    with transaction.atomic(savepoint=False):
         resolved = Alert.objects.filter(kind=kind, key=key, resolved_at__isnull=True).update(
             resolved_at=now
         )
