@@ -129,6 +129,15 @@ def test_an_alert_is_mailed_when_it_opens_not_when_bumped_and_again_when_it_reso
     assert len(mailed) == 2
 
 
+def test_the_alert_page_says_when_it_was_mailed(boss, mailed, django_capture_on_commit_callbacks):
+    add_application()
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = raise_locked()
+    page = boss.get(reverse("admin:console_alert_change", args=[alert.pk])).content.decode()
+    assert "已发送邮件" in page  # the page reads in Chinese by default
+    assert "解除通知已发送邮件" in page
+
+
 def test_an_alert_is_mailed_in_english_whatever_the_language_it_was_raised_in(
     mailed, django_capture_on_commit_callbacks
 ):
