@@ -186,7 +186,8 @@ def message(alert: Alert, *, resolved: bool) -> tuple[str, str]:
     base = settings.CONSOLE_BASE_URL.rstrip("/")
     lines += ["", base + reverse("admin:console_alert_changelist")]
     what = "Resolved" if resolved else "Alert"
-    return f"{settings.EMAIL_SUBJECT_PREFIX}{what}: {title}"[:250], "\n".join(lines)
+    subject = " ".join(f"{settings.EMAIL_SUBJECT_PREFIX}{what}: {title}".split())  # one line
+    return subject[:250], "\n".join(lines)
 
 
 def _when(moment: datetime) -> str:
