@@ -165,3 +165,19 @@ def test_a_notify_sms_is_announced_with_no_decision(client):
     data = WebhookMessage.objects.get(event_type="sms.received").payload["data"]
     assert (data["decision"], data["reason"], data["notification_mode"]) == ("", "", "Notify")
     assert data["caller_num"] == body["smsEvent"]["calling"]
+
+
+def test_a_block_sms_to_a_blacklisted_party_is_announced_as_discarded_for_that_reason(client):
+    from bindings.services import safeguards
+    from bindings.tests.factories import BindingFactory
+    from console.testing.factories import load_fixture, post_push
+
+    application, _subscription = subscribed(mode="X")
+    caller, x, b = "+8618800000001", "+8617066660001", "+8613300000003"
+    BindingFactory(application=application, a_number=caller, b_number=b, x_number=x)
+    safeguards.blacklist_number(b, "complaints", application=application)
+    body = load_fixture("sms_block_x.json", application.app_key)
+    response = post_push(client, "sms", body, application)
+    assert response.json()["actions"][0]["operation"] == "DiscardMessage"
+    data = WebhookMessage.objects.get(event_type="sms.received").payload["data"]
+    assert (data["decision"], data["reason"], data["fwd_dst_num"]) == ("discard", "blacklisted", "")
