@@ -108,7 +108,9 @@ def anchor(base: str, secret: str, bodies: list[tuple[str, str]], threads: int, 
         if session is None:
             session = local.session = requests.Session()
         headers = webhooks.sign(secret, msg_id, body)
-        return session.post(f"{base}/hook", data=body.encode(), headers=headers, timeout=10).status_code
+        return session.post(
+            f"{base}/hook", data=body.encode(), headers=headers, timeout=10
+        ).status_code
 
     before = meter.read()
     started = _cost.wall()

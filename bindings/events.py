@@ -26,6 +26,9 @@ EVENTS = {
     "binding.ended": gettext_noop("A binding was ended"),
     "binding.expired": gettext_noop("A binding's lifetime was up"),
     "number.status_changed": gettext_noop("The platform changed an X number's status"),
+    "pool.low": gettext_noop(
+        "A pool of X numbers will run out sooner than the application wants (once per alert)"
+    ),
 }
 ENDED_EVENTS = {
     BindingStatus.FAILED: "binding.failed",
@@ -87,4 +90,27 @@ def announce_number_status(application_id: int, numbers: list[dict[str, Any]]) -
         return 0
     return webhooks.emit_many(
         (application_id, "number.status_changed", number) for number in numbers
+    )
+
+
+def announce_pool_low(row: dict[str, Any]) -> int:
+    """``pool.low`` when a pool's ``pool_low`` alert opens (not on its hourly bumps): a row of
+    :func:`bindings.forecast.forecasts`, in the transaction that opens the alert."""
+    application_id = row["application_id"]
+    if not webhooks.has_subscribers(application_id):
+        return 0
+    days_left = row["days_left"]
+    return webhooks.emit(
+        application_id,
+        "pool.low",
+        {
+            "application": application_id,
+            "city_code": row["city_code"],
+            "days_left": round(days_left, 1) if days_left is not None else None,
+            "wanted_days": row["wanted_days"],
+            "to_order": row["to_order"],
+            "free": row["free"],
+            "capacity": row["capacity"],
+            "bindings": row["bindings"],
+        },
     )

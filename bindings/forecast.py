@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from bindings import events
 from bindings.models import ApplicationPolicy, PoolUsageDay
 from bindings.pool import usage
 from console import alerts
@@ -269,7 +270,7 @@ def chart(
     for day in range(1, ahead + 1):
         projected.append((CHART_PAST_DAYS + day, projected[-1][1] + projection.use_on(day)))
     days = CHART_PAST_DAYS + ahead
-    top = max([capacity, 1, *(v for _, v in past), *(int(math.ceil(v)) for _, v in projected)])
+    top = max([capacity, 1, *(v for _, v in past), *(math.ceil(v) for _, v in projected)])
     width, height = Chart.WIDTH, Chart.HEIGHT
 
     def x(day: float) -> float:
@@ -285,9 +286,7 @@ def chart(
         capacity_y=y(capacity),
         today_x=x(CHART_PAST_DAYS),
         runs_out_x=(
-            x(CHART_PAST_DAYS + days_left)
-            if days_left is not None and days_left <= ahead
-            else None
+            x(CHART_PAST_DAYS + days_left) if days_left is not None and days_left <= ahead else None
         ),
         top=top,
         days_ahead=ahead,
@@ -321,6 +320,8 @@ def check_pools(*, now: datetime | None = None) -> int:
                     "wanted": row["wanted_days"],
                 },
                 application=row["application_id"],
+                # pool.low once per opening, with the alert row
+                on_open=lambda _alert, row=row: events.announce_pool_low(row),
             )
         else:
             alerts.resolve_alert(AlertKind.POOL_LOW, key)

@@ -11,9 +11,10 @@ class ConsoleConfig(AppConfig):
     verbose_name = _("Console")
 
     def ready(self) -> None:
-        from console import access_requests, retention, teams, webhooks
+        from console import access_requests, events, retention, teams, webhooks
 
         retention.register_kernel_parts()  # raw push bodies (console.retention)
         access_requests.register_job_kind()  # a lost worker's access request (console.jobs)
         teams.connect()  # scopes follow team changes and logins (console.teams)
+        webhooks.register_events(events.EVENTS)  # push.held, alert.opened/resolved
         webhooks.register_job()  # the sweeper sends deliveries whose retry is due

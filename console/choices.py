@@ -117,7 +117,7 @@ class HoldReason(models.TextChoices):
 
 
 class AlertKind(models.TextChoices):
-    """What an alert is about (issue 16 adds its delivery by e-mail and webhook)."""
+    """What an alert is about (each is e-mailed and announced as a webhook: console.alerts)."""
 
     PLATFORM_LOCKED = "platform_locked", _("Platform calls paused")
     HELD_PUSHES = "held_pushes", _("Pushes held")
@@ -128,6 +128,7 @@ class AlertKind(models.TextChoices):
     X_STATUS = "x_status", _("X number frozen or blacklisted")
     POOL_LOW = "pool_low", _("Number pool running out")
     WEBHOOK_PAUSED = "webhook_paused", _("Webhook endpoint paused")
+    RECORDINGS_AT_RISK = "recordings_at_risk", _("Recordings at risk")
 
 
 class ApiScope(models.TextChoices):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from console import access_requests, audit_chain, health, hooks, inbox, jobs, retention
@@ -57,3 +59,25 @@ def deliver_webhook_task(delivery_ids: list[int] | int) -> None:
     from console import webhooks
 
     webhooks.deliver_many([delivery_ids] if isinstance(delivery_ids, int) else delivery_ids)
+
+
+@shared_task(ignore_result=True)
+def mail_alert_task(alert_id: int) -> None:
+    """E-mail an alert's opening or resolution (console.alerts); a failure is left to the
+    sweeper (``mail_alerts_task``)."""
+    from console import alerts
+
+    try:
+        alerts.mail(alert_id)
+    except Exception as error:
+        logging.getLogger(__name__).warning(
+            "alert %s: e-mail failed (%s); mailed again later", alert_id, error
+        )
+
+
+@shared_task(ignore_result=True)
+def mail_alerts_task() -> None:
+    """Beat: e-mail the alerts whose opening or resolution was not e-mailed (console.alerts)."""
+    from console import alerts
+
+    alerts.mail_due()

@@ -58,7 +58,15 @@ EVENTS: dict[str, str] = {}
 # Keys of a payload that hold a customer's real number: masked unless the subscription may
 # receive real numbers (console.privacy's rule).
 REAL_NUMBER_KEYS = frozenset(
-    {"a_number", "b_number", "callback_num", "temporary_callee", "caller_num", "fwd_dst_num"}
+    {
+        "a_number",
+        "b_number",
+        "callback_num",
+        "temporary_callee",
+        "caller_num",
+        "called_num",
+        "fwd_dst_num",
+    }
 )
 OPEN = (WebhookState.PENDING, WebhookState.RETRYING)
 _session = requests.Session()
@@ -467,9 +475,7 @@ def redeliver(deliveries: QuerySet[WebhookDelivery], *, user=None, request=None)
                 request=request,
                 details={"event": delivery.message.msg_id},
             )
-        due = list(
-            WebhookDelivery.objects.filter(pk__in=ids).values_list("subscription_id", "pk")
-        )
+        due = list(WebhookDelivery.objects.filter(pk__in=ids).values_list("subscription_id", "pk"))
         transaction.on_commit(lambda: _send(due))
     return len(ids)
 

@@ -10,6 +10,9 @@ from recordings.models import Recording
 EVENTS = {
     "recording.stored": gettext_noop("A call's recording was fetched and stored"),
     "recording.lost": gettext_noop("A recording expired on the platform before it was fetched"),
+    "recording.at_risk": gettext_noop(
+        "A recording is not stored yet and its deadline on the platform is near"
+    ),
 }
 
 
@@ -35,3 +38,24 @@ def announce(recording_id: int, event_type: str) -> int:
     row["deadline"] = row["deadline"].isoformat() if row["deadline"] else None
     row["duration"] = float(row["duration"]) if row["duration"] is not None else None
     return webhooks.emit(application_id, event_type, row)
+
+
+def announce_at_risk(recordings: list[Recording]) -> int:
+    """``recording.at_risk``, one per recording, in the transaction that marks them alerted."""
+    if not recordings or not webhooks.has_subscribers():
+        return 0
+    return webhooks.emit_many(
+        (
+            recording.application_id,
+            "recording.at_risk",
+            {
+                "id": recording.pk,
+                "call_record_id": recording.call_record_id,
+                "state": recording.state,
+                "deadline": recording.deadline.isoformat(),
+                "attempts": recording.attempts,
+                "last_error_code": recording.last_error_code,
+            },
+        )
+        for recording in recordings
+    )

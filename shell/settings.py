@@ -287,6 +287,26 @@ if DEMO_TRAFFIC:  # the `make run` demo: new calls on the simulator every minute
         "task": "console.tasks.demo_traffic_task",
         "schedule": 60.0,
     }
+# --- Alerts (console/alerts.py, docs/health.md) ---------------------------------------------------
+# Mail through Django's mail (EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; the
+# default: an SMTP server on localhost). Alerts are e-mailed when they open and when they resolve
+# to ALERT_EMAIL_TO (comma-separated; empty: no alert mail). RECORDING_ALERT_EMAILS, the older
+# setting of the recordings-at-risk mail, is read when ALERT_EMAIL_TO is not set.
+globals().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="console@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Privacy numbers] ")
+ALERT_EMAIL_TO = env.list("ALERT_EMAIL_TO", default=env.list("RECORDING_ALERT_EMAILS", default=[]))
+# A mail that failed (or whose task was lost) is sent again by beat every ALERT_EMAIL_SWEEP_SECONDS,
+# once it is ALERT_EMAIL_RETRY_AFTER_SECONDS old, for ALERT_EMAIL_RETRY_FOR_SECONDS.
+ALERT_EMAIL_SWEEP_SECONDS = env.int("ALERT_EMAIL_SWEEP_SECONDS", default=60)
+ALERT_EMAIL_RETRY_AFTER_SECONDS = env.int("ALERT_EMAIL_RETRY_AFTER_SECONDS", default=120)
+ALERT_EMAIL_RETRY_FOR_SECONDS = env.int("ALERT_EMAIL_RETRY_FOR_SECONDS", default=24 * 3600)
+CELERY_BEAT_SCHEDULE["mail-alerts"] = {
+    "task": "console.tasks.mail_alerts_task",
+    "schedule": float(ALERT_EMAIL_SWEEP_SECONDS),
+}
 # A worker that has not written a heartbeat for this long is reported down by /healthz when the
 # broker cannot broadcast a ping (the filesystem fallback).
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))
@@ -466,11 +486,10 @@ RECORDING_PUSH_RETRY_WINDOW_SECONDS = env.int(
     "RECORDING_PUSH_RETRY_WINDOW_SECONDS", default=301 * 60
 )
 # An alert is raised (once per recording) for every recording not stored this many seconds
-# before its deadline: a banner for administrators, a log line, and optionally e-mail / webhook.
+# before its deadline: a banner for administrators, a log line, a recording.at_risk webhook event,
+# and the application's recordings_at_risk alert (e-mailed to ALERT_EMAIL_TO, announced as
+# alert.opened: console/alerts.py).
 RECORDING_ALERT_BEFORE_SECONDS = env.int("RECORDING_ALERT_BEFORE_SECONDS", default=24 * 3600)
-RECORDING_ALERT_EMAILS = env.list("RECORDING_ALERT_EMAILS", default=[])
-RECORDING_ALERT_WEBHOOK = env.str("RECORDING_ALERT_WEBHOOK", default="")
-RECORDING_ALERT_WEBHOOK_TIMEOUT = env.float("RECORDING_ALERT_WEBHOOK_TIMEOUT", default=10.0)
 # Where stored recordings go: the "recordings" alias of STORAGES (below). The default keeps them
 # under MEDIA_ROOT/recordings/ (never served directly: only the permission-checked player view
 # reads them). storages.backends.s3.S3Storage stores them in any S3-compatible bucket, Huawei OBS

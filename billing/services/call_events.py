@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import ValidationError
 
+from billing import events
 from billing.models import (
     CallEvent,
 )
@@ -37,7 +39,8 @@ logger = logging.getLogger(__name__)
 def record_call_event(
     application: Application, push: CallEventPush, *, delivery: Delivery | None = None
 ) -> None:
-    """Store one call event; one stored before (a retried push) is left as it is."""
+    """Store one call event; one stored before (a retried push) is left as it is. A new one is
+    announced (``call.event``) in the push's transaction when the application has subscribers."""
     info = push.status_info
     event = CallEvent(
         application=application,
@@ -54,7 +57,23 @@ def record_call_event(
         digit_info=info.digit_info or "",
         delivery=delivery,
     )
-    CallEvent.objects.bulk_create([event], ignore_conflicts=True)
+    if store_once(event, announced=application.webhooks_on):
+        events.announce_call_event(application, event)
+
+
+def store_once(row, *, announced: bool) -> bool:
+    """Insert ``row`` unless the same notice (or event) is stored already (a retried push);
+    whether it was new. Only when it will be announced does the answer cost a savepoint: else a
+    plain ``ON CONFLICT DO NOTHING`` (whose answer is not known)."""
+    if not announced:
+        type(row).objects.bulk_create([row], ignore_conflicts=True)
+        return False
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
 
 
 def apply_call_event_push(

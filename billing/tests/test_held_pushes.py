@@ -92,6 +92,28 @@ def test_a_stale_header_with_a_right_digest_is_kept_answered_200_and_held(client
     assert alert.application == application
 
 
+def test_a_held_push_is_announced_to_the_application_with_the_row_that_holds_it(
+    client, application
+):
+    from console import webhooks
+    from console.models import WebhookMessage, WebhookSubscription
+
+    subscription = WebhookSubscription(
+        application=application, url="http://127.0.0.1:9/", events=["push.held"]
+    )
+    subscription.set_secret(webhooks.new_secret())
+    subscription.save()
+    post(client, application, fee_push(fee(application)), stale=True)
+    (delivery,) = held()
+    (message,) = WebhookMessage.objects.filter(event_type="push.held")
+    data = message.payload["data"]
+    assert (data["id"], data["kind"], data["hold_reason"]) == (delivery.pk, "fee", "stale")
+    assert data["signed_at"] == delivery.signed_at.isoformat()
+    # a fresh push is not held, and not announced as held
+    post(client, application, fee_push(fee(application)))
+    assert WebhookMessage.objects.filter(event_type="push.held").count() == 1
+
+
 def test_a_wrong_digest_is_still_refused(client, application):
     response = client.post(
         "/hooks/fee",

@@ -56,9 +56,7 @@ def apply_x_number_status(application: Application, push: NumStatusPush) -> int:
             changed_now = XNumber.objects.filter(application=application, platform_status_at=now)
             # The history the health guard reads (frozen time, carrier restrictions).
             XStatusChange.objects.bulk_create(
-                XStatusChange(
-                    x_id=pk, application=application, status=status, cause=cause, at=now
-                )
+                XStatusChange(x_id=pk, application=application, status=status, cause=cause, at=now)
                 for pk, status, cause in changed_now.values_list(
                     "pk", "platform_status", "platform_cause"
                 )

@@ -134,6 +134,55 @@ def test_the_usage_history_is_the_daily_peak_and_a_steady_pool_never_runs_out():
     assert row["to_order"] == 0
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_pool_running_low_is_announced_once_per_alert_not_on_every_hourly_check():
+    from console import webhooks
+    from console.models import WebhookMessage, WebhookSubscription
+
+    application = ApplicationFactory(mode="AX")
+    subscription = WebhookSubscription(
+        application=application, url="http://127.0.0.1:9/", events=["pool.low", "alert.opened"]
+    )
+    subscription.set_secret(webhooks.new_secret())
+    subscription.save()
+    ApplicationPolicy.objects.create(application=application, forecast_days=14)
+    numbers = XNumberFactory.create_batch(10, application=application, city_code="0755")
+    XNumber.objects.filter(pk__in=[n.pk for n in numbers[:4]]).update(binding_count=1)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=57 - i),
+            peak_bindings=i,
+            capacity=10,
+        )
+        for i in range(57)
+    )
+    # the hourly check, three times: one alert, bumped twice; one event
+    for _hour in range(3):
+        assert forecast.check_pools(now=now) == 1
+    assert Alert.objects.get(kind=AlertKind.POOL_LOW).count == 3
+    (message,) = WebhookMessage.objects.filter(event_type="pool.low")
+    data = message.payload["data"]
+    assert (data["application"], data["city_code"]) == (application.pk, "0755")
+    assert (data["days_left"], data["wanted_days"], data["to_order"], data["free"]) == (
+        6.0,
+        14,
+        8,
+        6,
+    )
+    assert WebhookMessage.objects.filter(event_type="alert.opened").count() == 1
+    # resolved, then low again: a new alert, a new event
+    extra = XNumberFactory.create_batch(20, application=application, city_code="0755")
+    assert forecast.check_pools(now=now) == 0
+    XNumber.objects.filter(pk__in=[n.pk for n in extra]).delete()
+    assert forecast.check_pools(now=now) == 1
+    assert WebhookMessage.objects.filter(event_type="pool.low").count() == 2
+
+
 def test_the_chart_draws_the_past_peaks_the_projection_and_where_capacity_runs_out():
     # given a pool of capacity 10 with 4 live bindings, whose peak grew by one a day
     today = date(2026, 12, 2)
@@ -151,7 +200,9 @@ def test_the_chart_draws_the_past_peaks_the_projection_and_where_capacity_runs_o
     # three recorded days, then today's count
     assert drawn.past.split() == [point(25, 1), point(26, 2), point(27, 3), point(28, 4)]
     ahead = drawn.ahead.split()
-    assert ahead[0] == point(28, 4) and ahead[-1] == point(42, 18) and len(ahead) == 15
+    assert ahead[0] == point(28, 4)
+    assert ahead[-1] == point(42, 18)
+    assert len(ahead) == 15
     # 6 free at 1 a day: the line crosses the capacity six days after today
     assert drawn.runs_out_x == round(34 * width / days, 1)
     assert drawn.capacity_y == round(height - 10 * (height - 4) / 18, 1)
@@ -192,7 +243,8 @@ def test_the_pool_page_and_the_dashboard_draw_each_pools_forecast(client, make_u
         for city in ("0755", "020")
     }
     assert all('class="pool-chart"' in row for row in rows.values())
-    assert 'class="runs-out"' in rows["0755"] and 'class="runs-out"' not in rows["020"]
+    assert 'class="runs-out"' in rows["0755"]
+    assert 'class="runs-out"' not in rows["020"]
     # the dashboard lists the pool that runs out first, first, with its chart
     dashboard = client.get(reverse("billing:dashboard")).content.decode()
     section = dashboard.split('class="billing-box dashboard-pools"', 1)[1].split("</section>")[0]
@@ -203,5 +255,6 @@ def test_the_pool_page_and_the_dashboard_draw_each_pools_forecast(client, make_u
 
     client.force_login(make_user("agent", CUSTOMER_SERVICE))
     answer = client.get(reverse("billing:dashboard"))
-    assert answer.status_code == 200 and "dashboard-period" in answer.content.decode()
+    assert answer.status_code == 200
+    assert "dashboard-period" in answer.content.decode()
     assert "dashboard-pools" not in answer.content.decode()

@@ -69,6 +69,8 @@ class AlertAdmin(ReadOnlyAdmin):
         "last_seen_at",
         "acknowledged",
         "resolved_at",
+        "emailed_at",
+        "resolution_emailed_at",
     ]
     readonly_fields = fields
 

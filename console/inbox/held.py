@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from console import alerts, audit
+from console import alerts, audit, events
 from console.choices import AlertKind, AuditAction, DeliveryKind, DeliveryState
 from console.inbox.handlers import Verdict, handler_for
 from console.inbox.receiving import (
@@ -105,6 +105,7 @@ def hold(
                 error=str(error) if error else parsed.ignored,
                 error_field=error.field[:200] if error else "",
             )
+            events.announce_held(application, delivery)  # push.held, with the row
     except IntegrityError:  # the same bytes, held at the same moment by another worker
         return Answer(200, answer)
     logger.warning(

@@ -22,7 +22,9 @@ class Alert(models.Model):
     raising it again bumps ``count`` and ``last_seen_at`` instead of adding a row. ``title`` and
     ``detail`` are English message ids with ``%(name)s`` placeholders filled from ``params``,
     translated when shown (``console.alerts``). Written by ``console.alerts.raise_alert`` /
-    ``resolve_alert`` only; people acknowledge. Issue 16 adds delivery by e-mail and webhook.
+    ``resolve_alert`` only; people acknowledge. Opening and resolving are announced as webhooks
+    (``alert.opened``/``alert.resolved``) with the row, and e-mailed after commit:
+    ``emailed_at``/``resolution_emailed_at`` say the mail went out (a sweeper retries the rest).
     """
 
     kind = models.CharField(_("kind"), max_length=32, choices=AlertKind.choices)
@@ -51,6 +53,10 @@ class Alert(models.Model):
         related_name="+",
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True, editable=False)
+    resolution_emailed_at = models.DateTimeField(
+        _("resolution e-mailed"), null=True, blank=True, editable=False
+    )
 
     # Teams see their applications' alerts and the global ones (a worker silent).
     objects = ScopedManager(shared_when_null=True)

@@ -187,13 +187,21 @@ def test_a_failing_endpoint_is_paused_with_an_alert_and_nothing_is_dropped(recei
     second = emit(application, "binding.ended")
     assert second.lease_until is None
     assert not webhooks.stuck(second.created_at.replace(year=2100)).exists()
-    # resumed: everything waiting goes out
+    # resumed: everything waiting goes out, the alert's own opening too (alert.opened)
+    opened = WebhookDelivery.objects.get(message__event_type="alert.opened")
+    assert opened.lease_until is None
     receiver.fail_rate = 0.0
-    assert webhooks.resume(subscription) == 2
-    for delivery in (first, second):
+    assert webhooks.resume(subscription) == 3
+    for delivery in (first, opened, second):
         webhooks.deliver(delivery.pk)
-    assert set(receiver.accepted) == {first.message.msg_id, second.message.msg_id}
+    assert set(receiver.accepted) == {
+        first.message.msg_id,
+        opened.message.msg_id,
+        second.message.msg_id,
+    }
     assert not Alert.objects.filter(kind=AlertKind.WEBHOOK_PAUSED, resolved_at__isnull=True)
+    # its resolution goes out with what follows the resume
+    assert WebhookDelivery.objects.get(message__event_type="alert.resolved").lease_until
 
 
 @pytest.mark.django_db

@@ -24,7 +24,6 @@ from recordings.services.actions import (
 from recordings.services.beat import (
     BANNER_CACHE_KEY,
     BANNER_CACHE_SECONDS,
-    Alert,
     at_risk,
     at_risk_count,
     banner_count,
@@ -54,7 +53,6 @@ __all__ = [
     "BANNER_CACHE_KEY",
     "BANNER_CACHE_SECONDS",
     "MISSING_CODES",
-    "Alert",
     "LeaseLost",
     "RecordingTransientError",
     "at_risk",

@@ -1,29 +1,27 @@
 """What beat runs: re-queue the due recordings (earliest deadline first, after expiring the overdue
-with fetching's rule), raise alerts once per recording, purge stored files past local retention."""
+with fetching's rule), alert once per recording (``recording.at_risk`` and one alert of the
+application), purge stored files past local retention."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import requests
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from console import audit, teams
-from console.choices import AuditAction
-from recordings import storage
+from console import alerts, audit, teams
+from console.choices import AlertKind, AuditAction
+from console.models import Alert
+from recordings import events, storage
 from recordings.choices import CLAIMABLE_STATES, OUTSTANDING_STATES, RecordingState
 from recordings.models import Recording
-from recordings.services.fetching import expire_overdue, explain
+from recordings.services.fetching import expire_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -61,69 +59,17 @@ def requeue_due(*, now: datetime | None = None, limit: int | None = None) -> lis
     return ids
 
 
-@dataclass(frozen=True)
-class Alert:
-    """Recordings that have just come within the alert window without being stored."""
-
-    recordings: list[Recording]
-
-    def subject(self) -> str:
-        count = len(self.recordings)
-        return ngettext(
-            "%(count)d recording may be lost: not stored before its deadline is near",
-            "%(count)d recordings may be lost: not stored before their deadlines are near",
-            count,
-        ) % {"count": count}
-
-    def body(self) -> str:
-        lines = [self.subject(), ""]
-        for recording in self.recordings[:200]:
-            lines.append(
-                gettext(
-                    "#%(id)s %(application)s, deadline %(deadline)s, %(state)s, "
-                    "%(attempts)s attempts: %(error)s"
-                )
-                % {
-                    "id": recording.pk,
-                    "application": recording.application.name,
-                    "deadline": timezone.localtime(recording.deadline).strftime("%Y-%m-%d %H:%M"),
-                    "state": recording.get_state_display(),
-                    "attempts": recording.attempts,
-                    "error": explain(recording.last_error_code) or "—",
-                }
-            )
-        if len(self.recordings) > 200:
-            lines.append(gettext("… and %(more)d more.") % {"more": len(self.recordings) - 200})
-        lines += ["", settings.CONSOLE_BASE_URL.rstrip("/") + reverse("recordings:at_risk")]
-        return "\n".join(lines)
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "event": "recordings_at_risk",
-            "count": len(self.recordings),
-            "recordings": [
-                {
-                    "id": recording.pk,
-                    "application": recording.application.name,
-                    "deadline": recording.deadline.isoformat(),
-                    "state": recording.state,
-                    "attempts": recording.attempts,
-                    "last_error_code": recording.last_error_code,
-                }
-                for recording in self.recordings
-            ],
-            "url": settings.CONSOLE_BASE_URL.rstrip("/") + reverse("recordings:at_risk"),
-        }
-
-
 def raise_alerts(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Alert once for every recording not stored ``RECORDING_ALERT_BEFORE_SECONDS`` before its
     deadline (or lost without an alert); returns their ids.
 
-    The rows are claimed under ``SELECT … FOR UPDATE SKIP LOCKED`` and marked ``alerted_at``
-    before anything is sent, so two beat runs never alert for the same recording. The alert is
-    the administrators' banner (it reads ``alerted_at``), one log line per recording, and when
-    configured one e-mail and one webhook POST for the whole batch.
+    The rows are claimed under ``SELECT … FOR UPDATE SKIP LOCKED`` and marked ``alerted_at``, so
+    two beat runs never alert for the same recording. In that transaction: one
+    ``recording.at_risk`` event per recording, and one ``recordings_at_risk`` alert per
+    application (opened, or bumped while open), which :mod:`console.alerts` e-mails and
+    announces. Besides: the administrators' banner (it reads ``alerted_at``) and one log line per
+    recording. An application's alert resolves itself at a later run once none of its alerted
+    recordings still waits to be stored (each stored, or lost for good).
     """
     now = now or timezone.now()
     horizon = now + timedelta(seconds=settings.RECORDING_ALERT_BEFORE_SECONDS)
@@ -137,12 +83,17 @@ def raise_alerts(*, now: datetime | None = None, limit: int = 1000) -> list[int]
         )
         if ids:
             Recording.objects.filter(pk__in=ids).update(alerted_at=now)
+            recordings = list(
+                Recording.objects.filter(pk__in=ids)
+                .select_related("application")
+                .order_by("deadline", "id")
+            )
+            events.announce_at_risk(recordings)
+            _raise(recordings)
+    _resolve(now)
     if not ids:
         return []
     cache.delete(BANNER_CACHE_KEY)  # the banner shows them at once
-    recordings = list(
-        Recording.objects.filter(pk__in=ids).select_related("application").order_by("deadline")
-    )
     for recording in recordings:
         logger.warning(
             "ALERT %s of application %s is not stored; the platform deletes it at %s "
@@ -154,34 +105,57 @@ def raise_alerts(*, now: datetime | None = None, limit: int = 1000) -> list[int]
             recording.attempts,
             recording.last_error_code or "none",
         )
-    with translation.override(settings.LANGUAGE_CODE):
-        alert = Alert(recordings)
-        _send_mail(alert)
-        _post_webhook(alert)
-    return ids
+    return [recording.pk for recording in recordings]
 
 
-def _send_mail(alert: Alert) -> None:
-    if not settings.RECORDING_ALERT_EMAILS:
-        return
-    try:
-        send_mail(alert.subject(), alert.body(), None, settings.RECORDING_ALERT_EMAILS)
-    except Exception:
-        logger.exception("the recordings alert e-mail could not be sent")
+def alert_key(application_id: int) -> str:
+    return f"application:{application_id}"
 
 
-def _post_webhook(alert: Alert) -> None:
-    if not settings.RECORDING_ALERT_WEBHOOK:
-        return
-    try:
-        response = requests.post(
-            settings.RECORDING_ALERT_WEBHOOK,
-            json=alert.payload(),
-            timeout=settings.RECORDING_ALERT_WEBHOOK_TIMEOUT,
+def _raise(recordings: list[Recording]) -> None:
+    """One alert per application of these recordings (never a phone number in it)."""
+    by_application: dict[int, list[Recording]] = {}
+    for recording in recordings:
+        by_application.setdefault(recording.application_id, []).append(recording)
+    url = settings.CONSOLE_BASE_URL.rstrip("/") + reverse("recordings:at_risk")
+    for application_id, theirs in by_application.items():
+        first = theirs[0]  # earliest deadline
+        alerts.raise_alert(
+            AlertKind.RECORDINGS_AT_RISK,
+            alert_key(application_id),
+            application=application_id,
+            title=gettext_noop("Recordings of %(application)s may be lost"),
+            detail=gettext_noop(
+                "%(count)s recording(s) were not stored %(hours)s hours before the platform "
+                "deletes them, or expired unstored; the earliest deadline is %(deadline)s "
+                "(recording #%(first)s, last error: %(error)s). The list: %(url)s"
+            ),
+            params={
+                "application": first.application.name,
+                "count": len(theirs),
+                "hours": round(settings.RECORDING_ALERT_BEFORE_SECONDS / 3600, 1),
+                "deadline": f"{timezone.localtime(first.deadline):%Y-%m-%d %H:%M}",
+                "first": first.pk,
+                "error": first.last_error_code or "none",
+                "url": url,
+            },
         )
-        response.raise_for_status()
-    except requests.RequestException as error:
-        logger.error("the recordings alert webhook failed: %s", type(error).__name__)
+
+
+def _resolve(now: datetime) -> int:
+    """Resolve the alerts (raised before this run) of applications none of whose alerted
+    recordings still waits to be stored."""
+    resolved = 0
+    open_alerts = Alert.objects.filter(
+        kind=AlertKind.RECORDINGS_AT_RISK, resolved_at__isnull=True, last_seen_at__lt=now
+    ).values_list("key", "application_id")
+    for key, application_id in open_alerts:
+        waiting = Recording.objects.filter(
+            application_id=application_id, alerted_at__isnull=False, state__in=OUTSTANDING_STATES
+        )
+        if not waiting.exists():
+            resolved += alerts.resolve_alert(AlertKind.RECORDINGS_AT_RISK, key)
+    return resolved
 
 
 def at_risk(*, now: datetime | None = None):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
-from console.models import AuditLog
+from console.choices import AlertKind
+from console.models import Alert, AuditLog, WebhookMessage
+from console.testing.factories import ApplicationFactory
 from recordings import services, storage
 from recordings.choices import RecordingState
 from recordings.models import Recording
@@ -121,67 +120,88 @@ def test_recordings_past_their_deadline_expire_keeping_their_last_error():
 # --- alerts --------------------------------------------------------------------------------------
 
 
-class _Hook(BaseHTTPRequestHandler):
-    bodies: list[dict] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        type(self).bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
-def webhook(settings):
-    _Hook.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.RECORDING_ALERT_WEBHOOK = f"http://127.0.0.1:{server.server_address[1]}/alerts"
-    yield _Hook.bodies
-    server.shutdown()
+def subscribed():
+    """Every application made from now on has a webhook subscription, as soon as it exists."""
+    from console import webhooks
+    from console.models import WebhookSubscription
+
+    def subscribe(application):
+        subscription = WebhookSubscription(application=application, url="http://127.0.0.1:9/")
+        subscription.set_secret(webhooks.new_secret())
+        subscription.save()
+        return application
+
+    return subscribe
 
 
 def test_an_alert_is_raised_once_for_each_recording_not_stored_a_day_before_its_deadline(
-    settings, webhook, caplog
+    settings, subscribed, caplog, mailoutbox, django_capture_on_commit_callbacks
 ):
+    from shell.celery import app
+
     # given
-    settings.RECORDING_ALERT_EMAILS = ["ops@example.com"]
+    settings.ALERT_EMAIL_TO = ["ops@example.com"]
     now = timezone.now()
-    risky = at(make_recording(), deadline=now + timedelta(hours=20), attempts=4)
+    application = subscribed(ApplicationFactory(name="Rides"))
+    risky = at(make_recording(application), deadline=now + timedelta(hours=20), attempts=4)
     failing = at(
-        make_recording(),
+        make_recording(application),
         state=RecordingState.FAILED,
         last_error_code="1012007",
         deadline=now + timedelta(hours=2),
     )
-    at(make_recording(), deadline=now + timedelta(days=3))  # not yet
-    make_stored_recording()  # stored: no alert whatever its deadline
-    # when beat runs twice
-    with caplog.at_level(logging.WARNING, logger="recordings.services"):
-        first = services.raise_alerts(now=now)
-        second = services.raise_alerts(now=now + timedelta(minutes=1))
+    at(make_recording(application), deadline=now + timedelta(days=3))  # not yet
+    make_stored_recording(application)  # stored: no alert whatever its deadline
+    # when beat runs twice (its mail task runs at once here)
+    app.conf.task_always_eager = True
+    try:
+        with (
+            caplog.at_level(logging.WARNING, logger="recordings.services"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            first = services.raise_alerts(now=now)
+            second = services.raise_alerts(now=now + timedelta(minutes=1))
+    finally:
+        app.conf.task_always_eager = False
     # then each recording was alerted once, earliest deadline first
     assert first == [failing.pk, risky.pk]
     assert second == []
     assert Recording.objects.filter(alerted_at__isnull=False).count() == 2
     # a log line per recording
-    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
-    assert len(alerts) == 2
-    assert f"recording #{risky.pk}" in alerts[1]
-    # one e-mail
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["ops@example.com"]
-    assert f"#{failing.pk}" in mail.outbox[0].body
-    assert "2" in mail.outbox[0].subject
-    # one webhook POST, without any phone number
-    assert len(webhook) == 1
-    assert webhook[0]["count"] == 2
-    assert [r["id"] for r in webhook[0]["recordings"]] == [failing.pk, risky.pk]
-    assert "+86" not in json.dumps(webhook[0])
-    assert "+86" not in mail.outbox[0].body
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT ")]
+    lines = [line for line in lines if "recording #" in line]
+    assert len(lines) == 2
+    assert f"recording #{risky.pk}" in lines[1]
+    # one recording.at_risk event per recording, written with alerted_at
+    events = WebhookMessage.objects.filter(event_type="recording.at_risk").order_by("pk")
+    assert [e.payload["data"]["id"] for e in events] == [failing.pk, risky.pk]
+    assert events[0].payload["data"]["last_error_code"] == "1012007"
+    # one alert of the application, announced and e-mailed once (never a phone number)
+    alert = Alert.objects.get(kind=AlertKind.RECORDINGS_AT_RISK)
+    assert (alert.application_id, alert.count, alert.params["count"]) == (application.pk, 1, 2)
+    assert WebhookMessage.objects.filter(event_type="alert.opened").count() == 1
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["ops@example.com"]
+    assert "Recordings of Rides may be lost" in mailoutbox[0].subject
+    assert f"recording #{failing.pk}" in mailoutbox[0].body
+    assert "/recordings/at-risk/" in mailoutbox[0].body
+    assert "+86" not in mailoutbox[0].body
+    assert "+86" not in json.dumps([e.payload for e in WebhookMessage.objects.all()])
+
+
+def test_the_alert_of_an_application_resolves_itself_once_its_recordings_are_stored_or_lost():
+    now = timezone.now()
+    application = ApplicationFactory()
+    waiting = at(make_recording(application), deadline=now + timedelta(hours=2))
+    assert services.raise_alerts(now=now) == [waiting.pk]
+    # still waiting: the alert stays open
+    services.raise_alerts(now=now + timedelta(minutes=1))
+    assert Alert.objects.get(kind=AlertKind.RECORDINGS_AT_RISK).resolved_at is None
+    # nothing left to wait for (here it expired: lost for good): the next run resolves it
+    at(waiting, state=RecordingState.EXPIRED)
+    services.raise_alerts(now=now + timedelta(minutes=2))
+    assert Alert.objects.get(kind=AlertKind.RECORDINGS_AT_RISK).resolved_at is not None
 
 
 def test_the_alert_window_is_a_setting(settings):
@@ -196,14 +216,6 @@ def test_a_recording_lost_without_an_alert_is_alerted_too():
     now = timezone.now()
     lost = at(make_recording(), state=RecordingState.EXPIRED, deadline=now - timedelta(hours=1))
     assert services.raise_alerts(now=now) == [lost.pk]
-
-
-def test_a_failing_webhook_does_not_stop_the_alert(settings, caplog):
-    settings.RECORDING_ALERT_WEBHOOK = "http://127.0.0.1:9/unreachable"
-    recording = at(make_recording(), deadline=timezone.now() + timedelta(hours=1))
-    with caplog.at_level(logging.ERROR, logger="recordings.services"):
-        assert services.raise_alerts() == [recording.pk]
-    assert "webhook failed" in caplog.text
 
 
 # --- local retention -----------------------------------------------------------------------------
