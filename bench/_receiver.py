@@ -1,9 +1,9 @@
 """A webhook receiver for the benchmarks, as its own process: ``python -m bench._receiver SECRET``.
 
 It prints its port, then answers every POST 204 after verifying the Standard Webhooks signature
-(a bad one: 400), keeps each ``webhook-id`` it accepted, (per endpoint: its path), and answers ``GET /count`` with
-"<unique accepted> <requests> <bad signatures>". HTTP/1.1 with keep-alive, as a real receiver
-behind a load balancer would be. Its CPU is reported apart from the console's.
+(a bad one: 400), keeps each ``webhook-id`` it accepted per endpoint (its path), and answers
+``GET /count`` with "<unique accepted> <requests> <bad signatures>". HTTP/1.1 with keep-alive,
+as a real receiver behind a load balancer would be. Its CPU is reported apart from the console's.
 """
 
 from __future__ import annotations

@@ -88,7 +88,8 @@ def measure(options: argparse.Namespace) -> dict:
         response = api.get(f"/api/v1/bindings/{pk}/")
         elapsed = (time.perf_counter() - started) * 1000
         body = response.json()
-        assert response.status_code == 200 and body["id"] == pk, (response.status_code, body)
+        assert response.status_code == 200, (response.status_code, body)
+        assert body["id"] == pk, body
         assert "*" in body["a_number"], "a key without numbers:real got a real number"
         return elapsed
 

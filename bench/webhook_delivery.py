@@ -155,7 +155,7 @@ def measure(options, workers, receiver, base: str, secret: str) -> dict:
     )
     deliveries = options.events * options.subscriptions
     sample = [
-        (f"msg_anchor_{i}", '{"type":"binding.created","data":{"id":%d}}' % i)
+        (f"msg_anchor_{i}", f'{{"type":"binding.created","data":{{"id":{i}}}}}')
         for i in range(deliveries)
     ]
     threads = options.concurrency * options.workers

@@ -1,6 +1,7 @@
 """The issue's "done when", at its full size: an order system creates 1,000 bindings through
-the API with retries and duplicate requests, ends them, and receives every webhook exactly once per event id, verified with the ``standardwebhooks`` verifier, while its
-receiver fails 30 % of requests and is restarted once. Nothing is lost, no binding is doubled.
+the API with retries and duplicate requests, ends them, and receives every webhook exactly once
+per event id, verified with the ``standardwebhooks`` verifier, while its receiver fails 30 % of
+requests and is restarted once. Nothing is lost, no binding is doubled.
 
 Real PostgreSQL, Redis, a real Celery worker (binds, unbinds and deliveries), the simulator.
 """
