@@ -13,7 +13,10 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from console import audit
@@ -70,18 +73,63 @@ def set_token(key: ApiKey) -> str:
     return token
 
 
+def _cached(hashed: str) -> str:
+    return f"api-key:{hashed}"
+
+
 def key_for(token: str) -> ApiKey | None:
-    """The active key of this token, or None (unknown, malformed or revoked)."""
+    """The active key of this token, or None (unknown, malformed or revoked).
+
+    The key and the ids of its applications (``key.application_ids``) are kept in the shared
+    cache for ``API_KEY_CACHE_SECONDS``, so a request costs no query for them: every change to a
+    key (saved, its applications changed, revoked, deleted) drops that entry at once
+    (:func:`forget`), so a revoked key stops working with its next request on every worker.
+    """
     if not token.startswith(TOKEN_START):
         return None
-    key = ApiKey.objects.filter(hashed_key=hash_token(token), revoked_at__isnull=True).first()
+    hashed = hash_token(token)
+    key = cache.get(_cached(hashed))
     if key is None:
-        return None
+        key = ApiKey.objects.filter(hashed_key=hashed, revoked_at__isnull=True).first()
+        if key is None:
+            return None
+        key.application_ids = list(key.applications.values_list("pk", flat=True))
+        cache.set(_cached(hashed), key, settings.API_KEY_CACHE_SECONDS)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        cache.set(_cached(hashed), key, settings.API_KEY_CACHE_SECONDS)
     return key
+
+
+def forget(key: ApiKey) -> None:
+    """Drop a key from the cache of :func:`key_for` (it is read again on its next use)."""
+    if key.hashed_key:
+        cache.delete(_cached(key.hashed_key))
+
+
+def _key_changed(sender, instance: ApiKey, **kwargs) -> None:
+    forget(instance)
+
+
+def _applications_changed(sender, instance, **kwargs) -> None:
+    if isinstance(instance, ApiKey):
+        forget(instance)
+    else:  # an application's keys changed from its side
+        for key in ApiKey.objects.filter(pk__in=kwargs.get("pk_set") or ()):
+            forget(key)
+
+
+def connect() -> None:
+    """Drop a key's cache entry on every change to it (``AppConfig.ready``)."""
+    post_save.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-saved")
+    post_delete.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-deleted")
+    m2m_changed.connect(
+        _applications_changed,
+        sender=ApiKey.applications.through,
+        dispatch_uid="apikey-applications",
+    )
 
 
 def revoke(key: ApiKey, *, user=None, request=None) -> bool:
@@ -89,6 +137,7 @@ def revoke(key: ApiKey, *, user=None, request=None) -> bool:
     done = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget(key)
     if done:
         audit.record(AuditAction.REVOKE, key, user=user, request=request)
     return bool(done)

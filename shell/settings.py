@@ -665,6 +665,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=4)
 WEBHOOK_BUSY_RETRY_SECONDS = env.float("WEBHOOK_BUSY_RETRY_SECONDS", default=2.0)
 # Deliveries of one endpoint sent by one task, in order, over one kept-alive connection.
+# How long an API key (and its applications) is kept in the cache; any change drops it at once.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=50)
 # An endpoint failing without a success for this long is paused, with an alert.
 WEBHOOK_PAUSE_AFTER_SECONDS = env.float("WEBHOOK_PAUSE_AFTER_SECONDS", default=24 * 3600)

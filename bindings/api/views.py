@@ -289,7 +289,8 @@ class BindingDetailView(BindingQueryMixin, APIView):
 
     @extend_schema(responses={200: BindingSerializer, 404: PROBLEM})
     def get(self, request: Request, pk: int) -> Response:
-        binding = self.get_binding(pk)
+        # The answer's own columns only, and no application row.
+        binding = get_object_or_404(self.bindings().only(*BindingSerializer.COLUMNS), pk=pk)
         return Response(BindingSerializer(binding, context={"request": request}).data)
 
     @extend_schema(

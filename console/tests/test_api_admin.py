@@ -54,12 +54,13 @@ def test_a_new_key_is_shown_once_and_kept_as_its_hash(administrator):
 def test_revoking_a_key_stops_it_and_is_audited(administrator):
     application = ApplicationFactory()
     key, token = apikeys.create_key("k", applications=[application], scopes=["bindings:read"])
+    assert apikeys.key_for(token) == key  # in use: now kept in the cache
     response = administrator.post(
         "/admin/console/apikey/",
         {"action": "revoke", "_selected_action": [key.pk]},
     )
     assert response.status_code == 302
-    assert apikeys.key_for(token) is None
+    assert apikeys.key_for(token) is None  # the cached key went with the revocation
     assert AuditLog.objects.filter(action="revoke", target_id=str(key.pk)).exists()
 
 
@@ -103,3 +104,19 @@ def test_an_administrator_redelivers_a_delivery(administrator, django_capture_on
     assert AuditLog.objects.filter(action="redeliver").count() == 1
     page = administrator.get(f"/admin/console/webhookdelivery/{delivery.pk}/change/")
     assert page.status_code == 200
+
+
+def test_a_cached_key_follows_every_change_to_it():
+    first, second = ApplicationFactory(), ApplicationFactory()
+    key, token = apikeys.create_key("k", applications=[first], scopes=["bindings:read"])
+    assert apikeys.key_for(token).application_ids == [first.pk]
+    # its applications changed (from either side), its scopes changed, then it is deleted
+    key.applications.add(second)
+    assert sorted(apikeys.key_for(token).application_ids) == sorted([first.pk, second.pk])
+    second.api_keys.remove(key)  # from the application's side
+    assert apikeys.key_for(token).application_ids == [first.pk]
+    key.scopes = ["bindings:read", "calls:read"]
+    key.save()
+    assert apikeys.key_for(token).scopes == ["bindings:read", "calls:read"]
+    key.delete()
+    assert apikeys.key_for(token) is None
