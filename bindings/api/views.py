@@ -9,6 +9,8 @@ retried or concurrent duplicate hits their unique constraint and answers the fir
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -89,6 +91,48 @@ def _platform_refused(binding: Binding, body: dict[str, Any]) -> Problem:
         platform_code=code,
         meaning={"zh-hans": result_meaning(code, "zh-hans"), "en": result_meaning(code, "en")},
         binding=body,
+    )
+
+
+def request_fingerprint(application, cleaned: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a validated create (the form's cleaned data, so "138 0000
+    0001" and "+8613800000001" are the same request; ``?wait`` is no part of it)."""
+    canonical = json.dumps(
+        {"application": application.pk, **cleaned},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _reused(claim: IdempotencyKey) -> Problem:
+    """The same ``Idempotency-Key`` (or order reference) sent with another request than the one
+    that made its binding: refused, nothing made (draft-ietf-httpapi-idempotency-key-header)."""
+    binding_id = int(claim.object_id)
+    if claim.kind == "order_ref":
+        return Problem(
+            _(
+                "The order reference %(order_ref)s already made binding %(binding)s with other "
+                "fields; change that binding (PATCH) or use another order reference."
+            )
+            % {"order_ref": claim.value, "binding": binding_id},
+            code="order_ref_reused",
+            title=_("This order reference was used for another request."),
+            order_ref=claim.value,
+            binding=binding_id,
+        )
+    return Problem(
+        _(
+            "The Idempotency-Key %(key)s was already used for another request (binding "
+            "%(binding)s); send a new key for a new request."
+        )
+        % {"key": claim.value, "binding": binding_id},
+        code="idempotency_key_reused",
+        title=_("This Idempotency-Key was used for another request."),
+        idempotency_key=claim.value,
+        binding=binding_id,
     )
 
 
@@ -222,12 +266,15 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
             keys.append(("header", header))
         if cleaned.get("order_ref"):
             keys.append(("order_ref", cleaned["order_ref"]))
+        fingerprint = request_fingerprint(application, cleaned)
         try:
             with transaction.atomic():
                 # The unique constraint decides: a duplicate waits for the first transaction
                 # (PostgreSQL) and then fails here; nothing is read before it is written.
                 claims = [
-                    IdempotencyKey.objects.create(application=application, kind=kind, value=value)
+                    IdempotencyKey.objects.create(
+                        application=application, kind=kind, value=value, fingerprint=fingerprint
+                    )
                     for kind, value in keys
                 ]
                 binding = services.create_binding(
@@ -242,13 +289,19 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
             match = Q()
             for kind, value in keys:
                 match |= Q(kind=kind, value=value)
-            claim = (
-                IdempotencyKey.objects.filter(match, application=application)
-                .exclude(object_id="")
-                .first()
-            )
-            if claim is None:
+            found = {
+                claim.kind: claim
+                for claim in IdempotencyKey.objects.filter(match, application=application).exclude(
+                    object_id=""
+                )
+            }
+            if not found:
                 raise
+            for kind, _value in keys:
+                claim = found.get(kind)
+                if claim is not None and claim.fingerprint and claim.fingerprint != fingerprint:
+                    raise _reused(claim) from None
+            claim = found.get("header") or found["order_ref"]
             return Binding.objects.get(pk=int(claim.object_id)), True
         return binding, False
 
