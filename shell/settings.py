@@ -631,6 +631,8 @@ API_RATE_PER_MINUTE = env.int("API_RATE_PER_MINUTE", default=600)
 # A create may wait this long (seconds, ``?wait=``) for the worker to make the binding active.
 API_CREATE_DEFAULT_WAIT = env.float("API_CREATE_DEFAULT_WAIT", default=0.0)
 API_CREATE_MAX_WAIT = env.float("API_CREATE_MAX_WAIT", default=5.0)
+# How long a recording's signed download URL (``download_url`` of /api/v1/recordings/) works.
+API_RECORDING_URL_SECONDS = env.int("API_RECORDING_URL_SECONDS", default=300)
 
 # --- Webhooks out (console.webhooks) ------------------------------------------------------------
 # Seconds between attempts of one delivery, then the last one repeated until the total passes
