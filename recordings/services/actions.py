@@ -48,7 +48,8 @@ def record_playback(recording: Recording, request, *, download: bool, user=None)
         return False
     kind = "download" if download else "play"
     user = user if user is not None else request.user
-    who = user.pk if user.pk is not None else getattr(user, "username", "")  # a key: api:<name>
+    api_key = getattr(user, "key", None)  # an API key (console.api.authentication.ApiPrincipal)
+    who = f"key-{api_key.pk}" if api_key is not None else user.pk
     key = f"recordings:{kind}:{who}:{recording.pk}"
     window = settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS
     try:
