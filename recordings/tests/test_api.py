@@ -54,7 +54,8 @@ def test_recordings_are_listed_with_their_metadata_for_the_keys_applications(
     assert shown["size"] == len(stored.data)
     assert shown["sha256"] == stored.sha256
     assert shown["duration"] == 12.0
-    assert shown["deadline"] and shown["stored_at"]
+    assert shown["deadline"]
+    assert shown["stored_at"]
     assert shown["download_url"].startswith(
         f"http://testserver/api/v1/recordings/{stored.pk}/audio/?token="
     )
