@@ -40,7 +40,10 @@ class CallListView(CallsMixin, generics.ListAPIView):
     def get_queryset(self):
         queryset = self.calls()
         query = self.request.query_params
-        for name in ("binding", "subscription_id", "outcome", "application"):
+        for name in ("binding", "application"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: integer(query[name], name)})
+        for name in ("subscription_id", "outcome"):
             if query.get(name):
                 queryset = queryset.filter(**{name: query[name]})
         if query.get("caller_num"):  # a real number: its exact value only

@@ -43,6 +43,11 @@ def test_a_failed_call_says_why_and_the_scope_is_needed(api_client):
     assert call["billable_minutes"] == 0
     assert [r["code"] for r in call["reasons"]["en"]] == [8014, 8102, 17]
     assert call["caller_num"].startswith("+86")  # numbers:real: in full
+    # an id that is not a number is a problem detail, not a server error
+    for name in ("binding", "application"):
+        refused = client.get("/api/v1/calls/", {name: "x"})
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["field"] == name
 
 
 # --- SMS records -------------------------------------------------------------------------------

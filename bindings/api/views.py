@@ -161,7 +161,9 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
     def get_queryset(self):
         queryset = self.bindings()
         query = self.request.query_params
-        for name in ("status", "mode", "order_ref", "application", "x_number", "subscription_id"):
+        if query.get("application"):
+            queryset = queryset.filter(application=integer(query["application"], "application"))
+        for name in ("status", "mode", "order_ref", "x_number", "subscription_id"):
             if query.get(name):
                 queryset = queryset.filter(**{name: query[name]})
         for name in NUMBER_FILTERS:

@@ -172,6 +172,7 @@ def test_the_list_pages_by_cursor_and_filters(platform, api_client):
     assert client.get("/api/v1/bindings/", {"status": "active"}).json()["results"] == []
     assert len(client.get("/api/v1/bindings/", {"status": "pending"}).json()["results"]) == 5
     assert client.get("/api/v1/bindings/", {"created_after": "yesterday"}).status_code == 400
+    assert client.get("/api/v1/bindings/", {"application": "mine"}).status_code == 400
 
 
 def test_a_retried_create_with_the_same_key_or_order_answers_the_first(platform, api_client):
