@@ -200,3 +200,35 @@ class StatementSerializer(serializers.ModelSerializer):
     def get_waits_for_tariff(self, statement: Statement) -> bool:
         """Open, with something to bill and no tariff in force: its charges are not counted yet."""
         return services.waits_for_tariff(statement)
+
+
+class PackageDrawnSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    minutes = serializers.IntegerField(help_text="Minutes this package gave the month.")
+
+
+class StatementDetailSerializer(StatementSerializer):
+    """One statement with the packages its month drew on, as its page lists them."""
+
+    packages = serializers.SerializerMethodField()
+
+    class Meta(StatementSerializer.Meta):
+        fields = (*StatementSerializer.Meta.fields, "packages")
+        read_only_fields = fields
+
+    @extend_schema_field(PackageDrawnSerializer(many=True))
+    def get_packages(self, statement: Statement) -> list[dict[str, Any]]:
+        drawn = [
+            {
+                "id": package.pk,
+                "name": package.name,
+                "valid_from": package.valid_from,
+                "valid_until": package.valid_until,
+                "minutes": minutes,
+            }
+            for package, minutes in services.packages_drawn(statement)
+        ]
+        return PackageDrawnSerializer(drawn, many=True).data

@@ -10,7 +10,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 
-from billing.api.serializers import CallSerializer, SmsSerializer, StatementSerializer
+from billing.api.serializers import (
+    CallSerializer,
+    SmsSerializer,
+    StatementDetailSerializer,
+    StatementSerializer,
+)
 from billing.choices import CallOutcome, SmsDecision, StatementState
 from billing.models import CallRecord, SmsRecord, Statement
 from console.api.pagination import NewestFirst
@@ -198,9 +203,11 @@ class StatementListView(StatementsMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-@extend_schema(tags=["statements"], responses={200: StatementSerializer, 404: PROBLEM})
+@extend_schema(tags=["statements"], responses={200: StatementDetailSerializer, 404: PROBLEM})
 class StatementDetailView(StatementsMixin, generics.RetrieveAPIView):
-    """One statement."""
+    """One statement, with the packages its month drew on."""
+
+    serializer_class = StatementDetailSerializer
 
     def get_queryset(self):
         return self.statements()

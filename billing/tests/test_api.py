@@ -129,7 +129,9 @@ def test_the_sms_list_is_one_page_query_however_long(
 # --- Statements --------------------------------------------------------------------------------
 
 
-def test_statements_show_the_figures_and_lines_of_the_statement_page(api_client):
+def test_statements_show_the_figures_and_lines_of_the_statement_page(
+    api_client, django_assert_max_num_queries
+):
     from datetime import date
     from decimal import Decimal
 
@@ -138,6 +140,15 @@ def test_statements_show_the_figures_and_lines_of_the_statement_page(api_client)
 
     application, other = ApplicationFactory(), ApplicationFactory()
     TariffFactory(application=application, valid_from=date(2026, 1, 1), price_from_a="0.12")
+    from billing.models import Package
+
+    package = Package.objects.create(
+        application=application,
+        name="P2",
+        minutes=2,
+        valid_from=utc(2026, 2, 28, 16),
+        valid_until=utc(2026, 3, 31, 16),
+    )
     make_record(
         application, answered=utc(2026, 3, 10, 10, 25), talk=300, started=utc(2026, 3, 10, 10, 25)
     )
@@ -150,20 +161,28 @@ def test_statements_show_the_figures_and_lines_of_the_statement_page(api_client)
         == 403
     )
     reader = api_client([application], [ApiScope.STATEMENTS_READ])
-    page = reader.get("/api/v1/statements/").json()
+    reader.get("/api/v1/statements/")  # the key's last use is written once
+    with django_assert_max_num_queries(2):  # the key, the page with its tariffs
+        page = reader.get("/api/v1/statements/").json()
     assert [s["id"] for s in page["results"]] == [april.pk, march.pk]
     shown = reader.get(f"/api/v1/statements/{march.pk}/").json()
     assert shown["month"] == "2026-03"
     assert shown["state"] == "closed"
     assert shown["minutes"] == march.minutes == 5
-    assert Decimal(shown["call_charges"]) == march.call_charges == Decimal("0.60")
+    assert (shown["package_minutes"], shown["excess_minutes"]) == (2, 3)
+    assert Decimal(shown["call_charges"]) == march.call_charges == Decimal("0.36")
     assert Decimal(shown["total"]) == march.total
     assert shown["tariff"]["price_from_a"] == "0.12"
     assert shown["waits_for_tariff"] is False
     [line] = shown["lines"]
     assert line["direction"] == 1
-    assert line["minutes"] == 5
-    assert line["charge"] == "0.60"
+    assert (line["minutes"], line["package_minutes"], line["excess_minutes"]) == (5, 2, 3)
+    assert line["price"] == "0.12"
+    assert line["charge"] == "0.36"
+    # the packages the month drew on, as the statement page lists them
+    assert [(p["id"], p["name"], p["minutes"]) for p in shown["packages"]] == [
+        (package.pk, "P2", 2)
+    ]
     assert line["label"]
     assert reader.get(f"/api/v1/statements/{theirs.pk}/").status_code == 404
     # filters
