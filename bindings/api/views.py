@@ -470,9 +470,14 @@ class XNumberListView(NumbersMixin, generics.ListAPIView):
         query = self.request.query_params
         if query.get("application"):
             queryset = queryset.filter(application=integer(query["application"], "application"))
-        for name in ("city_code", "province", "state", "platform_status", "number"):
+        for name in ("city_code", "province", "state", "platform_status"):
             if query.get(name):
                 queryset = queryset.filter(**{name: query[name]})
+        if query.get("number"):  # any written form of it
+            try:
+                queryset = queryset.filter(number=normalize(query["number"]))
+            except InvalidNumber:
+                queryset = queryset.none()
         resting = query.get("resting", "").lower()
         if resting in ("true", "false"):
             now_resting = Q(resting_until__gt=timezone.now())
@@ -488,7 +493,7 @@ class XNumberListView(NumbersMixin, generics.ListAPIView):
             OpenApiParameter("province", str),
             OpenApiParameter("state", enum=NumberState.values),
             OpenApiParameter("platform_status", enum=PlatformNumberStatus.values),
-            OpenApiParameter("number", str, description="Exact number."),
+            OpenApiParameter("number", str, description="Exact number (any form)."),
             OpenApiParameter("resting", bool, description="Rested by the health guard now."),
         ],
         responses={200: XNumberSerializer(many=True), 400: PROBLEM, 403: PROBLEM},

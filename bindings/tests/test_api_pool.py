@@ -118,6 +118,8 @@ def test_x_numbers_are_listed_in_full_with_their_status_and_rest(
         ({"resting": "false"}, [numbers[3].pk, numbers[2].pk, numbers[0].pk]),
         ({"platform_status": "11"}, [numbers[2].pk]),
         ({"number": numbers[0].number}, [numbers[0].pk]),
+        ({"number": numbers[0].number.removeprefix("+86")}, [numbers[0].pk]),
+        ({"number": "not a number"}, []),
         ({"city_code": "010"}, []),
         ({"application": other.pk}, []),
     ):
