@@ -211,6 +211,15 @@ def test_a_key_or_an_order_reused_for_another_request_is_refused(platform, api_c
     assert problem["idempotency_key"] == "k-1"
     assert problem["binding"] == first["id"]
     assert "k-1" in problem["detail"]
+    assert problem["title"] == "该 Idempotency-Key 已用于另一个请求。"  # zh-hans by default
+    english = client.post(
+        "/api/v1/bindings/",
+        {"application": application.pk, "a_number": A, "b_number": B, "order_ref": "o-2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+    assert english["title"] == "This Idempotency-Key was used for another request."
     # the same order under a new key with other fields: refused too, naming the binding
     moved = create(client, application, key="k-2", order_ref="o-1", b_number="+8613900000099")
     assert moved.status_code == 422, moved.content
