@@ -620,7 +620,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Two choice sets of the forms are "0"/"1" (city matching, what A sees): one name for both.
-    "ENUM_NAME_OVERRIDES": {"ZeroOrOneEnum": ["0", "1"]},
+    # Three models have a "state" of their own choices: each its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ZeroOrOneEnum": ["0", "1"],
+        "NumberStateEnum": "bindings.choices.NumberState",
+        "StatementStateEnum": "billing.choices.StatementState",
+        "RecordingStateEnum": "recordings.choices.RecordingState",
+    },
     # The document and its pages are public (they hold no data); the API itself needs a key.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
