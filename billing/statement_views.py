@@ -4,7 +4,6 @@ parse, call one service and render."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,14 +20,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import allocation, reconcile, services, settlement
+from billing import allocation, reconcile, services
 from billing.choices import CallDirection, DifferenceKind
 from billing.forms import AllocationForm, BillUploadForm
 from billing.models import (
     BillDifference,
     BillReconciliation,
     CallRecord,
-    Package,
     SettledHour,
     SettlementProgress,
     Statement,
@@ -85,16 +83,9 @@ class StatementView(ConsolePage, TemplateView):
         )
         application = statement.application
         start, end = services.month_bounds(statement.month)
-        figures = settlement.hours(application.pk, start, end)
-        drawn: dict[int, int] = defaultdict(int)
-        for hour in figures:
-            for package_id, minutes in hour.draws.items():
-                drawn[package_id] += minutes
         packages = [
-            {"package": package, "minutes": drawn[package.pk]}
-            for package in Package.objects.filter(pk__in=drawn).order_by(
-                "priority", "valid_until", "id"
-            )
+            {"package": package, "minutes": minutes}
+            for package, minutes in services.packages_drawn(statement)
         ]
         directions = dict(CallDirection.choices)
         progress = SettlementProgress.objects.filter(application=application).first()

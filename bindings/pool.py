@@ -422,8 +422,11 @@ def usage() -> list[dict[str, Any]]:
     """Numbers by state and live bindings against capacity, per application and city.
 
     One aggregate query over the pool (no query per row): retired numbers count in the total but
-    carry no capacity.
+    carry no capacity. ``resting``: numbers the number-health guard rests now; ``blocked``:
+    numbers whose platform status stops new binds (neither is chosen for a new binding).
     """
+    now = timezone.now()
+    live = ~Q(state=NumberState.RETIRED)
     by_state = {state.value: Count("pk", filter=Q(state=state)) for state in NumberState}
     rows = (
         XNumber.objects.order_by()
@@ -441,6 +444,8 @@ def usage() -> list[dict[str, Any]]:
             on_platform=Sum("platform_binding_count"),
             counted_at=Min("platform_counted_at"),
             counted=Count("platform_counted_at"),
+            resting=Count("pk", filter=live & Q(resting_until__gt=now)),
+            blocked=Count("pk", filter=live & ~Q(platform_status=PlatformNumberStatus.NORMAL)),
             **by_state,
         )
         .order_by("application__name", "application_id", "city_code", "province")
@@ -463,6 +468,8 @@ def usage() -> list[dict[str, Any]]:
                 "in_use": row[NumberState.IN_USE],
                 "cooling": row[NumberState.COOLING],
                 "retired": row[NumberState.RETIRED],
+                "resting": row["resting"],
+                "blocked": row["blocked"],
                 "bindings": row["bindings"] or 0,
                 "capacity": capacity,
                 "percent": round(100 * (row["bindings"] or 0) / capacity, 1) if capacity else None,

@@ -54,6 +54,13 @@ def download(request, pk: int):
 
 def _serve(request, pk: int, *, download: bool) -> HttpResponse:
     recording = get_object_or_404(Recording.objects.select_related("call_record"), pk=pk)
+    return serve(request, recording, download=download)
+
+
+def serve(request, recording: Recording, *, download: bool, user=None) -> HttpResponse:
+    """Stream a stored recording, whole or the one range asked for (``If-Range`` honoured), and
+    audit it as ``user`` (the request's user by default; the API's signed URL: the key)."""
+    pk = recording.pk
     if not recording.playable or recording.size is None:
         raise Http404("this recording is not stored")
     size = recording.size
@@ -75,7 +82,7 @@ def _serve(request, pk: int, *, download: bool) -> HttpResponse:
     except FileNotFoundError:
         logger.error("%s is marked stored but its file %s is missing", recording, recording.file)
         raise Http404("the stored file is missing") from None
-    services.record_playback(recording, request, download=download)
+    services.record_playback(recording, request, download=download, user=user)
     if request.method == "HEAD":
         close = getattr(body, "close", None)
         if close is not None:

@@ -639,7 +639,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Two choice sets of the forms are "0"/"1" (city matching, what A sees): one name for both.
-    "ENUM_NAME_OVERRIDES": {"ZeroOrOneEnum": ["0", "1"]},
+    # Three models have a "state" of their own choices: each its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ZeroOrOneEnum": ["0", "1"],
+        "NumberStateEnum": "bindings.choices.NumberState",
+        "StatementStateEnum": "billing.choices.StatementState",
+        "RecordingStateEnum": "recordings.choices.RecordingState",
+    },
     # The document and its pages are public (they hold no data); the API itself needs a key.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -650,6 +656,8 @@ API_RATE_PER_MINUTE = env.int("API_RATE_PER_MINUTE", default=600)
 # A create may wait this long (seconds, ``?wait=``) for the worker to make the binding active.
 API_CREATE_DEFAULT_WAIT = env.float("API_CREATE_DEFAULT_WAIT", default=0.0)
 API_CREATE_MAX_WAIT = env.float("API_CREATE_MAX_WAIT", default=5.0)
+# How long a recording's signed download URL (``download_url`` of /api/v1/recordings/) works.
+API_RECORDING_URL_SECONDS = env.int("API_RECORDING_URL_SECONDS", default=300)
 
 # --- Webhooks out (console.webhooks) ------------------------------------------------------------
 # Seconds between attempts of one delivery, then the last one repeated until the total passes

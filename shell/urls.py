@@ -20,6 +20,7 @@ admin.site.enable_nav_sidebar = False
 api_patterns = [
     path("", include("bindings.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("recordings.api.urls")),
 ]
 
 urlpatterns = [

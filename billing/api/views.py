@@ -1,17 +1,27 @@
-"""Calls (CDRs) of the key's applications: newest first, by cursor, with filters."""
+"""Calls (CDRs), SMS records and statements of the key's applications: newest first, by cursor,
+with filters."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 
-from billing.api.serializers import CallSerializer
-from billing.choices import CallOutcome
-from billing.models import CallRecord
+from billing.api.serializers import (
+    CallSerializer,
+    SmsSerializer,
+    StatementDetailSerializer,
+    StatementSerializer,
+)
+from billing.choices import CallOutcome, SmsDecision, StatementState
+from billing.models import CallRecord, SmsRecord, Statement
 from console.api.pagination import NewestFirst
-from console.api.params import moment
+from console.api.params import integer, moment
 from console.api.permissions import applications_of
+from console.api.problems import Problem
 from console.choices import ApiScope
 from console.numbers import InvalidNumber, normalize
 
@@ -35,7 +45,10 @@ class CallListView(CallsMixin, generics.ListAPIView):
     def get_queryset(self):
         queryset = self.calls()
         query = self.request.query_params
-        for name in ("binding", "subscription_id", "outcome", "application"):
+        for name in ("binding", "application"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: integer(query[name], name)})
+        for name in ("subscription_id", "outcome"):
             if query.get(name):
                 queryset = queryset.filter(**{name: query[name]})
         if query.get("caller_num"):  # a real number: its exact value only
@@ -70,3 +83,131 @@ class CallDetailView(CallsMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return self.calls()
+
+
+class SmsMixin:
+    scopes = {"GET": ApiScope.CALLS_READ.value}
+    serializer_class = SmsSerializer
+
+    def messages(self):
+        return SmsRecord.objects.filter(application__in=applications_of(self.request)).order_by()
+
+
+@extend_schema(tags=["sms"])
+class SmsListView(SmsMixin, generics.ListAPIView):
+    """SMS records newest first (by id), a cursor page at a time."""
+
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        queryset = self.messages()
+        query = self.request.query_params
+        for name in ("binding", "application"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: integer(query[name], name)})
+        for name in ("subscription_id", "decision", "notification_mode"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: query[name]})
+        for name in ("calling", "called"):  # real numbers: their exact value only
+            if query.get(name):
+                try:
+                    queryset = queryset.filter(**{name: normalize(query[name])})
+                except InvalidNumber:
+                    queryset = queryset.none()
+        if query.get("virtual_number"):
+            queryset = queryset.filter(virtual_number=query["virtual_number"])
+        for name, lookup in (("after", "gte"), ("before", "lt")):
+            if query.get(name):
+                queryset = queryset.filter(**{f"time_stamp__{lookup}": moment(query[name], name)})
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("binding", int),
+            OpenApiParameter("application", int),
+            OpenApiParameter("subscription_id", str),
+            OpenApiParameter("decision", enum=[v for v in SmsDecision.values if v]),
+            OpenApiParameter("notification_mode", enum=["Notify", "Block"]),
+            OpenApiParameter("calling", str, description="Exact number only (any form)."),
+            OpenApiParameter("called", str, description="Exact number only (any form)."),
+            OpenApiParameter("virtual_number", str),
+            OpenApiParameter("after", OpenApiTypes.DATETIME, description="Sent at or after."),
+            OpenApiParameter("before", OpenApiTypes.DATETIME, description="Sent before."),
+        ],
+        responses={200: SmsSerializer(many=True), 400: PROBLEM, 403: PROBLEM},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["sms"], responses={200: SmsSerializer, 404: PROBLEM})
+class SmsDetailView(SmsMixin, generics.RetrieveAPIView):
+    """One SMS record."""
+
+    def get_queryset(self):
+        return self.messages()
+
+
+def _month(value: str) -> date:
+    try:
+        year, month = value.split("-")[:2]
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise Problem(
+            _("month is not a month like 2026-03."),
+            code="validation",
+            title=_("The request is not valid."),
+            status_code=400,
+            errors=[{"field": "month", "message": _("Not a month."), "code": "invalid"}],
+        ) from None
+
+
+class StatementsMixin:
+    scopes = {"GET": ApiScope.STATEMENTS_READ.value}
+    serializer_class = StatementSerializer
+
+    def statements(self):
+        return (
+            Statement.objects.filter(application__in=applications_of(self.request))
+            .select_related("tariff")
+            .order_by()
+        )
+
+
+@extend_schema(tags=["statements"])
+class StatementListView(StatementsMixin, generics.ListAPIView):
+    """Monthly statements, newest first (by id), a cursor page at a time."""
+
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        queryset = self.statements()
+        query = self.request.query_params
+        if query.get("application"):
+            queryset = queryset.filter(application=integer(query["application"], "application"))
+        if query.get("state"):
+            queryset = queryset.filter(state=query["state"])
+        if query.get("month"):
+            queryset = queryset.filter(month=_month(query["month"]))
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("application", int),
+            OpenApiParameter("state", enum=StatementState.values),
+            OpenApiParameter("month", str, description="A month, YYYY-MM (Beijing time)."),
+        ],
+        responses={200: StatementSerializer(many=True), 400: PROBLEM, 403: PROBLEM},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["statements"], responses={200: StatementDetailSerializer, 404: PROBLEM})
+class StatementDetailView(StatementsMixin, generics.RetrieveAPIView):
+    """One statement, with the packages its month drew on."""
+
+    serializer_class = StatementDetailSerializer
+
+    def get_queryset(self):
+        return self.statements()

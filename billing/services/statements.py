@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from billing import settlement
 from billing.choices import StatementState
 from billing.models import (
     CallRecord,
+    Package,
     Statement,
     Tariff,
 )
@@ -287,6 +289,18 @@ def close_statements(now: datetime | None = None) -> list[int]:
             if close and statement.state == StatementState.CLOSED:
                 closed.append(statement.pk)
     return closed
+
+
+def packages_drawn(statement: Statement) -> list[tuple[Package, int]]:
+    """The packages the statement's month drew on, in their consumption order, with the minutes
+    each gave it (the hourly settlement: stored hours, the rest derived)."""
+    start, end = month_bounds(statement.month)
+    drawn: dict[int, int] = defaultdict(int)
+    for hour in settlement.hours(statement.application_id, start, end):
+        for package_id, minutes in hour.draws.items():
+            drawn[package_id] += minutes
+    packages = Package.objects.filter(pk__in=drawn).order_by("priority", "valid_until", "id")
+    return [(package, drawn[package.pk]) for package in packages]
 
 
 def waits_for_tariff(statement: Statement) -> bool:

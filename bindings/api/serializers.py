@@ -7,6 +7,8 @@ to the schema. Real numbers are shown through the console's one rule (``console.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms as django_forms
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -15,7 +17,7 @@ from rest_framework import serializers
 
 from bindings import modes
 from bindings.forms import form_for_mode
-from bindings.models import Binding
+from bindings.models import Binding, XNumber
 from console.api.serializers import FieldsBuiltOnce
 from console.gateway import result_meaning
 from console.privacy import numbers_for_api
@@ -153,3 +155,76 @@ class BindingSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 def language() -> str:
     return get_language() or "en"
+
+
+class XNumberSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    """An X number of the pool (a privacy number: shown in full, it is no one's own)."""
+
+    application = serializers.IntegerField(source="application_id", read_only=True)
+
+    class Meta:
+        model = XNumber
+        fields = (
+            "id",
+            "number",
+            "application",
+            "city_code",
+            "province",
+            "state",
+            "cooling_until",
+            "binding_count",
+            "platform_status",
+            "platform_cause",
+            "platform_status_at",
+            "resting_until",
+            "rest_reason",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class PoolNumbersSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    available = serializers.IntegerField()
+    in_use = serializers.IntegerField()
+    cooling = serializers.IntegerField()
+    retired = serializers.IntegerField()
+    resting = serializers.IntegerField(help_text="Rested by the number-health guard now.")
+    blocked = serializers.IntegerField(help_text="Platform status other than normal (5).")
+
+
+class PoolForecastSerializer(serializers.Serializer):
+    days_left = serializers.FloatField(
+        allow_null=True, help_text="Days the free capacity lasts; null: more than a year."
+    )
+    wanted_days = serializers.IntegerField(help_text="The application's forecast horizon.")
+    to_order = serializers.IntegerField(help_text="Numbers to order to last wanted_days.")
+
+
+class PoolSerializer(serializers.Serializer):
+    """One pool (an application's X numbers in one city), as the pool usage page shows it."""
+
+    application = serializers.IntegerField(source="application_id")
+    application_name = serializers.CharField(source="application")
+    mode = serializers.CharField()
+    city_code = serializers.CharField()
+    city_name = serializers.CharField()
+    province = serializers.CharField()
+    numbers = serializers.SerializerMethodField()
+    bindings = serializers.IntegerField(help_text="Live bindings on the pool's numbers.")
+    capacity = serializers.IntegerField(help_text="Live bindings the console lets it carry.")
+    free = serializers.IntegerField()
+    percent = serializers.FloatField(allow_null=True, help_text="Bindings / capacity, %.")
+    on_platform = serializers.IntegerField(
+        allow_null=True, help_text="AXE: the platform's own count, once every number has one."
+    )
+    counted_at = serializers.DateTimeField(allow_null=True)
+    forecast = serializers.SerializerMethodField()
+
+    @extend_schema_field(PoolNumbersSerializer)
+    def get_numbers(self, row: dict[str, Any]) -> dict[str, int]:
+        return {name: row[name] for name in PoolNumbersSerializer().fields}
+
+    @extend_schema_field(PoolForecastSerializer)
+    def get_forecast(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {name: row[name] for name in PoolForecastSerializer().fields}

@@ -1,4 +1,5 @@
-"""The bindings API: create (idempotent, may wait for X), modify, end, get, list.
+"""The bindings API: create (idempotent, may wait for X), modify, end, get, list; and the pool
+(usage per city with its forecast, the X numbers), read only.
 
 Every verb goes through the services the pages use (``bindings.services``) and is audited under
 the key's name (``api:<name>``). A create is validated by the mode's create form
@@ -9,6 +10,8 @@ retried or concurrent duplicate hits their unique constraint and answers the fir
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -18,6 +21,7 @@ from django.db.models import Q
 from django.forms import modelform_factory
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -26,17 +30,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bindings import modes, services
+from bindings import forecast, modes, services
 from bindings.api.serializers import (
     BindingCreateSerializer,
     BindingModifySerializer,
     BindingSerializer,
+    PoolSerializer,
+    XNumberSerializer,
 )
-from bindings.choices import BindingStatus
+from bindings.choices import BindingStatus, NumberState, PlatformNumberStatus
 from bindings.forms import BindingModifyForm, LifetimeField, OptionalBooleanField, form_for_mode
-from bindings.models import Binding
+from bindings.models import Binding, XNumber
+from console import teams
 from console.api.pagination import NewestFirst
-from console.api.params import moment
+from console.api.params import integer, moment
 from console.api.permissions import applications_of
 from console.api.problems import Problem
 from console.choices import ApiScope
@@ -92,6 +99,48 @@ def _platform_refused(binding: Binding, body: dict[str, Any]) -> Problem:
     )
 
 
+def request_fingerprint(application, cleaned: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a validated create (the form's cleaned data, so "138 0000
+    0001" and "+8613800000001" are the same request; ``?wait`` is no part of it)."""
+    canonical = json.dumps(
+        {"application": application.pk, **cleaned},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _reused(claim: IdempotencyKey) -> Problem:
+    """The same ``Idempotency-Key`` (or order reference) sent with another request than the one
+    that made its binding: refused, nothing made (draft-ietf-httpapi-idempotency-key-header)."""
+    binding_id = int(claim.object_id)
+    if claim.kind == "order_ref":
+        return Problem(
+            _(
+                "The order reference %(order_ref)s already made binding %(binding)s with other "
+                "fields; change that binding (PATCH) or use another order reference."
+            )
+            % {"order_ref": claim.value, "binding": binding_id},
+            code="order_ref_reused",
+            title=_("This order reference was used for another request."),
+            order_ref=claim.value,
+            binding=binding_id,
+        )
+    return Problem(
+        _(
+            "The Idempotency-Key %(key)s was already used for another request (binding "
+            "%(binding)s); send a new key for a new request."
+        )
+        % {"key": claim.value, "binding": binding_id},
+        code="idempotency_key_reused",
+        title=_("This Idempotency-Key was used for another request."),
+        idempotency_key=claim.value,
+        binding=binding_id,
+    )
+
+
 class BindingQueryMixin:
     """Bindings of the key's applications only (another application's is a 404)."""
 
@@ -112,7 +161,9 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
     def get_queryset(self):
         queryset = self.bindings()
         query = self.request.query_params
-        for name in ("status", "mode", "order_ref", "application", "x_number", "subscription_id"):
+        if query.get("application"):
+            queryset = queryset.filter(application=integer(query["application"], "application"))
+        for name in ("status", "mode", "order_ref", "x_number", "subscription_id"):
             if query.get(name):
                 queryset = queryset.filter(**{name: query[name]})
         for name in NUMBER_FILTERS:
@@ -222,12 +273,15 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
             keys.append(("header", header))
         if cleaned.get("order_ref"):
             keys.append(("order_ref", cleaned["order_ref"]))
+        fingerprint = request_fingerprint(application, cleaned)
         try:
             with transaction.atomic():
                 # The unique constraint decides: a duplicate waits for the first transaction
                 # (PostgreSQL) and then fails here; nothing is read before it is written.
                 claims = [
-                    IdempotencyKey.objects.create(application=application, kind=kind, value=value)
+                    IdempotencyKey.objects.create(
+                        application=application, kind=kind, value=value, fingerprint=fingerprint
+                    )
                     for kind, value in keys
                 ]
                 binding = services.create_binding(
@@ -242,13 +296,19 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
             match = Q()
             for kind, value in keys:
                 match |= Q(kind=kind, value=value)
-            claim = (
-                IdempotencyKey.objects.filter(match, application=application)
-                .exclude(object_id="")
-                .first()
-            )
-            if claim is None:
+            found = {
+                claim.kind: claim
+                for claim in IdempotencyKey.objects.filter(match, application=application).exclude(
+                    object_id=""
+                )
+            }
+            if not found:
                 raise
+            for kind, _value in keys:
+                claim = found.get(kind)
+                if claim is not None and claim.fingerprint and claim.fingerprint != fingerprint:
+                    raise _reused(claim) from None
+            claim = found.get("header") or found["order_ref"]
             return Binding.objects.get(pk=int(claim.object_id)), True
         return binding, False
 
@@ -357,3 +417,95 @@ class BindingEndView(BindingQueryMixin, APIView):
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": reverse("api:binding-detail", args=[binding.pk])},
         )
+
+
+# --- The pool: usage per city, the X numbers --------------------------------------------------
+
+NUMBERS_READ = ApiScope.NUMBERS_READ.value
+
+
+@extend_schema(tags=["numbers"])
+class PoolListView(APIView):
+    """Each pool of the key's applications (per application and city), as the pool usage page
+    shows it: numbers by state, resting and blocked ones, live bindings against the capacity the
+    console enforces, and the forecast (days left, numbers to order; ``bindings.forecast``)."""
+
+    scopes = {"GET": NUMBERS_READ}
+    serializer_class = PoolSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("application", int), OpenApiParameter("city_code", str)],
+        responses={200: PoolSerializer(many=True), 400: PROBLEM, 403: PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        ids = frozenset(applications_of(request).values_list("pk", flat=True))
+        query = request.query_params
+        if query.get("application"):
+            ids &= {integer(query["application"], "application")}
+        rows = []
+        if ids:
+            with teams.scoped(ids):  # every query of the forecast sees these applications only
+                rows = forecast.forecasts()
+        if query.get("city_code"):
+            rows = [row for row in rows if row["city_code"] == query["city_code"]]
+        return Response(PoolSerializer(rows, many=True).data)
+
+
+class NumbersMixin:
+    scopes = {"GET": NUMBERS_READ}
+    serializer_class = XNumberSerializer
+    request: Request
+
+    def numbers(self):
+        return XNumber.objects.filter(application__in=applications_of(self.request)).order_by()
+
+
+@extend_schema(tags=["numbers"])
+class XNumberListView(NumbersMixin, generics.ListAPIView):
+    """The X numbers of the key's applications, newest first, a cursor page at a time."""
+
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        queryset = self.numbers()
+        query = self.request.query_params
+        if query.get("application"):
+            queryset = queryset.filter(application=integer(query["application"], "application"))
+        for name in ("city_code", "province", "state", "platform_status"):
+            if query.get(name):
+                queryset = queryset.filter(**{name: query[name]})
+        if query.get("number"):  # any written form of it
+            try:
+                queryset = queryset.filter(number=normalize(query["number"]))
+            except InvalidNumber:
+                queryset = queryset.none()
+        resting = query.get("resting", "").lower()
+        if resting in ("true", "false"):
+            now_resting = Q(resting_until__gt=timezone.now())
+            queryset = (
+                queryset.filter(now_resting) if resting == "true" else queryset.exclude(now_resting)
+            )
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("application", int),
+            OpenApiParameter("city_code", str),
+            OpenApiParameter("province", str),
+            OpenApiParameter("state", enum=NumberState.values),
+            OpenApiParameter("platform_status", enum=PlatformNumberStatus.values),
+            OpenApiParameter("number", str, description="Exact number (any form)."),
+            OpenApiParameter("resting", bool, description="Rested by the health guard now."),
+        ],
+        responses={200: XNumberSerializer(many=True), 400: PROBLEM, 403: PROBLEM},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["numbers"], responses={200: XNumberSerializer, 404: PROBLEM})
+class XNumberDetailView(NumbersMixin, generics.RetrieveAPIView):
+    """One X number."""
+
+    def get_queryset(self):
+        return self.numbers()

@@ -172,6 +172,7 @@ def test_the_list_pages_by_cursor_and_filters(platform, api_client):
     assert client.get("/api/v1/bindings/", {"status": "active"}).json()["results"] == []
     assert len(client.get("/api/v1/bindings/", {"status": "pending"}).json()["results"]) == 5
     assert client.get("/api/v1/bindings/", {"created_after": "yesterday"}).status_code == 400
+    assert client.get("/api/v1/bindings/", {"application": "mine"}).status_code == 400
 
 
 def test_a_retried_create_with_the_same_key_or_order_answers_the_first(platform, api_client):
@@ -182,13 +183,61 @@ def test_a_retried_create_with_the_same_key_or_order_answers_the_first(platform,
     assert again.status_code == 202
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+    # the same order again under a new key, the numbers typed another way: the same request
     by_order = [
-        create(client, application, order_ref="o-7", b_number=f"+86139000000{i:02d}")
-        for i in range(2, 4)
+        create(client, application, order_ref="o-7", key=key, a_number=a_number)
+        for key, a_number in (("k-2", A), ("k-3", "138 0000 0001"))
     ]
     assert by_order[0].json()["id"] == by_order[1].json()["id"]
+    assert by_order[1]["Idempotent-Replayed"] == "true"
     assert Binding.objects.count() == 2
-    assert IdempotencyKey.objects.count() == 2  # k-1, o-7
+    assert IdempotencyKey.objects.count() == 3  # k-1, k-2, o-7
+
+
+def test_a_key_or_an_order_reused_for_another_request_is_refused(platform, api_client):
+    # given: a binding made under key k-1 and order o-1
+    application = platform.application("AXB")
+    client = api_client([application], [READ, WRITE])
+    first = create(client, application, key="k-1", order_ref="o-1").json()
+    audited = AuditLog.objects.count()
+    # when: the same key comes with another body (another B)
+    reused = create(client, application, key="k-1", order_ref="o-1", b_number="+8613900000099")
+    # then: 422, naming the key, and nothing made
+    assert reused.status_code == 422, reused.content
+    assert reused["Content-Type"] == "application/problem+json"
+    problem = reused.json()
+    assert problem["code"] == "idempotency_key_reused"
+    assert problem["type"] == "urn:pnc:problem:idempotency_key_reused"
+    assert problem["idempotency_key"] == "k-1"
+    assert problem["binding"] == first["id"]
+    assert "k-1" in problem["detail"]
+    assert problem["title"] == "该 Idempotency-Key 已用于另一个请求。"  # zh-hans by default
+    english = client.post(
+        "/api/v1/bindings/",
+        {"application": application.pk, "a_number": A, "b_number": B, "order_ref": "o-2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+    assert english["title"] == "This Idempotency-Key was used for another request."
+    # the same order under a new key with other fields: refused too, naming the binding
+    moved = create(client, application, key="k-2", order_ref="o-1", b_number="+8613900000099")
+    assert moved.status_code == 422, moved.content
+    assert moved.json()["code"] == "order_ref_reused"
+    assert moved.json()["order_ref"] == "o-1"
+    assert moved.json()["binding"] == first["id"]
+    assert Binding.objects.count() == 1
+    assert AuditLog.objects.count() == audited
+    assert set(IdempotencyKey.objects.values_list("value", flat=True)) == {"k-1", "o-1"}
+    # the very same request still replays the first binding
+    again = create(client, application, key="k-1", order_ref="o-1")
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    # a key stored before fingerprints were kept replays whatever the body, as it used to
+    IdempotencyKey.objects.update(fingerprint="")
+    old = create(client, application, key="k-1", order_ref="o-1", b_number="+8613900000099")
+    assert old.status_code == 202
+    assert old.json()["id"] == first["id"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -29,3 +29,20 @@ def moment(value: str, name: str) -> datetime:
         status_code=400,
         errors=[{"field": name, "message": _("Not a date and time."), "code": "invalid"}],
     )
+
+
+def integer(value: str, name: str) -> int:
+    """A whole number (an id) a database column can hold; a problem detail for anything else."""
+    try:
+        number = int(value)
+        if -(2**63) <= number < 2**63:
+            return number
+    except (TypeError, ValueError):
+        pass
+    raise Problem(
+        _("%(name)s is not a whole number.") % {"name": name},
+        code="validation",
+        title=_("The request is not valid."),
+        status_code=400,
+        errors=[{"field": name, "message": _("Not a whole number."), "code": "invalid"}],
+    )

@@ -79,7 +79,8 @@ class IdempotencyKey(models.Model):
 
     Inserted in the transaction that creates the object, under a unique constraint: a retried or
     concurrent duplicate request fails on the constraint (it waits for the first transaction on
-    PostgreSQL) and answers the object the first one made. Nothing reads before it writes.
+    PostgreSQL) and answers the object the first one made, if it asked for the same thing
+    (``fingerprint``). Nothing reads before it writes.
     """
 
     application = models.ForeignKey(
@@ -88,6 +89,10 @@ class IdempotencyKey(models.Model):
     kind = models.CharField(_("kind"), max_length=16)
     value = models.CharField(_("value"), max_length=255)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    # sha256 of the canonical JSON of the validated request: the same key sent with another body
+    # is refused (422 ``idempotency_key_reused``), never answered with the first object. Empty on
+    # rows made before it was kept: those replay whatever the body.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedManager()  # only the applications of the user's teams (console.teams)

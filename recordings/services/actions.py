@@ -33,7 +33,7 @@ def retry_now(recordings: Iterable[Recording], *, request=None) -> list[int]:
     return ids
 
 
-def record_playback(recording: Recording, request, *, download: bool) -> bool:
+def record_playback(recording: Recording, request, *, download: bool, user=None) -> bool:
     """One audit row per listening or download, not one per request; True when a row was written.
 
     A player seeks with ranged requests, and a download manager resumes and splits a download
@@ -41,12 +41,16 @@ def record_playback(recording: Recording, request, *, download: bool) -> bool:
     ``RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS`` writes the row, the ranged requests that follow join
     it. A request for the whole file is a complete copy and always writes a row. A HEAD sends no
     audio and writes none. When the cache cannot be asked, the row is written (an audit trail
-    errs on the side of too many rows, never too few).
+    errs on the side of too many rows, never too few). ``user``: who listens, if not the
+    request's user (an API key's signed download URL: ``api:<key name>``).
     """
     if request.method == "HEAD":
         return False
     kind = "download" if download else "play"
-    key = f"recordings:{kind}:{request.user.pk}:{recording.pk}"
+    user = user if user is not None else request.user
+    api_key = getattr(user, "key", None)  # an API key (console.api.authentication.ApiPrincipal)
+    who = f"key-{api_key.pk}" if api_key is not None else user.pk
+    key = f"recordings:{kind}:{who}:{recording.pk}"
     window = settings.RECORDINGS_PLAY_AUDIT_WINDOW_SECONDS
     try:
         if "Range" in request.headers:
@@ -59,6 +63,7 @@ def record_playback(recording: Recording, request, *, download: bool) -> bool:
     audit.record(
         AuditAction.DOWNLOAD if download else AuditAction.PLAY,
         recording,
+        user=user,
         request=request,
         details={"call_record": recording.call_record_id, "range": request.headers.get("Range")},
     )

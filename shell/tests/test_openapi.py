@@ -19,6 +19,24 @@ def test_the_document_is_generated_valid_and_without_warnings(tmp_path):
     assert {"/api/v1/bindings/", "/api/v1/bindings/{id}/", "/api/v1/bindings/{id}/end/"} <= set(
         paths
     )
+    # the read endpoints of calls, SMS, statements, the pool and recordings
+    assert {
+        "/api/v1/calls/",
+        "/api/v1/sms/",
+        "/api/v1/sms/{id}/",
+        "/api/v1/statements/",
+        "/api/v1/statements/{id}/",
+        "/api/v1/pools/",
+        "/api/v1/numbers/",
+        "/api/v1/numbers/{id}/",
+        "/api/v1/recordings/",
+        "/api/v1/recordings/{id}/",
+        "/api/v1/recordings/{id}/audio/",
+    } <= set(paths)
+    audio = paths["/api/v1/recordings/{id}/audio/"]["get"]
+    assert "security" not in audio  # the signed URL is the key
+    assert paths["/api/v1/recordings/{id}/"]["get"]["security"] == [{"apiKey": []}]
+    assert "audio/wav" in audio["responses"]["206"]["content"]
     assert "Idempotency-Key" in {
         p["name"] for p in paths["/api/v1/bindings/"]["post"]["parameters"]
     }

@@ -9,6 +9,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -43,13 +44,33 @@ def test_no_request_gets_a_500_or_an_answer_outside_the_document(settings, keep_
         XNumber(application=application, number=f"+8617000{i:06d}", city_code="0755")
         for i in range(20)
     )
+    # and a row behind each read endpoint: a call with its recording, an SMS, a statement
+    from datetime import date
+
+    from billing import services as billing_services
+    from billing.models import SmsRecord
+    from recordings.tests.factories import make_recording
+
+    make_recording(application, talk=20)
+    SmsRecord.objects.create(
+        application=application,
+        sms_identifier="sms-1",
+        notification_mode="Notify",
+        calling="+8613700001234",
+        called="+8613800000021",
+        virtual_number="+8617000000001",
+        event="Text SMS",
+        time_stamp=timezone.now(),
+        content="hello",
+    )
+    billing_services.refresh_statement(application, date(2026, 3, 1))
     _key, token = apikeys.create_key(
         "schemathesis", applications=[application], scopes=ApiScope.values
     )
     schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
     schema.app = get_wsgi_application()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 6
+    assert len(operations) >= 17
     # when / then: each operation, valid and invalid requests alike
     statuses: list[int] = []
     for operation in operations:
