@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -69,7 +69,10 @@ REAL_NUMBER_KEYS = frozenset(
     }
 )
 OPEN = (WebhookState.PENDING, WebhookState.RETRYING)
-_session = requests.Session()
+# One connection pool per worker process, kept alive between deliveries. urllib3 itself, not
+# requests on top of it: a delivery is a plain POST, and requests' extra layer cost about a third
+# of a delivery's CPU (docs/benchmarks.md, webhook_delivery). No retries here: the outbox retries.
+_http = urllib3.PoolManager(num_pools=200, maxsize=8, block=False, retries=False)
 
 
 def register_events(events: Mapping[str, str]) -> None:
@@ -348,15 +351,17 @@ def _attempt_many(deliveries: list[WebhookDelivery], subscription: WebhookSubscr
         started = time.monotonic()
         code, error, answer = None, "", ""
         try:
-            response = _session.post(
+            response = _http.request(
+                "POST",
                 subscription.url,
-                data=body.encode(),
+                body=body.encode(),
                 headers=headers,
-                timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                allow_redirects=False,
+                timeout=urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS),
+                redirect=False,
+                retries=False,
             )
-            code, answer = response.status_code, response.text[:500]
-        except requests.RequestException as exc:
+            code, answer = response.status, response.data[:500].decode(errors="replace")
+        except (urllib3.exceptions.HTTPError, ValueError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         attempts.append(
             WebhookAttempt(
