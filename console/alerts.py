@@ -119,6 +119,31 @@ def open_count() -> int:
     return Alert.objects.filter(resolved_at__isnull=True).count()
 
 
+OPEN_COUNT_KEY = "console:open-alerts"
+
+
+def open_count_cached() -> int:
+    """:func:`open_count` under the reader's teams, for the header's badge on every page: kept
+    in the cache for ``ALERT_BADGE_SECONDS`` and counted again as soon as an alert opens or
+    resolves (the key carries a generation those bump)."""
+    from console import teams
+
+    generation = cache.get_or_set(OPEN_COUNT_KEY, 1, None)
+    key = f"{OPEN_COUNT_KEY}:{generation}{teams.cache_suffix()}"
+    count = cache.get(key)
+    if count is None:
+        count = open_count()
+        cache.set(key, count, settings.ALERT_BADGE_SECONDS)
+    return count
+
+
+def _count_changed() -> None:
+    try:
+        cache.incr(OPEN_COUNT_KEY)
+    except ValueError:  # never counted yet
+        cache.set(OPEN_COUNT_KEY, 1, None)
+
+
 def render(alert: Alert) -> tuple[str, str]:
     """Title and detail in the active language, with their parameters filled in."""
     params = alert.params or {}
@@ -140,6 +165,8 @@ def render(alert: Alert) -> tuple[str, str]:
 def _opened(alert: Alert) -> None:
     from console import events
 
+    _count_changed()  # and again once it is committed: a count read in between is not kept
+    transaction.on_commit(_count_changed)
     events.announce_alert(alert, "alert.opened")
     _mail_after_commit(alert.pk)
 
@@ -147,6 +174,8 @@ def _opened(alert: Alert) -> None:
 def _resolved(alert: Alert) -> None:
     from console import events
 
+    _count_changed()
+    transaction.on_commit(_count_changed)
     events.announce_alert(alert, "alert.resolved")
     _mail_after_commit(alert.pk)
 

@@ -129,6 +129,9 @@ class AlertKind(models.TextChoices):
     POOL_LOW = "pool_low", _("Number pool running out")
     WEBHOOK_PAUSED = "webhook_paused", _("Webhook endpoint paused")
     RECORDINGS_AT_RISK = "recordings_at_risk", _("Recordings at risk")
+    PLATFORM_FAILING = "platform_failing", _("Platform link failing")
+    PUSHES_FAILED = "pushes_failed", _("Pushes that could not be applied")
+    WORKERS_SILENT = "workers_silent", _("Workers or beat silent")
 
 
 class ApiScope(models.TextChoices):

@@ -66,6 +66,12 @@ def record_worker_heartbeat() -> None:
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=None)
 
 
+def last_heartbeat() -> datetime | None:
+    """When a worker last wrote the heartbeat beat schedules (None: never, or the cache lost it)."""
+    last = cache.get(HEARTBEAT_CACHE_KEY)
+    return datetime.fromisoformat(last) if last else None
+
+
 def check_workers() -> tuple[bool, str]:
     # The shell's Celery app (the current one): the kernel does not import the shell.
     if broker_is_redis():
@@ -74,9 +80,9 @@ def check_workers() -> tuple[bool, str]:
         if replies:
             return True, f"{len(replies)} worker(s) answered"
     # No broadcast on this broker, or nobody answered: fall back to the beat heartbeat.
-    last = cache.get(HEARTBEAT_CACHE_KEY)
+    last = last_heartbeat()
     if last:
-        age = timezone.now() - datetime.fromisoformat(last)
+        age = timezone.now() - last
         if age <= settings.WORKER_HEARTBEAT_MAX_AGE:
             return True, f"heartbeat {int(age.total_seconds())} s ago"
         return False, f"last heartbeat {int(age.total_seconds())} s ago"

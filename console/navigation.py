@@ -7,17 +7,20 @@ read them. Each entry shows to those whose role grants its permission (None: eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One link of the menu: its label, the URL name it opens, the permission it needs."""
+    """One link of the menu: its label, the URL name it opens, the permission it needs, and
+    optionally a count shown beside it as a badge (0: none)."""
 
     label: Any
     url_name: str
     permission: str | None = None
+    badge: Callable[[], int] | None = None
 
 
 _MENU: list[Entry] = []

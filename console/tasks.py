@@ -81,3 +81,12 @@ def mail_alerts_task() -> None:
     from console import alerts
 
     alerts.mail_due()
+
+
+@shared_task(ignore_result=True)
+def watch_task() -> None:
+    """Beat (every minute): the platform link, failed pushes, the workers' heartbeat
+    (console.watch)."""
+    from console import watch
+
+    watch.run()

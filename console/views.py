@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from console import access_requests, health, jobs, retention
+from console import access_requests, health, jobs, retention, watch
 from console.confirm import confirmed
 from console.models import AccessRequest
 from console.numbers import InvalidNumber
@@ -27,6 +27,7 @@ from console.pages import ConsolePage
 def healthz(request):
     """Machine-readable health: 200 when database, Redis and workers are up, else 503."""
     status, body = health.report()
+    watch.check_heartbeat_now_and_then()  # a probe's call: a chance to notice silent workers
     return JsonResponse(body, status=status)
 
 

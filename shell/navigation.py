@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from console import navigation
+from console import alerts, navigation
 from console.navigation import Entry
 
 MENU = (
@@ -43,7 +43,12 @@ MENU = (
         "bindings.view_anumberregistration",
     ),
     Entry(_("Applications"), "admin:console_application_changelist", "console.view_application"),
-    Entry(_("Open alerts"), "admin:console_alert_changelist", "console.view_alert"),
+    Entry(
+        _("Open alerts"),
+        "admin:console_alert_changelist",
+        "console.view_alert",
+        badge=alerts.open_count_cached,
+    ),
     Entry(
         _("Retention"), "admin:console_retentionpolicy_changelist", "console.view_retentionpolicy"
     ),

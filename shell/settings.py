@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "console.teams.TeamScopeMiddleware",  # every queryset limited to the user's teams' apps
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.jobs.QueueWatchMiddleware",  # says so when work could not be queued
+    "console.watch.WatchMiddleware",  # now and then: have the workers or beat gone silent?
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last: it must see the outcome of authentication to count failures.
     "axes.middleware.AxesMiddleware",
@@ -308,8 +309,17 @@ CELERY_BEAT_SCHEDULE["mail-alerts"] = {
     "schedule": float(ALERT_EMAIL_SWEEP_SECONDS),
 }
 # A worker that has not written a heartbeat for this long is reported down by /healthz when the
-# broker cannot broadcast a ping (the filesystem fallback).
+# broker cannot broadcast a ping (the filesystem fallback), and opens the workers_silent alert.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env.int("WORKER_HEARTBEAT_MAX_AGE", default=120))
+# The watch (console/watch.py): the platform link failing (a share of an application's calls in a
+# window with no answer or a 5xx), pushes that could not be applied; every minute.
+PLATFORM_FAILING_WINDOW_SECONDS = env.int("PLATFORM_FAILING_WINDOW_SECONDS", default=300)
+PLATFORM_FAILING_MIN_CALLS = env.int("PLATFORM_FAILING_MIN_CALLS", default=10)
+PLATFORM_FAILING_RATE = env.float("PLATFORM_FAILING_RATE", default=0.5)
+# The header's badge of open alerts is counted at most this often (and again when one opens or
+# resolves).
+ALERT_BADGE_SECONDS = env.int("ALERT_BADGE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["watch"] = {"task": "console.tasks.watch_task", "schedule": 60.0}
 
 # Every log line leaves with its phone numbers masked (console.logs.MaskNumbers); Celery workers
 # log through the same handler instead of replacing the root logger's.

@@ -36,7 +36,10 @@ def console_nav(context) -> dict:
         if entry.permission is not None and not user.has_perm(entry.permission):
             continue
         url = reverse(entry.url_name)
-        entries.append({"label": entry.label, "url": url, "url_name": entry.url_name})
+        badge = entry.badge() if entry.badge is not None else 0
+        entries.append(
+            {"label": entry.label, "url": url, "url_name": entry.url_name, "badge": badge}
+        )
     # The longest matching prefix is the current page ("/" only on the console page itself).
     matching = [
         e for e in entries if path == e["url"] or (e["url"] != "/" and path.startswith(e["url"]))
