@@ -1,9 +1,11 @@
 """The expiry job: 100,000 due bindings ended in set-based statements on PostgreSQL.
 
-A separate database (``bench_expire``) gets 10,000 X numbers, 100,000 active AXB bindings whose
+A database of the run's own gets 10,000 X numbers, 100,000 active AXB bindings whose
 lifetime is over, 100,000 that are not due and 200,000 that ended long ago, with the live counts
-of the numbers set from them. ``services.expire_due()`` (what beat runs every minute) is timed; the
-counts are checked afterwards.
+of the numbers set from them. The anchor first: the same work as one set-based statement
+(``ANCHOR``), timed and rolled back. Then ``services.expire_due()`` (what beat runs every minute)
+is timed, each of its batch transactions too (the longest is how long it holds its rows' locks);
+the counts are checked afterwards. CPU of this process and of the database's backends.
 
     python -m bench expire [--due 100000] [--batch 20000] [--keep]
 """
@@ -18,6 +20,19 @@ from datetime import timedelta
 
 from bench import _cost
 from bindings import benchmarking
+
+# The anchor: the expiry's work as one set-based statement (the due bindings expired, the live
+# counts of their numbers lowered by as many).
+ANCHOR = """
+WITH ended AS (
+    UPDATE bindings_binding
+    SET status = 'expired', end_reason = 'expired', ended_at = %s, updated_at = %s
+    WHERE status = 'active' AND expires_at <= %s
+    RETURNING x_id
+), counts AS (SELECT x_id, COUNT(*) AS n FROM ended GROUP BY x_id)
+UPDATE bindings_xnumber x SET binding_count = x.binding_count - counts.n
+FROM counts WHERE x.id = counts.x_id
+"""
 
 
 def parse(args: list[str]) -> argparse.Namespace:
@@ -106,14 +121,49 @@ def _run(options: argparse.Namespace, redis_url: str) -> dict:
         started = time.perf_counter()
         load(options)
         load_seconds = time.perf_counter() - started
+        from django.db import connection, transaction
         from django.db.models import Sum
+        from django.utils import timezone
 
-        from bindings import services
+        from bindings import release, services
         from bindings.models import Binding, XNumber
 
-        started = time.perf_counter()
-        result = services.expire_due()
-        seconds = time.perf_counter() - started
+        meter = _cost.Meter(database=benchmarking._maintenance(options.database)[1])
+        with meter:
+            # The anchor: the same work as one set-based statement, rolled back afterwards.
+            before = meter.read()
+            started = time.perf_counter()
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(ANCHOR, [timezone.now()] * 3)
+                    anchor_rows = cursor.rowcount
+                anchor_seconds = time.perf_counter() - started
+                anchor_cpu = _cost.difference(meter.read(), before)
+                transaction.set_rollback(True)
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE bindings_binding")
+                cursor.execute("VACUUM ANALYZE bindings_xnumber")
+            # The console's expiry, each batch's transaction timed (the rows it locks are held
+            # for that long).
+            batches: list[float] = []
+            end_bindings = release.end_bindings
+
+            def timed(*args, **kwargs):
+                begun = time.perf_counter()
+                try:
+                    return end_bindings(*args, **kwargs)
+                finally:
+                    batches.append(time.perf_counter() - begun)
+
+            release.end_bindings = timed
+            try:
+                before = meter.read()
+                started = time.perf_counter()
+                result = services.expire_due()
+                seconds = time.perf_counter() - started
+                used = _cost.difference(meter.read(), before)
+            finally:
+                release.end_bindings = end_bindings
         expired = Binding.objects.filter(status="expired").count()
         live_count = XNumber.objects.aggregate(total=Sum("binding_count"))["total"]
         cooling = XNumber.objects.filter(state="cooling").count()
@@ -126,6 +176,24 @@ def _run(options: argparse.Namespace, redis_url: str) -> dict:
             "load_average": os.getloadavg(),
             "expire_seconds": round(seconds, 2),
             "bindings_per_second": round(result["expired"] / seconds),
+            "cpu_ms_per_1000": _cost.per_unit_ms(
+                {"console": used["bench"], "postgres": used["postgres"]}, result["expired"] / 1000
+            ),
+            "longest_batch_seconds": round(max(batches, default=0.0), 3),
+            "batches": len(batches),
+            "anchor": {
+                "statement": "one UPDATE … RETURNING x_id, then the counts (rolled back)",
+                "rows": anchor_rows,
+                "seconds": round(anchor_seconds, 2),
+                "bindings_per_second": round(options.due / anchor_seconds),
+                "cpu_ms_per_1000": _cost.per_unit_ms(
+                    {"client": anchor_cpu["bench"], "postgres": anchor_cpu["postgres"]},
+                    options.due / 1000,
+                ),
+            },
+            "ratio_to_anchor": round(
+                (result["expired"] / seconds) / (options.due / anchor_seconds), 2
+            ),
             "result": result,
             "checks": {
                 "expired_rows": expired,

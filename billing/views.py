@@ -348,10 +348,11 @@ class DashboardView(ConsolePage, TemplateView):
     POOLS_SHOWN = 6
 
     def _shortest_pools(self, application) -> list[dict]:
-        """The pools whose free capacity runs out first (bindings.forecast), with their charts."""
+        """The pools whose free capacity runs out first (bindings.forecast), with their charts:
+        from the hourly record of their usage, not an aggregate over every X number."""
         rows = [
             row
-            for row in forecast.forecasts()
+            for row in forecast.recorded_forecasts()
             if application is None or row["application_id"] == application.pk
         ]
         rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, -r["bindings"]))

@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bindings import events
+from bindings import cities, events, modes
 from bindings.models import ApplicationPolicy, PoolUsageDay
 from bindings.pool import usage
 from console import alerts
@@ -195,25 +195,72 @@ def forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[di
     """Every pool of the usage page with its days left, its order for the application's horizon
     (``ApplicationPolicy.forecast_days``) and its projection: two small queries besides the
     usage's own (the recorded days, the policies)."""
+    rows = [
+        {**row, "per_number": max(row["capacity"] // max(row["total"] - row["retired"], 1), 1)}
+        for row in usage()
+    ]
+    return _forecast(rows, now=now, history_days=history_days)
+
+
+def recorded_forecasts(*, now: datetime | None = None, history_days: int = 56) -> list[dict]:
+    """:func:`forecasts` from what beat recorded (``PoolUsageDay``, hourly) instead of the pool's
+    live aggregate over every X number: the dashboard's, as of the last record (today's, else
+    yesterday's), in three small queries whatever the size of the pools."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    latest: dict[tuple[int, str], dict] = {}
+    for row in (
+        PoolUsageDay.objects.filter(day__in=[today - timedelta(days=1), today])
+        .order_by("day")
+        .values(
+            "application_id",
+            "application__name",
+            "application__mode",
+            "application__extension_length",
+            "city_code",
+            "peak_bindings",
+            "capacity",
+        )
+    ):
+        latest[(row["application_id"], row["city_code"])] = {  # the later day wins
+            "application_id": row["application_id"],
+            "application": row["application__name"],
+            "mode": row["application__mode"],
+            "city_code": row["city_code"],
+            "city_name": cities.name_of(row["city_code"]),
+            "bindings": row["peak_bindings"],
+            "capacity": row["capacity"],
+            "per_number": max(
+                modes.per_x_capacity(
+                    row["application__mode"], row["application__extension_length"]
+                ),
+                1,
+            ),
+        }
+    return _forecast(list(latest.values()), now=now, history_days=history_days)
+
+
+def _forecast(rows: list[dict], *, now: datetime | None, history_days: int) -> list[dict]:
     now = now or timezone.now()
     today = timezone.localdate(now)
     peaks = recorded_peaks(today - timedelta(days=history_days + 1), today)
     history = daily_use(history_days, today=today, peaks=peaks)
     policies = {p.application_id: p for p in ApplicationPolicy.objects.all()}
     result = []
-    for row in usage():
+    for row in rows:
         key = (row["application_id"], row["city_code"])
         projection = project(history.get(key, [0.0] * history_days), today - timedelta(days=1))
         free = max(row["capacity"] - row["bindings"], 0)
         policy = policies.get(row["application_id"]) or ApplicationPolicy()
-        per_number = max(row["capacity"] // max(row["total"] - row["retired"], 1), 1)
         result.append(
             {
                 **row,
                 "free": free,
                 "days_left": projection.days_left(free),
                 "wanted_days": policy.forecast_days,
-                "to_order": numbers_to_order(projection, free, policy.forecast_days, per_number),
+                "to_order": numbers_to_order(
+                    projection, free, policy.forecast_days, row["per_number"]
+                ),
                 "projection": projection,
                 "chart": chart(
                     peaks.get(key, {}),
