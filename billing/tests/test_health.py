@@ -75,7 +75,8 @@ def test_the_guard_rests_an_x_whose_short_calls_cross_the_threshold_and_binding_
         lambda: XNumber.objects.filter(pk=first.pk, resting_until__isnull=False).exists(),
         timeout=20,
     )
-    assert cache.get(health.CURSOR_KEY) is not None
+    # (the cursor is written once the whole run is done, just after the rest)
+    wait_until(lambda: cache.get(health.CURSOR_KEY) is not None, timeout=20)
     first.refresh_from_db()
     assert "short calls 100%" in first.rest_reason
     alert = Alert.objects.get(kind=AlertKind.X_RESTING, resolved_at__isnull=True)
