@@ -144,9 +144,7 @@ class Control:
 class SimulatorHandle:
     """A running simulator subprocess."""
 
-    def __init__(
-        self, args: list[str], port: int, log_path: Path, host: str = "127.0.0.1"
-    ) -> None:
+    def __init__(self, args: list[str], port: int, log_path: Path, host: str = "127.0.0.1") -> None:
         self.args = args
         self.port = port
         self.log_path = log_path

@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 import pytest
 import redis
 import requests
+from django.utils import timezone
 
 from billing.models import CallRecord
 from bindings.choices import BindingStatus, NumberImportState
@@ -64,10 +65,11 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WEB_PORT = 8000
-BINDS = 40  # bindings made through the API, one call (a CDR and a recording) on each
+BINDS = 48  # bindings made through the API in two waves, one call (a CDR, a recording) on each
 IMPORT_ROWS = 8000  # X numbers in the imported file
 CALL_SECONDS = 20  # each call's length: its recording is a 20-second WAV
-LATENCY_MS = 1500  # the platform answers binds and recording addresses this slowly
+# The platform answers binds and recording addresses this slowly (ms): work is in flight.
+LATENCY_MS = {"axb.bind": 2000, "record.url": 1000}
 WORKER_THREADS = 4
 # The hosts' settings: short leases and a sweep every 2 s, so that the jobs of a lost host are
 # sent again within seconds; Redis's visibility timeout follows from them (25 s here).
@@ -80,6 +82,7 @@ HOST_SETTINGS = {
     "BINDINGS_RETRY_BACKOFF_MAX": "5",
     "RECORDINGS_RETRY_BACKOFF_MAX": "5",
     "X_COOLDOWN_SECONDS": "0",
+    "BROKER_RESTORE_EVERY_SECONDS": "2",
     "LOG_LEVEL": "WARNING",
 }
 VISIBILITY_SECONDS = 25  # CELERY_TASK_TIME_LIMIT + JOBS_LEASE_SECONDS (shell/settings.py)
@@ -292,6 +295,18 @@ def in_flight(names: list[str]) -> dict[str, list[dict]]:
     return app.control.inspect(destination=names, timeout=1.0).active() or {}
 
 
+SWEPT = re.compile(r"sweeper: (\d+) (\w+) job\(s\) outlived their lease")
+
+
+def swept(logs: list[Path]) -> dict[str, int]:
+    """Jobs the sweeper sent again, by kind, from the workers' logs (it logs each sweep)."""
+    counts: Counter[str] = Counter()
+    for log in logs:
+        for count, kind in SWEPT.findall(log.read_text(errors="replace")):
+            counts[kind] += int(count)
+    return dict(sorted(counts.items()))
+
+
 def report_path(tmp_path: Path) -> Path:
     return Path(os.environ.get("MULTIHOST_REPORT") or tmp_path / "multihost-report.json")
 
@@ -340,16 +355,11 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             60,
             "the import's dry run on a worker host",
         )
-        confirmed = pages.post(
-            f"{running.web_url}/bindings/numbers/import/{job.pk}/confirm/",
-            timeout=30,
-            allow_redirects=False,
-        )
-        assert confirmed.status_code == 302
         # and the platform answers slowly, so that work is in flight on the workers
-        for interface in ("axb.bind", "record.url"):
-            control.set_faults(interface, latency_ms=LATENCY_MS)
-        # and an order system makes BINDS bindings through the API of the web host
+        for interface, latency in LATENCY_MS.items():
+            control.set_faults(interface, latency_ms=latency)
+        # and an order system makes the first half of the bindings through the API of the web
+        # host
         api = requests.Session()
         api.trust_env = False
         api.headers["Authorization"] = f"Bearer {token}"
@@ -370,9 +380,12 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             )
             return response.status_code
 
-        with ThreadPoolExecutor(4) as pool:
-            created = list(pool.map(create, range(BINDS)))
-        assert set(created) <= {201, 202}, Counter(created)
+        def create_wave(orders: range) -> None:
+            with ThreadPoolExecutor(4) as pool:
+                created = list(pool.map(create, orders))
+            assert set(created) <= {201, 202}, Counter(created)
+
+        create_wave(range(BINDS // 2))
 
         # and each binding that is active gets a call, whose CDR the platform pushes to the
         # web host, whose recording a worker downloads
@@ -388,34 +401,50 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
 
         def half_bound() -> bool:
             place_calls()
-            return len(called) >= BINDS // 2
+            return len(called) >= BINDS // 4
 
-        wait_for(half_bound, 60, "half the bindings active")
+        wait_for(half_bound, 60, "half the first wave's bindings active")
+        # and the import is confirmed on its page, and the second half of the bindings made,
+        # while the first wave's binds and downloads go on
+        confirmed = pages.post(
+            f"{running.web_url}/bindings/numbers/import/{job.pk}/confirm/",
+            timeout=30,
+            allow_redirects=False,
+        )
+        assert confirmed.status_code == 302
+        create_wave(range(BINDS // 2, BINDS))
 
         # when one worker host is switched off in the middle of it all: the one running the
-        # import if it is running, else the busier one
+        # import, as soon as it runs it
         names = running.worker_names
-        busy = in_flight(list(names.values()))
-        victim = max(
-            names,
-            key=lambda role: (
-                any(
-                    task["name"].endswith("import_numbers_task")
-                    for task in busy.get(names[role], [])
-                ),
-                len(busy.get(names[role], [])),
-            ),
-        )
+
+        snapshot: dict[str, list[dict]] = {}  # the tasks each worker ran at the last look
+
+        def importing_host() -> str | None:
+            place_calls()
+            busy = in_flight(list(names.values()))
+            snapshot.update({role: busy.get(name) or [] for role, name in names.items()})
+            for role, tasks in snapshot.items():
+                if any(task["name"].endswith("import_numbers_task") for task in tasks):
+                    return role
+            return None
+
+        def runs(role: str, task_name: str) -> bool:
+            return any(task["name"].endswith(task_name) for task in snapshot[role])
+
+        victim = wait_for(importing_host, 60, "the import running on a worker host")
+        # (and, if it comes within a few seconds, at a moment it also runs a bind)
+        for _attempt in range(10):
+            if runs(victim, "bind_binding_task") or importing_host() != victim:
+                break
+        lost_tasks = snapshot[victim]
         survivor = next(role for role in names if role != victim)
-        lost_tasks = busy.get(names[victim], [])
         host = running.network.hosts[victim]
-        killed_at = time.monotonic()
+        killed_at, killed_wall = time.monotonic(), timezone.now()
         killed = host.kill()
         assert killed, "the victim host had no process to kill"
         assert host.pids() == [], "processes left on the lost host"
-        bound_at_kill = Binding.objects.filter(
-            application=axb, status=BindingStatus.ACTIVE
-        ).count()
+        bound_at_kill = Binding.objects.filter(application=axb, status=BindingStatus.ACTIVE).count()
 
         # then everything finishes on the surviving host
         def where_it_stands() -> dict[str, object]:
@@ -437,9 +466,13 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             "recordings stored": BINDS,
             "import": NumberImportState.DONE,
         }
+        timeline: dict[str, float] = {}  # seconds from the kill until each part was complete
         deadline = time.monotonic() + RECOVERY_TIMEOUT
         for _attempt in range(RECOVERY_TIMEOUT * 5):
             standing = where_it_stands()
+            for part, value in standing.items():
+                if value == done[part] and part not in timeline:
+                    timeline[part] = round(time.monotonic() - killed_at, 1)
             if standing == done or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -449,13 +482,14 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
 
         # and the messages the lost host held come back from Redis after its visibility
         # timeout, to the survivor, which finds their jobs done and does nothing
-        held_by_lost = len(lost_tasks)
+        idle_from = time.monotonic()
         wait_for(
             lambda: broker().hlen("unacked") == 0 and broker().llen("console") == 0,
             VISIBILITY_SECONDS + 45,
             "the lost host's messages redelivered and finished",
             interval=0.5,
         )
+        idle_after = time.monotonic() - idle_from
         time.sleep(1)  # anything a redelivered message would have done is committed by now
 
         # then nothing was lost and nothing was done twice
@@ -487,11 +521,16 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             for task in lost_tasks
             if task.get("args")
         }
+        taken_over: dict[str, float] = {}  # seconds from the kill until a lost job was claimed
         for recording in recordings:
             if ("fetch_recording_task", recording.pk) in lost_ids:
                 assert recording.attempts >= 2, recording  # claimed again after the loss
+                taken_over[f"recording {recording.pk}"] = round(
+                    (recording.last_attempt_at - killed_wall).total_seconds(), 1
+                )
         job.refresh_from_db()
         assert (job.state, job.imported_count) == (NumberImportState.DONE, IMPORT_ROWS)
+        taken_over["import"] = round((job.finished_at - killed_wall).total_seconds(), 1)
         assert XNumber.objects.filter(application=target).count() == IMPORT_ROWS
         adopted = PlatformCall.objects.filter(
             binding__application=axb, interface="axb_query"
@@ -520,8 +559,15 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             "jobs duplicated": 0,
             "binds adopted after the loss (asked the platform first)": adopted,
             "recording attempts": dict(sorted(attempts.items())),
-            "messages of the lost host redelivered": held_by_lost,
+            "broker idle (nothing queued or unacknowledged) after recovery, seconds": round(
+                idle_after, 1
+            ),
+            "jobs the sweeper sent again": swept(
+                [log for role in names for log in running.network.hosts[role].logs]
+            ),
             "recovery seconds (kill to every job done)": round(recovered_at - killed_at, 1),
+            "recovery timeline (seconds after the kill)": timeline,
+            "lost jobs claimed again (seconds after the kill)": taken_over,
             "test seconds": round(time.monotonic() - started, 1),
         }
         report_path(tmp_path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
