@@ -532,9 +532,16 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
         assert (job.state, job.imported_count) == (NumberImportState.DONE, IMPORT_ROWS)
         taken_over["import"] = round((job.finished_at - killed_wall).total_seconds(), 1)
         assert XNumber.objects.filter(application=target).count() == IMPORT_ROWS
-        adopted = PlatformCall.objects.filter(
-            binding__application=axb, interface="axb_query"
-        ).count()
+        lost_binds = {}  # each bind the lost host was running: its attempts, and whether the
+        # next run asked the platform first (and adopted what the lost one had sent)
+        for binding in bindings:
+            if ("bind_binding_task", binding.pk) in lost_ids:
+                lost_binds[f"binding {binding.pk}"] = {
+                    "bind attempts": binding.bind_attempts,
+                    "asked the platform first": PlatformCall.objects.filter(
+                        binding=binding, interface="axb_query"
+                    ).exists(),
+                }
 
         report = {
             "hosts": {
@@ -557,7 +564,7 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             },
             "jobs lost": 0,
             "jobs duplicated": 0,
-            "binds adopted after the loss (asked the platform first)": adopted,
+            "binds the lost host was running": lost_binds,
             "recording attempts": dict(sorted(attempts.items())),
             "broker idle (nothing queued or unacknowledged) after recovery, seconds": round(
                 idle_after, 1
