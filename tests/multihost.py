@@ -75,6 +75,16 @@ class Host:
             )
         self.logs.append(log)
 
+    def run(self, command: list[str], timeout: float = 20) -> subprocess.CompletedProcess:
+        """Run ``command`` inside the namespace and wait for it (bounded)."""
+        return subprocess.run(
+            ["ip", "netns", "exec", self.namespace, *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def pids(self) -> list[int]:
         """Every process living in the namespace (``ip netns pids``)."""
         output = ip("netns", "pids", self.namespace, check=False)
@@ -119,6 +129,37 @@ class Host:
             with contextlib.suppress(OSError):
                 parts.append(f"--- {log.name} ---\n{log.read_text(errors='replace')[-chars:]}")
         return "\n".join(parts)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale() -> list[str]:
+    """Namespaces and bridges left by a test process that was killed before its teardown (their
+    names end in its pid): their processes killed, they deleted. Returns what was removed."""
+    removed = []
+    for line in ip("netns", "list", check=False).splitlines():
+        name = line.split()[0] if line.split() else ""
+        if not name.startswith("pn-") or not name.rsplit("-", 1)[-1].isdigit():
+            continue
+        if _alive(int(name.rsplit("-", 1)[-1])):
+            continue
+        Host(role="stale", namespace=name, address="", veth="").kill(timeout=5)
+        ip("netns", "delete", name, check=False)
+        removed.append(name)
+    for line in ip("-o", "link", "show", "type", "bridge", check=False).splitlines():
+        name = line.split(":")[1].strip() if ":" in line else ""
+        if name.startswith("pnbr") and name[4:].isdigit() and not _alive(int(name[4:])):
+            ip("link", "delete", name, check=False)
+            removed.append(name)
+    return removed
 
 
 class Network:
