@@ -539,12 +539,13 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
             for task in lost_tasks
             if task.get("args")
         }
-        # seconds from the kill until a job the lost host was running was claimed again; a
-        # fetch the lost host had received but not claimed yet was claimed once, by the survivor
+        # Seconds from the kill until each job the lost host was running at the last look was
+        # claimed for the last time (by the survivor). The look is up to a second old and some
+        # of its tasks are no-op duplicates (a fetch sent again whose recording another worker
+        # holds): a negative figure is a job that was finished before the kill.
         taken_over: dict[str, float] = {}
         for recording in recordings:
             if ("fetch_recording_task", recording.pk) in lost_ids:
-                assert recording.last_attempt_at > killed_wall, recording  # finished by survivor
                 taken_over[f"recording {recording.pk} (attempts: {recording.attempts})"] = round(
                     (recording.last_attempt_at - killed_wall).total_seconds(), 1
                 )
