@@ -510,26 +510,43 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
         idle_after = time.monotonic() - idle_from
         time.sleep(1)  # anything a redelivered message would have done is committed by now
 
-        # then nothing was lost and nothing was done twice
+        # then nothing was lost and nothing was done twice: counted first, then each checked
         bindings = list(Binding.objects.filter(application=axb))
+        on_platform = control.bindings(APP_KEYS["AXB"])
+        per_pair = Counter((row["a"], row["b"]) for row in on_platform)
+        calls = CallRecord.objects.filter(application=axb)
+        recordings = list(Recording.objects.filter(application=axb))
+        stored_files = sorted((running.storage / "media").rglob("*.wav"))
+        imported = XNumber.objects.filter(application=target).count()
+        lost = {
+            "binds": BINDS - sum(b.status == BindingStatus.ACTIVE for b in bindings),
+            "binds on the platform": BINDS - len(per_pair),
+            "CDRs": BINDS - calls.values("cdr_key").distinct().count(),
+            "recordings": BINDS - sum(r.state == RecordingState.STORED for r in recordings),
+            "imported numbers": max(0, IMPORT_ROWS - imported),
+        }
+        duplicated = {
+            "bindings": len(bindings) - len({b.order_ref for b in bindings}),
+            "binds on the platform": sum(count - 1 for count in per_pair.values()),
+            "CDRs": calls.count() - calls.values("cdr_key").distinct().count(),
+            "recording files": len(stored_files) - len(recordings),
+            "imported numbers": max(0, imported - IMPORT_ROWS),
+        }
+        assert set(lost.values()) == {0}, lost
+        assert set(duplicated.values()) == {0}, duplicated
         assert len(bindings) == BINDS
         assert {b.status for b in bindings} == {BindingStatus.ACTIVE}
         assert len({b.order_ref for b in bindings}) == BINDS
-        on_platform = control.bindings(APP_KEYS["AXB"])
-        per_pair = Counter((row["a"], row["b"]) for row in on_platform)
         assert len(on_platform) == BINDS, f"{len(on_platform)} bindings on the platform"
         for binding in bindings:
             assert per_pair[(binding.a_number, binding.b_number)] == 1, binding.order_ref
         by_pair = {(row["a"], row["b"]): row["subscriptionId"] for row in on_platform}
         for binding in bindings:
             assert by_pair[(binding.a_number, binding.b_number)] == binding.subscription_id
-        calls = CallRecord.objects.filter(application=axb)
         assert calls.count() == BINDS
         assert calls.values("cdr_key").distinct().count() == BINDS
-        recordings = list(Recording.objects.filter(application=axb))
         assert len(recordings) == BINDS
         assert {r.state for r in recordings} == {RecordingState.STORED}
-        stored_files = sorted((running.storage / "media").rglob("*.wav"))
         assert len(stored_files) == BINDS, stored_files
         assert {running.storage / "media" / r.file.name for r in recordings} == set(stored_files)
         attempts = Counter(r.attempts for r in recordings)
@@ -583,8 +600,8 @@ def test_a_worker_host_lost_mid_run_loses_no_job_and_does_none_twice(
                 "recordings": BINDS,
                 "import rows": IMPORT_ROWS,
             },
-            "jobs lost": 0,
-            "jobs duplicated": 0,
+            "jobs lost": sum(lost.values()),
+            "jobs duplicated": sum(duplicated.values()),
             "binds the lost host was running": lost_binds,
             "recording attempts": dict(sorted(attempts.items())),
             "broker idle (nothing queued or unacknowledged) after recovery, seconds": round(
