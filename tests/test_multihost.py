@@ -5,11 +5,12 @@ Four hosts, each a Linux network namespace with its own address (tests/multihost
 beat``, the project's scheduler). They reach PostgreSQL, Redis and the platform simulator only
 through the network's gateway address. Through them go: binds made with the REST API, the CDRs
 the simulator pushes for the calls on those bindings (to the web host's receiver), the recording
-downloads those CDRs start, and an X-number import uploaded and confirmed on the pages. When
-half the binds are done, one worker host is switched off: every process in its namespace gets
-SIGKILL while it holds jobs. Then every job must finish exactly once on the surviving host:
-nothing lost, nothing bound twice on the platform, no CDR stored twice, one stored file per
-recording. The time from the kill to full recovery is measured and reported.
+downloads those CDRs start, and an X-number import uploaded and confirmed on the pages. Half
+way through the binds, as soon as a worker host runs the import, that host is switched off:
+every process in its namespace gets SIGKILL while it holds jobs. Then every job must finish
+exactly once on the surviving host: nothing lost, nothing bound twice on the platform, no CDR
+stored twice, one stored file per recording. The time from the kill to full recovery is
+measured and reported.
 
 Leases and the sweep are short here (``HOST_SETTINGS``) so that recovery takes seconds, not the
 minutes of the defaults. ``scripts/multihost.sh`` runs this test and prints its report.
@@ -66,7 +67,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WEB_PORT = 8000
 BINDS = 48  # bindings made through the API in two waves, one call (a CDR, a recording) on each
-IMPORT_ROWS = 8000  # X numbers in the imported file
+IMPORT_ROWS = 15000  # X numbers in the imported file: its import runs for seconds
 CALL_SECONDS = 20  # each call's length: its recording is a 20-second WAV
 # The platform answers binds and recording addresses this slowly (ms): work is in flight.
 LATENCY_MS = {"axb.bind": 2000, "record.url": 1000}
@@ -104,6 +105,8 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
 
 @dataclass
 class Cluster:
+    """The running hosts, the simulator, the storage they share and the workers' node names."""
+
     network: Network
     sim: object
     storage: Path
