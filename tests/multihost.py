@@ -2,10 +2,10 @@
 
 One bridge in the root namespace holds the network's gateway address (``10.231.N.1/24``); every
 host is a namespace of its own with one end of a veth pair on that bridge and its own address.
-PostgreSQL and Redis listen on 127.0.0.1 of the root namespace only, so a :class:`Forwarder`
-(asyncio, a thread of the test process) listens on the gateway address and passes each
-connection on to them: a host reaches the database, the broker and the simulator through the
-gateway address only, and nothing else exists for it.
+PostgreSQL and Redis listen on 127.0.0.1 of the root namespace only (or wherever the suite's
+URLs point), so a :class:`Forwarder` (asyncio, a thread of the test process) listens on the
+gateway address and passes each connection on to them: a host reaches the database, the broker
+and the simulator through the gateway address only, and nothing else exists for it.
 
 Everything made here carries the test process's pid in its name and is removed by
 :meth:`Network.down`, which never raises and is called in ``finally``.
@@ -220,34 +220,34 @@ class Network:
 
 
 class Forwarder:
-    """TCP from ``listen_host:port`` to ``127.0.0.1:port`` for each port, in a thread of its own.
+    """TCP from ``listen_host:port`` to ``targets[port]`` (host, port) for each port, in a thread
+    of its own.
 
     Each accepted connection opens one to the target and copies bytes both ways until either
     side closes; then both are closed (a killed host's database sessions end with it).
     """
 
-    def __init__(self, listen_host: str, ports: list[int], target_host: str = "127.0.0.1") -> None:
+    def __init__(self, listen_host: str, targets: dict[int, tuple[str, int]]) -> None:
         self.listen_host = listen_host
-        self.ports = ports
-        self.target_host = target_host
+        self.targets = targets
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.servers: list[asyncio.base_events.Server] = []
-        self.connections = 0
 
     def start(self) -> Forwarder:
         self.thread.start()
-        for port in self.ports:
+        for port in self.targets:
             future = asyncio.run_coroutine_threadsafe(self._serve(port), self.loop)
             self.servers.append(future.result(timeout=10))
         return self
 
     async def _serve(self, port: int) -> asyncio.base_events.Server:
+        target_host, target_port = self.targets[port]
+
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.connections += 1
             try:
                 target_reader, target_writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.target_host, port), timeout=5
+                    asyncio.open_connection(target_host, target_port), timeout=5
                 )
             except (OSError, TimeoutError):
                 writer.close()

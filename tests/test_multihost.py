@@ -153,6 +153,16 @@ def platform_config(web: str) -> dict:
     return config
 
 
+def services() -> list[tuple[int, tuple[str, int]]]:
+    """PostgreSQL's and Redis's ports, each with where the suite reaches it (host, port)."""
+    found = []
+    for url, default in ((database_url(), 5432), (app.conf.broker_url, 6379)):
+        parsed = urlparse(url)
+        port = parsed.port or default
+        found.append((port, (parsed.hostname or "127.0.0.1", port)))
+    return found
+
+
 def broker() -> redis.Redis:
     return redis.Redis.from_url(app.conf.broker_url)
 
@@ -171,8 +181,7 @@ def cluster(tmp_path: Path):
     clean_broker()
     try:
         network.up()
-        ports = [urlparse(database_url()).port or 5432, urlparse(app.conf.broker_url).port or 6379]
-        forwarder = Forwarder(network.gateway, ports).start()
+        forwarder = Forwarder(network.gateway, dict(services())).start()
         web = network.hosts["web"].address
         with run_simulator(platform_config(web), host=network.gateway) as sim:
             storage = tmp_path / "storage"
@@ -275,7 +284,7 @@ def ready(cluster: Cluster) -> None:
         "    s = socket.socket(); s.settimeout(2)\n"
         "    print(address, s.connect_ex((host, int(port))) == 0)\n"
     )
-    ports = [urlparse(database_url()).port or 5432, urlparse(app.conf.broker_url).port or 6379]
+    ports = [port for port, _target in services()]
     gateway = cluster.network.gateway
     addresses = [f"127.0.0.1:{port}" for port in ports] + [f"{gateway}:{port}" for port in ports]
     answer = cluster.network.hosts["web"].run([sys.executable, "-c", probe, *addresses])
