@@ -123,16 +123,21 @@ class Cluster:
 
 def host_environment(network: Network, storage: Path) -> dict[str, str]:
     """The environment of every host: the database, the broker and the cache at the gateway."""
-    database = urlparse(database_url())
-    broker = urlparse(app.conf.broker_url)
     gateway = network.gateway
-    redis_url = f"redis://{gateway}:{broker.port or 6379}{broker.path or '/0'}"
+
+    def at_gateway(url: str, default_port: int) -> str:
+        parsed = urlparse(url)
+        user = parsed.username or ""
+        if parsed.password:
+            user += f":{parsed.password}"
+        where = f"{gateway}:{parsed.port or default_port}"
+        return parsed._replace(netloc=f"{user}@{where}" if user else where).geturl()
+
+    redis_url = at_gateway(app.conf.broker_url, 6379)
     web = network.hosts["web"].address
     return {
         **os.environ,
-        "DATABASE_URL": database._replace(
-            netloc=f"{database.username}@{gateway}:{database.port or 5432}"
-        ).geturl(),
+        "DATABASE_URL": at_gateway(database_url(), 5432),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "CACHE_URL": redis_url,
