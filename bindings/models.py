@@ -223,6 +223,12 @@ class Binding(models.Model):
     # Bind requests sent so far: from the second on, the platform is asked first whether an
     # earlier one landed (its answer may have been lost), so a binding is never made twice.
     bind_attempts = models.PositiveSmallIntegerField(_("bind attempts"), default=0)
+    # When the last bind request went out, until its answer (any answer) came back: while it may
+    # still be on its way, a second run of the bind (a message delivered again, or sent again by
+    # the sweeper) sends nothing, since asking the platform cannot see a request in flight.
+    bind_sent_at = models.DateTimeField(
+        _("bind request on its way since"), null=True, blank=True, editable=False
+    )
     # Modifications accepted from a person and not yet confirmed by the platform.
     pending_changes = models.JSONField(_("changes waiting for the platform"), default=dict)
     end_reason = models.CharField(

@@ -5,6 +5,8 @@ set -euo pipefail
 want=()
 command -v msgfmt >/dev/null 2>&1 || want+=(gettext)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || want+=(python3-venv)
+# `ip netns`: the multi-host test (tests/test_multihost.py) runs its hosts in network namespaces.
+command -v ip >/dev/null 2>&1 || want+=(iproute2)
 if [[ "${WITH_BROWSER:-0}" == "1" ]] && ! command -v chromium >/dev/null 2>&1; then
   want+=(chromium)
 fi

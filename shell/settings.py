@@ -595,11 +595,16 @@ else:
     }
 # Redis's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS): the longest a task may run or
 # wait for a retry, and one lease more.
+# A worker scans for messages past it every BROKER_RESTORE_EVERY_SECONDS (kombu's default is
+# about 100 s: a scan every tenth 10-s tick) and queues them again.
+BROKER_RESTORE_EVERY_SECONDS = env.int("BROKER_RESTORE_EVERY_SECONDS", default=100)
 if not CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
         max(CELERY_TASK_TIME_LIMIT, BINDINGS_RETRY_BACKOFF_MAX, RECORDINGS_RETRY_BACKOFF_MAX)
         + JOBS_LEASE_SECONDS
     )
+    CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = BROKER_RESTORE_EVERY_SECONDS
+    CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
 STORAGES["recordings"] = {
     "BACKEND": RECORDINGS_STORAGE_BACKEND,
     "OPTIONS": _recordings_storage_options,

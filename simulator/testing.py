@@ -34,9 +34,9 @@ class SimulatorError(RuntimeError):
     """The simulator did not start, or a control request failed."""
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -144,11 +144,11 @@ class Control:
 class SimulatorHandle:
     """A running simulator subprocess."""
 
-    def __init__(self, args: list[str], port: int, log_path: Path) -> None:
+    def __init__(self, args: list[str], port: int, log_path: Path, host: str = "127.0.0.1") -> None:
         self.args = args
         self.port = port
         self.log_path = log_path
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://{host}:{port}"
         self.control = Control(self.base_url)
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -214,16 +214,20 @@ def run_simulator(
     push_scheme: str = "AKSK",
     push_retry_header: str = "resign",
     extra_args: Sequence[str] = (),
+    host: str = "127.0.0.1",
 ) -> Iterator[SimulatorHandle]:
-    """Run ``python -m simulator`` with ``config`` (``{"apps": [...]}``) on a free loopback port.
+    """Run ``python -m simulator`` with ``config`` (``{"apps": [...]}``) on a free port of
+    ``host`` (loopback unless told: the multi-host test gives its network's gateway address).
 
     ``push_retry_header`` "reuse" sends every retry of a push with its first attempt's header.
     """
     with tempfile.TemporaryDirectory(prefix="pn-sim-") as tmp:
         config_path = Path(tmp) / "simulator.json"
         config_path.write_text(json.dumps(config), encoding="utf-8")
-        port = free_port()
+        port = free_port(host)
         args = [
+            "--host",
+            host,
             "--port",
             str(port),
             "--config",
@@ -237,7 +241,7 @@ def run_simulator(
             *(["--memory"] if memory else ["--state", str(Path(tmp) / "state.sqlite3")]),
             *extra_args,
         ]
-        handle = SimulatorHandle(args, port, Path(tmp) / "simulator.log")
+        handle = SimulatorHandle(args, port, Path(tmp) / "simulator.log", host)
         handle.start()
         try:
             yield handle

@@ -3,7 +3,8 @@
 It runs before Django is configured, so it can choose the database: ``DATABASE_URL`` and
 ``REDIS_URL`` are used when set, else PostgreSQL and Redis on 127.0.0.1 when they answer. Tests that
 need a service carry the ``postgres`` / ``redis`` marker; without the service they are skipped with
-the reason, unless ``CI`` is set, where the missing service fails them (and the run).
+the reason, unless ``CI`` is set, where the missing service fails them (and the run). The same
+holds for the ``multihost`` marker: the test needs root and Linux network namespaces (``ip netns``).
 
 With ``TEST_EMBEDDED=1`` the run is the *embedded pass* (``make test`` runs it second): the
 configuration of ``make run`` on a machine without PostgreSQL and Redis, i.e. SQLite under a
@@ -21,7 +22,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
+from functools import cache
 from urllib.parse import urlparse
 
 import pytest
@@ -119,6 +122,27 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = kept
 
 
+@cache
+def network_namespaces() -> str:
+    """Why the multi-host test cannot make network namespaces here ("" when it can): it needs
+    root and ``ip netns`` (iproute2). Probed once, by adding and deleting a namespace."""
+    if os.geteuid() != 0:
+        return "not root"
+    if shutil.which("ip") is None:
+        return "no `ip` command (iproute2)"
+    name = f"pn-probe-{os.getpid()}"
+    try:
+        added = subprocess.run(
+            ["ip", "netns", "add", name], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"`ip netns add` failed: {error}"
+    if added.returncode != 0:
+        return f"`ip netns add` failed: {added.stderr.strip()}"
+    subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
+    return ""
+
+
 def _missing(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is not reachable and CI is set: this test may not be skipped")
@@ -132,6 +156,8 @@ def pytest_runtest_setup(item) -> None:
         _missing(f"PostgreSQL ({POSTGRES_URL or DEFAULT_DATABASE_URL})")
     if item.get_closest_marker("redis") and not REDIS_OK:
         _missing(f"Redis ({os.environ['REDIS_URL']})")
+    if item.get_closest_marker("multihost") and (why := network_namespaces()):
+        _missing(f"Linux network namespaces ({why})")
 
 
 def pytest_runtest_logreport(report) -> None:
@@ -139,7 +165,7 @@ def pytest_runtest_logreport(report) -> None:
         return
     if EMBEDDED:
         _skipped_embedded_tests.append(report.nodeid)
-    elif "postgres" in report.keywords or "redis" in report.keywords:
+    elif {"postgres", "redis", "multihost"} & set(report.keywords):
         _skipped_service_tests.append(report.nodeid)
 
 
@@ -166,7 +192,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if _skipped_service_tests:
         verdict = "FAILS the run (CI is set)" if IN_CI else "were skipped"
         terminalreporter.write_line(
-            f"{len(_skipped_service_tests)} test(s) needing PostgreSQL or Redis {verdict}:",
+            f"{len(_skipped_service_tests)} test(s) needing PostgreSQL, Redis or network "
+            f"namespaces {verdict}:",
             red=IN_CI,
             yellow=not IN_CI,
         )

@@ -9,9 +9,12 @@ the mode table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,14 +37,39 @@ def lifetime_end(seconds: int | None, start: datetime) -> datetime | None:
     return start + timedelta(seconds=seconds) if seconds else None
 
 
+def in_flight_seconds() -> float:
+    """The longest a bind request can be on its way: connect and read timeouts, and a second."""
+    return settings.BINDINGS_PLATFORM_CONNECT_TIMEOUT + settings.BINDINGS_PLATFORM_READ_TIMEOUT + 1
+
+
 def _claim_attempt(binding: Binding) -> bool:
-    """Count one more bind request before sending it; False if the binding is no longer pending
-    or another run counted one meanwhile (compare-and-set: two runs never both send)."""
+    """Count one more bind request before sending it, and mark it on its way; False if the
+    binding is no longer pending, another run counted one meanwhile (compare-and-set: two runs
+    never send the same attempt), or an earlier request may still be on its way (another run is
+    waiting for its answer, or died waiting less than ``in_flight_seconds()`` ago: asking the
+    platform would not see it, and a second request could bind twice)."""
+    now = timezone.now()
     claimed = Binding.objects.filter(
-        pk=binding.pk, status=BindingStatus.PENDING, bind_attempts=binding.bind_attempts
-    ).update(bind_attempts=binding.bind_attempts + 1)
+        Q(bind_sent_at__isnull=True)
+        | Q(bind_sent_at__lt=now - timedelta(seconds=in_flight_seconds())),
+        pk=binding.pk,
+        status=BindingStatus.PENDING,
+        bind_attempts=binding.bind_attempts,
+    ).update(bind_attempts=binding.bind_attempts + 1, bind_sent_at=now)
     binding.bind_attempts += 1
     return claimed == 1
+
+
+@contextmanager
+def _answered(binding: Binding) -> Iterator[None]:
+    """Around a bind request claimed by :func:`_claim_attempt`: once it has an answer (or
+    failed), it is no longer on its way."""
+    try:
+        yield
+    finally:
+        Binding.objects.filter(pk=binding.pk, bind_attempts=binding.bind_attempts).update(
+            bind_sent_at=None
+        )
 
 
 def _activate(binding: Binding, subscription_id: str, *, second_id: str | None = None) -> None:
@@ -118,7 +146,8 @@ def bind(binding_id: int) -> Binding | None:
                         _check_room(client, binding)
                     if not _claim_attempt(binding):
                         return binding
-                    subscription_id, _chosen = platform.send_bind(client, binding)
+                    with _answered(binding):
+                        subscription_id, _chosen = platform.send_bind(client, binding)
                 _activate(binding, subscription_id)
         except platform.RequestRefused as refusal:
             _fail(binding, PlatformError("1010002", refusal.problem))
@@ -192,7 +221,8 @@ def _bind_two_steps(client: PrivateNumberClient, binding: Binding) -> None:
         if found is None:
             if not _claim_attempt(binding):
                 return
-            found = platform.send_bind(client, binding)
+            with _answered(binding):
+                found = platform.send_bind(client, binding)
         sid, x = found
         Binding.objects.filter(pk=binding.pk).update(subscription_id=sid)
         binding.subscription_id = sid
@@ -203,7 +233,8 @@ def _bind_two_steps(client: PrivateNumberClient, binding: Binding) -> None:
         if not _claim_attempt(binding):
             return
         try:
-            landed = platform.send_second(client, binding)
+            with _answered(binding):
+                landed = platform.send_second(client, binding)
         except PlatformError as error:
             if not error.permanent:
                 raise

@@ -89,3 +89,38 @@ def test_parallel_ax_creates_give_each_a_five_x_and_refuse_the_sixth_here(
     counts = Counter(XNumber.objects.values_list("binding_count", flat=True))
     assert counts[1] == 20
     assert set(counts) <= {0, 1}
+
+
+def test_a_bind_run_twice_while_its_request_is_in_flight_sends_one_request(
+    platform, transactional_db
+):
+    # given a pending binding, and a platform that takes 1.5 s to answer a bind
+    from shell.celery import app
+
+    application = platform.application("AXB")
+    binding = services.create_binding(
+        application,
+        {"a_number": "+8613800000001", "b_number": "+8613900000001", "area_code": "0755"},
+    )
+    app.control.purge()  # its queued task: the two runs below are this test's own
+    platform.control.set_faults("axb.bind", latency_ms=1500)
+
+    def run() -> None:
+        try:
+            services.bind(binding.pk)
+        finally:
+            connection.close()
+
+    # when a run of the bind is in the middle of its request, and a second run starts (the same
+    # message given back by Redis, or sent again by the sweeper once the lease ran out)
+    first = threading.Thread(target=run)
+    first.start()
+    wait_until(lambda: Binding.objects.get(pk=binding.pk).bind_attempts == 1, timeout=10)
+    run()
+    first.join(timeout=15)
+    # then the platform was asked to bind once, and the binding is active with that bind
+    assert PlatformCall.objects.filter(binding=binding, interface="axb_bind").count() == 1
+    binding.refresh_from_db()
+    assert (binding.status, binding.bind_attempts) == (BindingStatus.ACTIVE, 1)
+    (landed,) = platform.control.bindings(application.app_key)
+    assert landed["subscriptionId"] == binding.subscription_id
