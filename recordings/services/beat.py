@@ -53,6 +53,11 @@ def requeue_due(*, now: datetime | None = None, limit: int | None = None) -> lis
     )
     ids = list(due)
     if ids:
+        # A claim that ran out goes back to pending, so that the grace below holds for it too
+        # (a fetching row is picked by its lease alone) and its old holder cannot go on with it.
+        Recording.objects.filter(
+            pk__in=ids, state=RecordingState.FETCHING, lease_until__lt=now
+        ).update(state=RecordingState.PENDING, claim_token="", lease_until=None)
         Recording.objects.filter(pk__in=ids).update(
             next_attempt_at=now + timedelta(seconds=settings.RECORDINGS_REQUEUE_GRACE_SECONDS)
         )

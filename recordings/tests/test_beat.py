@@ -67,6 +67,32 @@ def test_a_claim_that_ran_out_is_queued_again():
     )
     at(make_recording(), state=RecordingState.FETCHING, lease_until=now + timedelta(minutes=1))
     assert services.requeue_due(now=now) == [dead.pk]
+    # it went back to pending, its old claim void, and waits its grace like any queued fetch
+    dead.refresh_from_db()
+    assert (dead.state, dead.claim_token, dead.lease_until) == (RecordingState.PENDING, "", None)
+    assert services.requeue_due(now=now + timedelta(seconds=60)) == []
+
+
+def test_the_sweeper_sends_a_lost_fetch_once_not_at_every_sweep():
+    from console import jobs as console_jobs
+    from recordings import jobs
+
+    now = timezone.now()
+    lost = at(
+        make_recording(),
+        state=RecordingState.FETCHING,
+        claim_token="x",
+        lease_until=now - timedelta(seconds=1),
+    )
+    kind = console_jobs.KINDS["recording"]
+    assert list(kind.stuck(timezone.now())) == [lost]
+    assert jobs.requeue(lost) is True
+    # the next sweep does not find it stuck while its task waits; a second send of the copy it
+    # had does nothing
+    assert list(kind.stuck(timezone.now())) == []
+    assert jobs.requeue(lost) is False
+    lost.refresh_from_db()
+    assert lost.state == RecordingState.PENDING
 
 
 def test_the_batch_is_bounded(settings):
