@@ -289,8 +289,8 @@ class Chart:
     top: int  # the value of the chart's top edge
     days_ahead: int
 
-    WIDTH = 320
-    HEIGHT = 90
+    WIDTH = 220
+    HEIGHT = 64
 
 
 CHART_PAST_DAYS = 28
