@@ -19,11 +19,10 @@ from billing.api.serializers import (
 from billing.choices import CallOutcome, SmsDecision, StatementState
 from billing.models import CallRecord, SmsRecord, Statement
 from console.api.pagination import NewestFirst
-from console.api.params import integer, moment
+from console.api.params import filtered, integer
 from console.api.permissions import applications_of
 from console.api.problems import Problem
 from console.choices import ApiScope
-from console.numbers import InvalidNumber, normalize
 
 PROBLEM = OpenApiResponse(description="A problem detail (RFC 9457, application/problem+json)")
 
@@ -43,23 +42,14 @@ class CallListView(CallsMixin, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        queryset = self.calls()
-        query = self.request.query_params
-        for name in ("binding", "application"):
-            if query.get(name):
-                queryset = queryset.filter(**{name: integer(query[name], name)})
-        for name in ("subscription_id", "outcome"):
-            if query.get(name):
-                queryset = queryset.filter(**{name: query[name]})
-        if query.get("caller_num"):  # a real number: its exact value only
-            try:
-                queryset = queryset.filter(caller_num=normalize(query["caller_num"]))
-            except InvalidNumber:
-                queryset = queryset.none()
-        for name, lookup in (("started_after", "gte"), ("started_before", "lt")):
-            if query.get(name):
-                queryset = queryset.filter(**{f"started_at__{lookup}": moment(query[name], name)})
-        return queryset
+        return filtered(
+            self.calls(),
+            self.request.query_params,
+            ids=("binding", "application"),
+            exact=("subscription_id", "outcome"),
+            numbers=("caller_num",),
+            period=("started_at", "started_after", "started_before"),
+        )
 
     @extend_schema(
         parameters=[
@@ -100,26 +90,14 @@ class SmsListView(SmsMixin, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        queryset = self.messages()
-        query = self.request.query_params
-        for name in ("binding", "application"):
-            if query.get(name):
-                queryset = queryset.filter(**{name: integer(query[name], name)})
-        for name in ("subscription_id", "decision", "notification_mode"):
-            if query.get(name):
-                queryset = queryset.filter(**{name: query[name]})
-        for name in ("calling", "called"):  # real numbers: their exact value only
-            if query.get(name):
-                try:
-                    queryset = queryset.filter(**{name: normalize(query[name])})
-                except InvalidNumber:
-                    queryset = queryset.none()
-        if query.get("virtual_number"):
-            queryset = queryset.filter(virtual_number=query["virtual_number"])
-        for name, lookup in (("after", "gte"), ("before", "lt")):
-            if query.get(name):
-                queryset = queryset.filter(**{f"time_stamp__{lookup}": moment(query[name], name)})
-        return queryset
+        return filtered(
+            self.messages(),
+            self.request.query_params,
+            ids=("binding", "application"),
+            exact=("subscription_id", "decision", "notification_mode", "virtual_number"),
+            numbers=("calling", "called"),
+            period=("time_stamp", "after", "before"),
+        )
 
     @extend_schema(
         parameters=[

@@ -43,7 +43,7 @@ from bindings.forms import BindingModifyForm, LifetimeField, OptionalBooleanFiel
 from bindings.models import Binding, XNumber
 from console import teams
 from console.api.pagination import NewestFirst
-from console.api.params import integer, moment
+from console.api.params import filtered, integer
 from console.api.permissions import applications_of
 from console.api.problems import Problem
 from console.choices import ApiScope
@@ -159,23 +159,14 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
     scopes = {"GET": READ, "POST": WRITE}
 
     def get_queryset(self):
-        queryset = self.bindings()
-        query = self.request.query_params
-        if query.get("application"):
-            queryset = queryset.filter(application=integer(query["application"], "application"))
-        for name in ("status", "mode", "order_ref", "x_number", "subscription_id"):
-            if query.get(name):
-                queryset = queryset.filter(**{name: query[name]})
-        for name in NUMBER_FILTERS:
-            if query.get(name):
-                try:
-                    queryset = queryset.filter(**{name: normalize(query[name])})
-                except InvalidNumber:
-                    queryset = queryset.none()
-        for name, lookup in (("created_after", "gte"), ("created_before", "lt")):
-            if query.get(name):
-                queryset = queryset.filter(**{f"created_at__{lookup}": moment(query[name], name)})
-        return queryset
+        return filtered(
+            self.bindings(),
+            self.request.query_params,
+            ids=("application",),
+            exact=("status", "mode", "order_ref", "x_number", "subscription_id"),
+            numbers=NUMBER_FILTERS,
+            period=("created_at", "created_after", "created_before"),
+        )
 
     @extend_schema(
         parameters=[

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from console.api.authentication import ApiPrincipal
 from console.api.pagination import NewestFirst
-from console.api.params import integer, moment
+from console.api.params import filtered
 from console.api.permissions import applications_of
 from console.api.problems import Problem
 from console.choices import ApiScope
@@ -72,23 +72,13 @@ class RecordingListView(RecordingsMixin, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        queryset = self.recordings()
-        query = self.request.query_params
-        for name, field in (
-            ("application", "application"),
-            ("call", "call_record"),
-            ("binding", "call_record__binding"),
-        ):
-            if query.get(name):
-                queryset = queryset.filter(**{field: integer(query[name], name)})
-        if query.get("state"):
-            queryset = queryset.filter(state=query["state"])
-        for name, lookup in (("started_after", "gte"), ("started_before", "lt")):
-            if query.get(name):
-                queryset = queryset.filter(
-                    **{f"call_started_at__{lookup}": moment(query[name], name)}
-                )
-        return queryset
+        return filtered(
+            self.recordings(),
+            self.request.query_params,
+            ids=("application", ("call", "call_record"), ("binding", "call_record__binding")),
+            exact=("state",),
+            period=("call_started_at", "started_after", "started_before"),
+        )
 
     @extend_schema(
         parameters=[
