@@ -19,6 +19,20 @@ SUNDAY = date(2026, 11, 29)
 WEDNESDAY = date(2026, 11, 25)
 
 
+def grown_by_one_a_day(application, today: date) -> None:
+    """Eight weeks of a Shenzhen pool of 10 whose peak grew by one binding a day, to yesterday."""
+    PoolUsageDay.objects.bulk_create(
+        PoolUsageDay(
+            application=application,
+            city_code="0755",
+            day=today - timedelta(days=57 - i),
+            peak_bindings=i,
+            capacity=10,
+        )
+        for i in range(57)
+    )
+
+
 def test_a_flat_rate_lasts_free_over_rate_days():
     projection = forecast.project([10.0] * 56, SUNDAY)
     assert projection.weekly == pytest.approx((1.0,) * 7)
@@ -72,16 +86,7 @@ def test_a_pool_that_runs_out_before_its_horizon_raises_an_alert_that_resolves_i
     # and eight weeks of history whose peak grew by one binding a day
     now = timezone.now()
     today = timezone.localdate(now)
-    PoolUsageDay.objects.bulk_create(
-        PoolUsageDay(
-            application=application,
-            city_code="0755",
-            day=today - timedelta(days=57 - i),
-            peak_bindings=i,
-            capacity=10,
-        )
-        for i in range(57)
-    )
+    grown_by_one_a_day(application, today)
     # when
     assert forecast.check_pools(now=now) == 1
     # then 6 free at 1 a day: 6 days left; 8 numbers more last 14 days; today is recorded
@@ -151,16 +156,7 @@ def test_a_pool_running_low_is_announced_once_per_alert_not_on_every_hourly_chec
     XNumber.objects.filter(pk__in=[n.pk for n in numbers[:4]]).update(binding_count=1)
     now = timezone.now()
     today = timezone.localdate(now)
-    PoolUsageDay.objects.bulk_create(
-        PoolUsageDay(
-            application=application,
-            city_code="0755",
-            day=today - timedelta(days=57 - i),
-            peak_bindings=i,
-            capacity=10,
-        )
-        for i in range(57)
-    )
+    grown_by_one_a_day(application, today)
     # the hourly check, three times: one alert, bumped twice; one event
     for _hour in range(3):
         assert forecast.check_pools(now=now) == 1
@@ -225,16 +221,7 @@ def test_the_pool_page_and_the_dashboard_draw_each_pools_forecast(client, make_u
     XNumberFactory.create_batch(10, application=application, city_code="020")
     XNumber.objects.filter(pk__in=[n.pk for n in shenzhen[:4]]).update(binding_count=1)
     today = timezone.localdate()
-    PoolUsageDay.objects.bulk_create(
-        PoolUsageDay(
-            application=application,
-            city_code="0755",
-            day=today - timedelta(days=57 - i),
-            peak_bindings=i,
-            capacity=10,
-        )
-        for i in range(57)
-    )
+    grown_by_one_a_day(application, today)
     client.force_login(make_user("boss", NUMBER_ADMINISTRATOR))
     # the pool page: one chart per pool; Shenzhen's has the red line, Guangzhou's not
     page = client.get(reverse("bindings:usage")).content.decode()
