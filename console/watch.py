@@ -30,7 +30,7 @@ from django.utils.translation import gettext_noop
 
 from console import alerts, health
 from console.choices import AlertKind, DeliveryState
-from console.models import Delivery, PlatformCall
+from console.models import Alert, Delivery, PlatformCall
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +108,6 @@ def check_failed_pushes(*, now: datetime | None = None) -> int:
 
 def _resolve_others(kind: str, still: set[int]) -> None:
     """Resolve the open alerts of ``kind`` whose application is no longer in ``still``."""
-    from console.models import Alert
-
     for key in (
         Alert.objects.filter(kind=kind, resolved_at__isnull=True)
         .exclude(application_id__in=still)

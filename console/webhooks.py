@@ -223,14 +223,10 @@ def _delay(attempts: int) -> float:
 
 def deliver(delivery_id: int) -> WebhookDelivery | None:
     """Send one delivery once (see :func:`deliver_many`); returns it as it was loaded."""
-    delivery = (
-        WebhookDelivery.objects.select_related("message", "subscription")
-        .filter(pk=delivery_id)
-        .first()
-    )
-    if delivery is not None:
-        _deliver_loaded([delivery])
-    return delivery
+    found = _loaded([delivery_id])
+    if found:
+        _deliver_loaded(found)
+    return found[0] if found else None
 
 
 def deliver_many(ids: Iterable[int]) -> int:
@@ -245,15 +241,19 @@ def deliver_many(ids: Iterable[int]) -> int:
     ``WEBHOOK_TIMEOUT_SECONDS``; what it did not send is queued again at once (no attempt counted),
     behind other endpoints' events, so a slow endpoint never holds a worker for long.
     """
-    deliveries = list(
+    by_endpoint: dict[int, list[WebhookDelivery]] = {}
+    for delivery in _loaded(ids):
+        by_endpoint.setdefault(delivery.subscription_id, []).append(delivery)
+    return sum(_deliver_loaded(group) for group in by_endpoint.values())
+
+
+def _loaded(ids: Iterable[int]) -> list[WebhookDelivery]:
+    """Deliveries with their message and subscription, in id order (one query)."""
+    return list(
         WebhookDelivery.objects.select_related("message", "subscription")
         .filter(pk__in=list(ids))
         .order_by("pk")
     )
-    by_endpoint: dict[int, list[WebhookDelivery]] = {}
-    for delivery in deliveries:
-        by_endpoint.setdefault(delivery.subscription_id, []).append(delivery)
-    return sum(_deliver_loaded(group) for group in by_endpoint.values())
 
 
 def _deliver_loaded(deliveries: list[WebhookDelivery]) -> int:
