@@ -252,3 +252,27 @@ def test_a_slow_endpoint_holds_a_worker_only_for_the_timeout(settings, celery_wo
     finally:
         slow.stop()
         fast.stop()
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_worker_died_is_swept_after_its_lease_and_sent_once_each(receiver):
+    from datetime import timedelta
+
+    from console import jobs
+
+    application = ApplicationFactory()
+    subscribe(application, receiver)
+    ids = [emit(application, id=i).pk for i in range(3)]
+    # given: a worker claimed the batch, then died before sending anything
+    assert len(webhooks._claim(webhooks._loaded(ids))) == 3
+    lease = WebhookDelivery.objects.get(pk=ids[0]).lease_until
+    # while its lease runs the sweeper leaves them alone
+    assert not webhooks.stuck(lease - timedelta(seconds=1)).exists()
+    # once it has run out the sweeper finds them and takes them over; each goes out once
+    stuck = list(webhooks.stuck(lease + timedelta(seconds=1)))
+    assert sorted(d.pk for d in stuck) == ids
+    assert all(jobs.renew(delivery) for delivery in stuck)
+    assert webhooks.deliver_many(ids) == 3
+    assert webhooks.deliver_many(ids) == 0  # delivered: a late copy of the task sends nothing
+    assert sorted(receiver.accepted.values()) == [1, 1, 1]
+    assert WebhookAttempt.objects.filter(delivery__in=ids).count() == 3
