@@ -176,10 +176,8 @@ def _allocate_application(app, month, start, end, dimension: Dimension, options:
     key = dimension.key(options)
     figures = settlement.hours(app.pk, start, end)
     tariff = tariff_for(app, month)
-    calls = (
-        settlement.billed_calls(app.pk)
-        .filter(call_end_time__gte=start, call_end_time__lt=end)
-        .annotate(allocation_key=key)
+    calls = settlement.ended_between(settlement.billed_calls(app.pk), start, end).annotate(
+        allocation_key=key
     )
     totals = calls.values("allocation_key", "direction").annotate(
         calls=Count("id"), minutes=Sum("billable_minutes")

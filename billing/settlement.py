@@ -78,12 +78,26 @@ def billed_calls(application_id: int):
     return CallRecord.objects.filter(application_id=application_id, billable_minutes__gt=0)
 
 
+def ended_between(queryset, start: datetime, end: datetime):
+    """The calls of ``queryset`` that ended in [start, end).
+
+    Bounded on ``started_at`` too, the CDRs' partition key, so that PostgreSQL reads only the
+    months that can hold them (console.partitions): a call starts before it ends, and lasts at
+    most ``LONGEST_CALL_HOURS`` (48 by default; a binding's maxDuration caps a call at 24 hours).
+    """
+    longest = timedelta(hours=settings.LONGEST_CALL_HOURS)
+    return queryset.filter(
+        call_end_time__gte=start,
+        call_end_time__lt=end,
+        started_at__gte=start - longest,
+        started_at__lt=end,
+    )
+
+
 def calls_in_order(application_id: int, hour: datetime):
     """The billed calls that ended in ``hour``, in the order package minutes go to them."""
-    return (
-        billed_calls(application_id)
-        .filter(call_end_time__gte=hour, call_end_time__lt=hour + HOUR)
-        .order_by("call_end_time", "cdr_key")
+    return ended_between(billed_calls(application_id), hour, hour + HOUR).order_by(
+        "call_end_time", "cdr_key"
     )
 
 
@@ -164,8 +178,7 @@ class HourFigures:
 def _totals_by_hour(application_id: int, start: datetime, end: datetime):
     """{hour: {direction: (calls, minutes)}} of the billed calls that ended in [start, end)."""
     rows = (
-        billed_calls(application_id)
-        .filter(call_end_time__gte=start, call_end_time__lt=end)
+        ended_between(billed_calls(application_id), start, end)
         .annotate(ended_hour=Trunc("call_end_time", "hour", tzinfo=UTC))
         .values("ended_hour", "direction")
         .annotate(calls=Count("id"), minutes=Sum("billable_minutes"))

@@ -7,6 +7,12 @@
     the CDRs, and an exception a receiver raises fails the whole push (the platform retries it).
     The recordings app listens to create its rows for the recorded calls (``record_flag == 1``).
     Receivers must not make network calls; queue a task with ``delay_on_commit`` instead.
+
+``history_dropping(sender=CallRecord, before=<aware datetime>)``
+    Sent by :func:`billing.history.drop_history` outside any transaction, just before every CDR
+    that started before ``before`` is removed (whole months, by the history retention). Receivers
+    let go of what points at those CDRs (recordings deletes their recordings and files); one that
+    raises stops the run before anything is dropped, and the next run sends it again.
 """
 
 from __future__ import annotations
@@ -14,3 +20,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 cdrs_ingested = Signal()
+history_dropping = Signal()

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import allocation, reconcile, services
+from billing import allocation, reconcile, services, settlement
 from billing.choices import CallDirection, DifferenceKind
 from billing.forms import AllocationForm, BillUploadForm
 from billing.models import (
@@ -365,10 +365,10 @@ def describe(difference: BillDifference, numbers: Numbers) -> dict[str, Any]:
         "calls": [],
     }
     if kind == DifferenceKind.HOUR_TOTAL and difference.hour is not None:
-        calls = CallRecord.objects.filter(
-            billable_minutes__gt=0,
-            call_end_time__gte=difference.hour,
-            call_end_time__lt=difference.hour + timedelta(hours=1),
+        calls = settlement.ended_between(
+            CallRecord.objects.filter(billable_minutes__gt=0),
+            difference.hour,
+            difference.hour + timedelta(hours=1),
         )
         if difference.application_id:
             calls = calls.filter(application_id=difference.application_id)

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
-from billing import health, reconcile, services, settlement
+from billing import health, history, reconcile, services, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +18,13 @@ def close_statements_task() -> None:
     closed = services.close_statements()
     if closed:
         logger.info("closed statements %s", closed)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def maintain_history_task() -> None:
+    """Beat (daily): the coming months' partitions, then the history retention
+    (billing.history)."""
+    history.maintain()
 
 
 @shared_task(ignore_result=True, acks_late=True)

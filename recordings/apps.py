@@ -11,10 +11,11 @@ class RecordingsConfig(AppConfig):
     verbose_name = _("Recordings")
 
     def ready(self) -> None:
-        from billing.signals import cdrs_ingested
-        from recordings.receivers import create_recordings
+        from billing.signals import cdrs_ingested, history_dropping
+        from recordings.receivers import create_recordings, forget_recordings
 
         cdrs_ingested.connect(create_recordings, dispatch_uid="recordings.create_recordings")
+        history_dropping.connect(forget_recordings, dispatch_uid="recordings.forget_recordings")
 
         from console import webhooks
         from recordings import events, jobs, retention

@@ -28,6 +28,10 @@ class Recording(models.Model):
         "billing.CallRecord",
         verbose_name=_("call"),
         on_delete=models.PROTECT,
+        # No database constraint: billing_callrecord is partitioned on PostgreSQL, and a foreign
+        # key can only name its whole key (id, started_at). The history retention removes a
+        # month's recordings before it drops the month's CDRs (recordings.receivers).
+        db_constraint=False,
         related_name="recording",
     )
     application = models.ForeignKey(

@@ -6,8 +6,12 @@ from functools import partial
 
 from django.db import transaction
 
-from recordings import services, tasks
+from recordings import services, storage, tasks
 from recordings.choices import RecordingState
+from recordings.models import Recording
+
+# Recordings let go of per transaction when their calls' months are dropped.
+FORGET_BATCH = 1000
 
 
 def create_recordings(sender, application, call_records, **kwargs) -> None:
@@ -26,3 +30,23 @@ def create_recordings(sender, application, call_records, **kwargs) -> None:
     ]
     if pending:
         transaction.on_commit(partial(tasks.queue_fetches, pending), robust=True)
+
+
+def forget_recordings(sender, before, **kwargs) -> int:
+    """``billing.signals.history_dropping``: the recordings of the calls that started before
+    ``before`` go with their CDRs, files first (from storage), then the rows; a batch per
+    transaction, under the rows' locks so a fetch cannot store a file meanwhile. How many went."""
+    gone = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Recording.objects.select_for_update()
+                .filter(call_started_at__lt=before)
+                .values_list("pk", "file")[:FORGET_BATCH]
+            )
+            if not rows:
+                return gone
+            for _pk, name in rows:
+                if name:
+                    storage.delete(name)
+            gone += Recording.objects.filter(pk__in=[pk for pk, _name in rows]).delete()[0]

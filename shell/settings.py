@@ -445,6 +445,12 @@ BILLING_LIST_TIMEOUT_MS = env.int("BILLING_LIST_TIMEOUT_MS", default=10_000)
 # that comes later still makes its hour settled again (billing/settlement.py).
 BILLING_SETTLE_AFTER = timedelta(minutes=env.int("BILLING_SETTLE_AFTER_MINUTES", default=10))
 BILLING_SETTLE_EVERY_SECONDS = env.int("BILLING_SETTLE_EVERY_SECONDS", default=300)
+# The longest a call may last: the settlement looks this far back in the CDRs' start times for the
+# calls that ended in an hour (a binding's maxDuration caps a call at 24 hours).
+LONGEST_CALL_HOURS = env.int("LONGEST_CALL_HOURS", default=48)
+# How often beat creates the coming months' partitions of the history tables and applies the
+# history retention (billing/history.py); partitions are made three months ahead.
+HISTORY_EVERY_SECONDS = env.int("HISTORY_EVERY_SECONDS", default=6 * 3600)
 # A package's alert opens when this share of its minutes or less is left (unless the package sets
 # its own number of minutes).
 BILLING_PACKAGE_ALERT_PERCENT = env.int("BILLING_PACKAGE_ALERT_PERCENT", default=10)
@@ -472,6 +478,11 @@ CELERY_BEAT_SCHEDULE.update(
         "corroborate-held-pushes": {
             "task": "console.tasks.corroborate_held_pushes_task",
             "schedule": float(HOOKS_CORROBORATE_EVERY_SECONDS),
+        },
+        # The months of CDRs, call events and SMS records: created ahead, dropped by policy.
+        "maintain-history": {
+            "task": "billing.tasks.maintain_history_task",
+            "schedule": float(HISTORY_EVERY_SECONDS),
         },
         # The dashboard's hourly totals of the hours that received CDRs.
         "refresh-call-stats": {"task": "billing.tasks.refresh_call_stats_task", "schedule": 60.0},

@@ -168,8 +168,11 @@ class CallRecord(models.Model):
         ordering = ["-started_at", "-id"]
         permissions = [("stop_call", _("Can stop a call in progress"))]
         constraints = [
+            # With started_at, the partition key (console.partitions): PostgreSQL requires it in
+            # every unique constraint of a partitioned table. It is read off the CDR itself, so a
+            # CDR pushed again has the same one and is still known.
             models.UniqueConstraint(
-                fields=["cdr_key", "application"], name="callrecord_natural_key"
+                fields=["cdr_key", "application", "started_at"], name="callrecord_natural_key"
             ),
         ]
         indexes = [
@@ -270,8 +273,9 @@ class SmsRecord(models.Model):
         verbose_name_plural = _("SMS records")
         ordering = ["-time_stamp", "-id"]
         constraints = [
+            # With time_stamp, the partition key (console.partitions), as the notice gives it.
             models.UniqueConstraint(
-                fields=["application", "sms_identifier", "notification_mode"],
+                fields=["application", "sms_identifier", "notification_mode", "time_stamp"],
                 name="smsrecord_natural_key",
             ),
         ]

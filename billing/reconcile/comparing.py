@@ -75,8 +75,7 @@ def our_calls(application: Application, month: date) -> Iterator[OurCall]:
         if 0 < f.package_minutes < f.minutes
     }
     rows = (
-        settlement.billed_calls(application.pk)
-        .filter(call_end_time__gte=start, call_end_time__lt=end)
+        settlement.ended_between(settlement.billed_calls(application.pk), start, end)
         .order_by("call_end_time", "cdr_key")
         .values_list(
             "id", "cdr_key", "call_end_time", "direction", "billable_minutes", "talk_seconds"

@@ -114,6 +114,7 @@ _CDR_COLUMNS: tuple[tuple[str, str], ...] = (
 CDR_FIELDS = tuple(name for name, _ in _CDR_COLUMNS)
 _KEY = CDR_FIELDS.index("cdr_key")
 _SUBSCRIPTION = CDR_FIELDS.index("subscription_id")
+_STARTED = CDR_FIELDS.index("started_at")
 
 
 def _row(fee: FeeInfo, binding_id: int | None, expects_binding: bool, now: datetime) -> tuple:
@@ -221,9 +222,9 @@ def _insert_portable(
     by_subscription = _bindings_by_subscription(application, (r[_SUBSCRIPTION] for r in rows))
     rows = [(by_subscription.get(row[_SUBSCRIPTION]), *row[1:]) for row in rows]
     keys = [row[_KEY] for row in rows]
-    existing = set(
+    existing = set(  # the natural key, as PostgreSQL's ON CONFLICT judges it
         CallRecord.objects.filter(application=application, cdr_key__in=keys).values_list(
-            "cdr_key", flat=True
+            "cdr_key", "started_at"
         )
     )
     objects = [
@@ -234,7 +235,7 @@ def _insert_portable(
             **dict(zip(CDR_FIELDS, row, strict=True)),
         )
         for row in rows
-        if row[_KEY] not in existing
+        if (row[_KEY], row[_STARTED]) not in existing
     ]
     CallRecord.objects.bulk_create(objects)
     return [(obj.pk, obj.cdr_key, obj.binding_id) for obj in objects]
@@ -249,10 +250,10 @@ def ingest_cdrs(
 ) -> int:
     """Store a batch of CDRs (one push, ≤ 50) idempotently; return how many were new.
 
-    Keyed on :func:`cdr_key` within the application: a CDR seen before (the platform retried the
-    push) is skipped, never stored or billed twice. Each CDR is linked to its binding by
-    subscriptionId (one query per batch). Must run inside a transaction; sends
-    :data:`billing.signals.cdrs_ingested` with the CallRecords created.
+    Keyed on :func:`cdr_key` and the start time (the partition key) within the application: a
+    CDR seen before (the platform retried the push) is skipped, never stored or billed twice.
+    Each CDR is linked to its binding by subscriptionId (one query per batch). Must run inside a
+    transaction; sends :data:`billing.signals.cdrs_ingested` with the CallRecords created.
     """
     if not fees:
         return 0

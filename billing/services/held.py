@@ -136,6 +136,7 @@ def corroborate_sms_push(application: Application, push: SmsPush) -> Verdict:
         application=application,
         sms_identifier=event.sms_identifier,
         notification_mode=event.notification_mode,
+        time_stamp=event.time_stamp,
     ).exists():
         return Verdict(Verdict.DUPLICATE, "this SMS notice was already received")
     return Verdict()

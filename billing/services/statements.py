@@ -25,6 +25,7 @@ from billing.models import (
 )
 from bindings.choices import NumberState
 from bindings.models import XNumber
+from console import partitions
 from console.models import Application
 
 logger = logging.getLogger(__name__)
@@ -38,26 +39,20 @@ CENT = Decimal("0.01")
 
 
 def local_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    return partitions.zone()
 
 
-def month_start(moment: date | datetime) -> date:
-    """The first day of the month ``moment`` falls in (a datetime is read in local time)."""
-    if isinstance(moment, datetime):
-        moment = timezone.localtime(moment, local_zone()).date()
-    return moment.replace(day=1)
+# The months of statements are the months of the CDRs' partitions (console.partitions).
+month_start = partitions.month_start
 
 
 def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return partitions.add_months(month, 1)
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """[start, end) of a local (Asia/Shanghai) calendar month, as aware datetimes."""
-    zone = local_zone()
-    start = datetime(month.year, month.month, 1, tzinfo=zone)
-    end_day = next_month(month)
-    return start, datetime(end_day.year, end_day.month, 1, tzinfo=zone)
+    return partitions.start_of(month), partitions.start_of(next_month(month))
 
 
 def tariff_for(application: Application, month: date) -> Tariff | None:

@@ -50,7 +50,9 @@ def fee(
 ) -> dict[str, Any]:
     """One CDR as the platform pushes it (wire names); answered unless ``answered`` is False."""
     n = next(_counter)
-    started = started or utc(2026, 3, 10, 2, 0, 0)
+    if started is None:  # a call starts just before it is answered
+        answer_given = isinstance(answered, datetime)
+        started = answered - timedelta(seconds=5) if answer_given else utc(2026, 3, 10, 2, 0, 0)
     answer_at = answered if answered is not None else started + timedelta(seconds=5)
     cdr = {
         "direction": 1,

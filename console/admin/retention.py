@@ -19,6 +19,7 @@ class RetentionPolicyAdmin(ConsoleModelAdmin):
     list_display = [
         "application",
         "call_data_days",
+        "call_history_months",
         "push_bodies_days",
         "recordings_days",
         "ended_bindings_days",

@@ -85,6 +85,16 @@ class RetentionPolicy(models.Model):
             "pseudonymised and their texts emptied."
         ),
     )
+    call_history_months = models.PositiveSmallIntegerField(
+        _("whole call history (months)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "CDRs, call events and SMS records are removed a whole calendar month at a time once "
+            "the month is this many months past; statements and hourly figures are kept. Only "
+            "when every application has this set: the months are shared."
+        ),
+    )
     push_bodies_days = models.PositiveIntegerField(
         _("raw bodies of processed pushes (days)"),
         null=True,
