@@ -9,7 +9,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.models import CallStat, CallStatCursor, SettledHour
-from billing.tasks import close_statements_task, refresh_call_stats_task, settle_hours_task
+from billing.tasks import (
+    close_statements_task,
+    maintain_history_task,
+    refresh_call_stats_task,
+    settle_hours_task,
+)
 from billing.tests.factories import fee
 from console.testing import wait_until
 from console.testing.factories import ApplicationFactory
@@ -24,7 +29,28 @@ def test_the_beat_jobs_are_scheduled():
         refresh_call_stats_task.name,
         close_statements_task.name,
         settle_hours_task.name,
+        maintain_history_task.name,
     } <= tasks
+
+
+def test_the_history_job_makes_the_coming_months_on_a_worker(celery_worker):
+    from django.db import connection
+
+    from billing import history
+    from console import partitions
+
+    # given next month's partitions gone (as on an installation converted long ago)
+    next_month = partitions.add_months(partitions.month_start(timezone.now()), 1)
+    for table in history.TABLES:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {table.spec.partition(next_month)}")
+        assert next_month not in partitions.months(table.spec)
+    # when
+    maintain_history_task.delay()
+    # then the worker made them again, for each table
+    wait_until(
+        lambda: all(next_month in partitions.months(t.spec) for t in history.TABLES), timeout=20
+    )
 
 
 def test_the_settlement_runs_on_a_worker(celery_worker):
