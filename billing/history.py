@@ -1,10 +1,11 @@
 """Billing's history by month: CDRs, call events and SMS records (issue 20, docs/operations.md).
 
 On PostgreSQL the three tables are partitioned by month (:mod:`console.partitions`; converted by
-``billing/migrations/0011_partition_history.py``). Beat (:func:`maintain`, daily) creates the
-coming months' partitions ahead and applies the **history retention**: once every application's
-policy sets ``call_history_months``, the months older than the longest of them are detached and
-dropped whole, never deleted row by row. On SQLite (the embedded default) the same months' rows
+``billing/migrations/0011_partition_history.py``). Beat (:func:`maintain`) creates the coming
+months' partitions ahead and applies the **history retention**: once every application's policy
+sets ``call_history_months``, the months older than the longest of them
+(:func:`console.retention.history_cutoff`) are detached and dropped whole, never deleted row by
+row. On SQLite (the embedded default) the same months' rows
 are deleted in batches: the same rule, the same result.
 
 Statements, settled hours and hourly figures live in their own tables and stay. Before a month of
@@ -25,9 +26,8 @@ from django.utils import timezone
 
 from billing.models import BillDifference, CallEvent, CallRecord, SmsRecord
 from billing.signals import history_dropping
-from console import audit, partitions
+from console import audit, partitions, retention
 from console.choices import AuditAction
-from console.models import Application, RetentionPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +54,6 @@ TABLES = (
     History(CallEvent, "timestamp"),
     History(SmsRecord, "time_stamp"),
 )
-
-
-def history_cutoff(now: datetime | None = None) -> date | None:
-    """The first month kept: months before it may go, or None when they must all stay.
-
-    The months are shared by every application, so a month goes only when every application's
-    policy lets it: the longest ``call_history_months`` counts, and one application without it
-    keeps everything.
-    """
-    kept = list(RetentionPolicy.objects.values_list("call_history_months", flat=True))
-    applications = Application.objects.count()
-    if not applications or len(kept) < applications or None in kept:
-        return None
-    return partitions.add_months(partitions.month_start(now or timezone.now()), -max(kept))
 
 
 def _delete_rows(table: History, before: datetime) -> int:
@@ -111,7 +97,7 @@ def maintain(now: datetime | None = None) -> dict[str, object]:
     report: dict[str, object] = {
         "created": [name for table in TABLES for name in partitions.ensure(table.spec, now=now)]
     }
-    before = history_cutoff(now)
+    before = retention.history_cutoff(now=now)
     if before is not None:
         dropped = drop_history(before)
         if any(dropped.values()):

@@ -30,7 +30,7 @@ import hmac
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from console import audit
+from console import audit, partitions
 from console.choices import AuditAction, DeliveryState
 from console.models import Application, Delivery, RetentionPolicy
 from console.numbers import InvalidNumber, mask, normalize
@@ -219,6 +219,38 @@ def preview(policy: RetentionPolicy, *, now: datetime | None = None) -> list[tup
         for part in _PARTS
         if part.kind in limits and not part.blocks_erasure
     ]
+
+
+def history_months(*, instead: RetentionPolicy | None = None) -> dict[int, int | None]:
+    """Each application's ``call_history_months`` (None: keeps every month), installation-wide
+    (never scoped to a user's teams); ``instead``: a policy, saved or not, that stands for its
+    application's (the policy form's preview)."""
+    months: dict[int, int | None] = dict.fromkeys(
+        Application._base_manager.values_list("pk", flat=True)
+    )
+    months.update(
+        RetentionPolicy._base_manager.values_list("application_id", "call_history_months")
+    )
+    if instead is not None:
+        months[instead.application_id] = instead.call_history_months
+    return months
+
+
+def history_cutoff(
+    *, now: datetime | None = None, instead: RetentionPolicy | None = None
+) -> date | None:
+    """The first month of call history the history retention keeps (``billing.history`` drops
+    the months before it), or None while it keeps them all.
+
+    The months hold every application's calls, so a month goes only when every application's
+    policy lets it: the longest ``call_history_months`` counts, and one application without it
+    keeps everything.
+    """
+    months = history_months(instead=instead)
+    if not months or None in months.values():
+        return None
+    longest = max(value for value in months.values() if value is not None)
+    return partitions.add_months(partitions.month_start(now or timezone.now()), -longest)
 
 
 def run(*, now: datetime | None = None) -> dict[str, int]:

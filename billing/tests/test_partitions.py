@@ -22,7 +22,7 @@ from django.utils import timezone
 from billing import history, services, settlement
 from billing.models import BillDifference, BillReconciliation, CallEvent, CallRecord, SmsRecord
 from billing.tests.factories import make_record, utc
-from console import partitions
+from console import partitions, retention
 from console.models import AuditLog, RetentionPolicy
 from console.testing.factories import ApplicationFactory
 from recordings.models import Recording
@@ -203,13 +203,13 @@ def test_history_retention_drops_whole_months_when_every_policy_allows():
 
     # One application keeps everything: nothing goes.
     RetentionPolicy.objects.create(application=first, call_history_months=2)
-    assert history.history_cutoff(now) is None
+    assert retention.history_cutoff(now=now) is None
     assert "dropped" not in history.maintain(now)
     assert CallRecord.objects.count() == 5
 
     # Both allow it: the longest keep counts (3 months: this month and the three before stay).
     RetentionPolicy.objects.create(application=second, call_history_months=3)
-    assert history.history_cutoff(now) == months[2]
+    assert retention.history_cutoff(now=now) == months[2]
     report = history.maintain(now)
 
     assert sorted(CallRecord.objects.values_list("pk", flat=True)) == sorted(

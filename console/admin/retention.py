@@ -12,6 +12,28 @@ from console.confirm import confirmation, confirmed
 from console.models import RetentionPolicy
 
 
+def history_lines(policy: RetentionPolicy) -> list[str]:
+    """What the policy's whole-months setting would do (the months are every application's)."""
+    if policy.call_history_months is None:
+        return []
+    first = retention.history_cutoff(instead=policy)
+    if first is not None:
+        return [
+            _("Call history: every month before %(month)s is removed, for all applications.")
+            % {"month": f"{first:%Y-%m}"}
+        ]
+    waiting = sum(
+        1 for months in retention.history_months(instead=policy).values() if months is None
+    )
+    return [
+        _(
+            "Call history: nothing yet; %(count)s other application(s) keep every month, and the "
+            "months are shared."
+        )
+        % {"count": waiting}
+    ]
+
+
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(ConsoleModelAdmin):
     """One policy per application; saving asks first, with the rows the next run would remove."""
@@ -42,6 +64,7 @@ class RetentionPolicyAdmin(ConsoleModelAdmin):
                     for value in values
                 ]
                 lines = [f"{part.label}: {count}" for part, count in effect]
+                lines += history_lines(policy)
                 return confirmation(
                     request,
                     title=_("Save this retention policy?"),

@@ -19,7 +19,7 @@ from billing.tests.factories import make_record
 from bindings.choices import BindingStatus
 from bindings.models import Binding, BulkJob
 from bindings.tests.factories import BindingFactory
-from console import retention
+from console import partitions, retention
 from console.choices import AuditAction, DeliveryKind, DeliveryState, HookEndpoint
 from console.models import AuditLog, Delivery, RetentionPolicy
 from console.roles import CUSTOMER_SERVICE
@@ -272,6 +272,21 @@ def test_saving_a_policy_in_the_admin_asks_first_with_its_effect(boss, now):
     assert saved.status_code == 302
     assert RetentionPolicy.objects.get().call_data_days == 30
     assert AuditLog.objects.filter(action=AuditAction.CREATE, target_repr=str(application))
+
+
+def test_the_preview_says_which_months_of_call_history_go_for_everybody(boss, now):
+    first, second = ApplicationFactory(), ApplicationFactory()
+    url = reverse("admin:console_retentionpolicy_add")
+    data = {"application": first.pk, "call_history_months": "3", "_save": "Save"}
+    # while another application keeps every month, nothing goes
+    waiting = boss.post(url, data, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Call history: nothing yet; 1 other application(s) keep every month" in waiting
+    # once it allows 6 months, the longest keep counts
+    RetentionPolicy.objects.create(application=second, call_history_months=6)
+    asked = boss.post(url, data, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    first_kept = partitions.add_months(partitions.month_start(timezone.now()), -6)
+    assert f"every month before {first_kept:%Y-%m} is removed, for all applications" in asked
+    assert retention.history_cutoff(now=timezone.now()) is None  # the form saved nothing yet
 
 
 # ---------------------------------------------------------------------------------------------
