@@ -1,12 +1,14 @@
-"""The calls list over 5,000,000 CDRs: p50/p95 of the page, filtered and searched.
+"""The calls list over 5,000,000 CDRs (or 20,000,000, partitioned): p50/p95 of the page.
 
-``python -m bench calls_list [--rows 5000000] [--repeat 20] [--users 8 --workers 4]``
+``python -m bench calls_list [--rows 5000000] [--days 90] [--repeat 20] [--users 8 --workers 4]
+[--only month] [--keep | --reuse --database NAME]``
 
 1. Creates a database of its own (``bench_calls_<pid>_<random>``, or ``--database``; dropped at
    the end unless ``--keep``) on the PostgreSQL of
    ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it,
    and fills ``billing_callrecord`` server-side (``generate_series``) with ``--rows`` CDRs over
-   90 days: 4 applications (50/30/15/5 %), 2,000 X numbers, a million callers, 200,000
+   ``--days`` days (on PostgreSQL the table is partitioned by month, ``console.partitions``: a
+   partition is made for every month of the data first): 4 applications (50/30/15/5 %), 2,000 X numbers, a million callers, 200,000
    forwarded-to numbers, 70 % answered and the failures spread over the outcome categories. The
    indexes are dropped for the load and rebuilt from the migration's own definitions.
 2. Starts gunicorn (``--workers`` sync workers) and, signed in as a customer-service user, has
@@ -17,6 +19,8 @@
    the filter, the rows are newest first, the page holds as many as it should, no matching row is
    missing between its first and its last, and a first page starts with the newest match.
 
+Scenarios include a whole local month (alone, with one application, its page 5): the month
+filter reads one partition. The disk the CDRs take (heap, with indexes, the database) is reported.
 Prints and writes ``bench/results/calls_list.json``.
 """
 
