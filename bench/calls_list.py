@@ -8,9 +8,10 @@
    ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it,
    and fills ``billing_callrecord`` server-side (``generate_series``) with ``--rows`` CDRs over
    ``--days`` days (on PostgreSQL the table is partitioned by month, ``console.partitions``: a
-   partition is made for every month of the data first): 4 applications (50/30/15/5 %), 2,000 X numbers, a million callers, 200,000
-   forwarded-to numbers, 70 % answered and the failures spread over the outcome categories. The
-   indexes are dropped for the load and rebuilt from the migration's own definitions.
+   partition is made for every month of the data first): 4 applications (50/30/15/5 %),
+   2,000 X numbers, a million callers, 200,000 forwarded-to numbers, 70 % answered and the
+   failures spread over the outcome categories. The indexes are dropped for the load and rebuilt
+   from the migration's own definitions.
 2. Starts gunicorn (``--workers`` sync workers) and, signed in as a customer-service user, has
    ``--users`` concurrent users request ``/calls/`` ``--repeat`` times per scenario with a fresh
    value each time (a random day, X, caller typed in another way, …), timing each full HTTP

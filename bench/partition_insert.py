@@ -116,7 +116,10 @@ def _measure(options: argparse.Namespace) -> dict[str, Any]:
         "pushes_per_table": pushes,
         "rows_per_table": counts,
         "correct": correct,
-        "postgres_cpu_ms_per_push": {"partitioned": per_push[PARTITIONED], "plain": per_push[PLAIN]},
+        "postgres_cpu_ms_per_push": {
+            "partitioned": per_push[PARTITIONED],
+            "plain": per_push[PLAIN],
+        },
         "partitioned_over_plain": round(server[PARTITIONED] / server[PLAIN], 3),
         "client_cpu_ms_per_push": {
             "partitioned": round(client[PARTITIONED] * 1000 / pushes, 3),
