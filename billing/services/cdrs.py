@@ -263,6 +263,12 @@ def ingest_cdrs(
     for fee in fees:
         row = _row(fee, None, expects_binding, now)  # the insert links the binding
         rows.setdefault(row[_KEY], row)  # the same CDR twice in one push counts once
+    timeless = [key for key, row in rows.items() if row[_STARTED] is now]
+    if timeless:
+        for key in _known_keys(application, timeless):
+            del rows[key]
+        if not rows:
+            return 0
     delivery_id = delivery.pk if delivery is not None else None
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
     created = insert(application, delivery_id, now, list(rows.values()))
@@ -270,6 +276,28 @@ def ingest_cdrs(
         records = _saved_records(application, delivery_id, now, rows, created)
         signals.cdrs_ingested.send(sender=CallRecord, application=application, call_records=records)
     return len(created)
+
+
+def _known_keys(application: Application, keys: list[str]) -> set[str]:
+    """Which of these CDRs, pushed with no time at all, are stored already.
+
+    Such a CDR starts when it was received (``_row``), so a retried push would carry another
+    ``started_at`` and pass the natural key (which ends in it, the partition key): these few are
+    looked up by key alone. On PostgreSQL a transaction-scoped advisory lock per key makes two
+    pushes of the same one at once wait for each other (the second then finds the first's row).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in sorted(keys):  # in one order: two pushes never wait for each other's keys
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                    [key, application.pk],
+                )
+    return set(
+        CallRecord._base_manager.filter(application=application, cdr_key__in=keys).values_list(
+            "cdr_key", flat=True
+        )
+    )
 
 
 def _saved_records(

@@ -77,6 +77,27 @@ def test_the_cdr_insert_stores_and_links_the_same_rows(monkeypatch):
     assert all(answer == answers["twin"] for answer in answers.values())
 
 
+def test_a_cdr_pushed_with_no_time_at_all_is_stored_once_when_pushed_again():
+    # given a CDR with none of callInTime, fwdStartTime, callEndTime, failTime: it starts when
+    # received, so its start time (the end of its natural key) differs from push to push
+    application = ApplicationFactory(mode="AXB")
+    timeless = fee(application)
+    for name in ("callInTime", "fwdStartTime", "fwdAlertingTime", "fwdAnswerTime", "callEndTime"):
+        timeless[name] = ""
+    first = services.ingest_cdrs(application, parsed(timeless), now=utc(2026, 3, 1, 2, 0, 0))
+    # when the platform pushes it again an hour later, alone and beside a new CDR
+    again = services.ingest_cdrs(application, parsed(timeless), now=utc(2026, 3, 1, 3, 0, 0))
+    other = fee(application, started=utc(2026, 3, 1, 3, 5, 0))
+    mixed = services.ingest_cdrs(
+        application, parsed(timeless, other), now=utc(2026, 3, 1, 3, 10, 0)
+    )
+    # then it is stored once, with the time it first arrived
+    assert (first, again, mixed) == (1, 0, 1)
+    record = CallRecord.objects.get(application=application, session_id=timeless["sessionId"])
+    assert record.started_at == utc(2026, 3, 1, 2, 0, 0)
+    assert CallRecord.objects.filter(application=application).count() == 2
+
+
 @pytest.fixture
 def calls():
     """Calls whose numbers sit in different columns, at known times."""
