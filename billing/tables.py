@@ -9,12 +9,15 @@ hidden digits).
 
 from __future__ import annotations
 
+from html import escape
 from urllib.parse import quote
 
 import django_tables2 as tables
+from django.conf import settings
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils.formats import date_format, localize
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -102,6 +105,31 @@ def call_rows(records, *, numbers: Numbers) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def call_rows_html(rows: list[dict[str, str]]) -> SafeString:
+    """The ``<tbody>`` rows of :func:`call_rows`, as ``billing/call_table.html`` rendered them.
+
+    The template's loop resolved and escaped 50 × 11 variables through the template engine, a
+    third of the calls list's CPU; this joins the same markup with the same escaping (the
+    standard library's ``html.escape``, which Django's ``escape`` wraps) and the numbers as the
+    template localizes them. ``billing/tests/test_pages.py`` compares it with the template's loop.
+    """
+    number = localize if settings.USE_THOUSAND_SEPARATOR else str
+    parts = []
+    for row in rows:
+        outcome = escape(str(row["outcome"]))
+        if row["failed"]:
+            outcome = f'<span class="call-failed">{outcome}</span>'
+        parts.append(
+            f'\n    <tr><td><a href="{escape(row["url"])}">{escape(row["started"])}</a></td>'
+            f"<td>{escape(str(row['application']))}</td><td>{escape(str(row['x']))}</td>"
+            f"<td>{escape(row['caller'])}</td><td>{escape(row['forwarded_to'])}</td>"
+            f"<td>{escape(str(row['direction']))}</td><td>{outcome}</td>"
+            f"<td>{escape(number(row['talk']))}</td><td>{escape(number(row['minutes']))}</td>"
+            f"<td>{escape(row['notes'])}</td></tr>\n  "
+        )
+    return SafeString("".join(parts))
 
 
 class StatementTable(tables.Table):

@@ -34,7 +34,7 @@ from billing import dashboard, explain, packages
 from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
-from billing.tables import CallRecordTable, StatementTable, call_rows
+from billing.tables import CallRecordTable, StatementTable, call_rows, call_rows_html
 from bindings import forecast, modes
 from bindings.services import stop_call
 from console import audit
@@ -127,6 +127,7 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
         table = context["table"]
         records = [row.record for row in table.page.object_list]
         context["rows"] = call_rows(records, numbers=table.numbers)
+        context["rows_html"] = call_rows_html(context["rows"])
         return context
 
 
