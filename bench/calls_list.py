@@ -15,7 +15,8 @@
 2. Starts gunicorn (``--workers`` sync workers) and, signed in as a customer-service user, has
    ``--users`` concurrent users request ``/calls/`` ``--repeat`` times per scenario with a fresh
    value each time (a random day, X, caller typed in another way, …), timing each full HTTP
-   answer; the CPU of the web workers and of the database's backends is read from ``/proc``.
+   answer (every worker warmed first, unmeasured: :func:`warm_up`); the CPU of the web workers
+   and of the database's backends is read from ``/proc``.
 3. Checks every page against the table with SQL of its own (``check_page``): each row shown meets
    the filter, the rows are newest first, the page holds as many as it should, no matching row is
    missing between its first and its last, and a first page starts with the newest match.
@@ -425,6 +426,27 @@ def check_page(conn, text: str, query: dict, where: str, params: list) -> str | 
     return None
 
 
+def warm_up(url: str, new_session, workers: int, rounds: int = 3) -> None:
+    """Every gunicorn worker serves a few pages before the clock and the meter start.
+
+    A worker's first page costs about 0.3 s of CPU more than the next (the URLconf imported,
+    templates compiled, translation catalogues read), once per process. Two users per worker
+    asking together reach every worker; without this, the cold workers' first pages landed in
+    the measured CPU per page (docs/benchmarks.md, "Calls list with 8 concurrent users").
+    """
+
+    def user() -> None:
+        own = new_session()
+        for _ in range(rounds):
+            own.get(url, timeout=120).raise_for_status()
+
+    threads = [threading.Thread(target=user) for _ in range(2 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run(args: list[str]) -> dict[str, Any]:
     global DB_NAME
     parser = argparse.ArgumentParser(prog="python -m bench calls_list")
@@ -516,6 +538,7 @@ def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        warm_up(url, new_session, options.workers)
         rng = random.Random(7)
         # Every request decided beforehand, then served to --users threads in a shuffled order
         # (so the users do not all ask for the same kind of page at once).

