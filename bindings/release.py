@@ -25,6 +25,9 @@ from bindings import events, pool
 from bindings.choices import BindingStatus, NumberState
 from bindings.models import Binding, XNumber
 
+# Where a walk through the rows in (key, id) order stands: the key's value and the row's id.
+Key = tuple[Any, int]
+
 
 def cooldown_until(now: datetime) -> datetime | None:
     seconds = settings.X_COOLDOWN_SECONDS
@@ -53,6 +56,79 @@ def end_bindings(
     single statement (an UPDATE … RETURNING feeding the count update), so it is exact under any
     concurrency; elsewhere it runs as three statements in one (serialised) transaction.
     """
+    ended, _last = _end(
+        where,
+        to_status=to_status,
+        from_statuses=from_statuses,
+        set_fields=set_fields,
+        now=now,
+        limit=limit,
+        order_by=[order_by] if order_by else [],
+        skip_locked=skip_locked,
+        many=many,
+        cool_down=cool_down,
+    )
+    return ended
+
+
+def end_batch(
+    where: Q,
+    *,
+    to_status: str,
+    key: str,
+    after: Key | None,
+    limit: int,
+    from_statuses: Sequence[str] = tuple(pool.LIVE),
+    set_fields: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[int, Key | None]:
+    """One batch of a walk through ``where`` in ``(key, id)`` order, as :func:`end_bindings`.
+
+    Ends up to ``limit`` bindings whose ``(key, id)`` comes after ``after`` (``None``: from the
+    start), skipping rows another transaction holds (``SKIP LOCKED``: never waited for), under the
+    lock that serialises many-row releases. Returns how many ended and the ``(key, id)`` of the
+    last row picked, where the next batch starts (``None`` when none was picked). ``key`` must be
+    a field that is never null among the rows ``where`` matches.
+
+    The next batch starts after this one instead of at the beginning again: the rows a batch
+    ended stay in the index that finds the due rows until a vacuum (and their entries can only be
+    marked dead once no transaction anywhere on the server is older), so a walk that started over
+    each time would read every row it ended before, again, in every later batch. A row skipped
+    because a worker held it is left for the next run, as the beat's next minute does anyway.
+    """
+    return _end(
+        where,
+        to_status=to_status,
+        from_statuses=from_statuses,
+        set_fields=set_fields,
+        now=now,
+        limit=limit,
+        order_by=[key, "id"],
+        skip_locked=True,
+        many=True,
+        cool_down=True,
+        keyed=True,
+        after=after,
+    )
+
+
+def _end(
+    where: Q,
+    *,
+    to_status: str,
+    from_statuses: Sequence[str],
+    set_fields: dict[str, Any] | None,
+    now: datetime | None,
+    limit: int | None,
+    order_by: list[str],
+    skip_locked: bool,
+    many: bool,
+    cool_down: bool,
+    keyed: bool = False,
+    after: Key | None = None,
+) -> tuple[int, Key | None]:
+    """:func:`end_bindings` and :func:`end_batch`: how many ended, and (``keyed``: a batch of a
+    walk in ``order_by`` = ``[key, "id"]`` order) the last ``(key, id)`` picked, else ``None``."""
     now = now or timezone.now()
     fields = {
         "status": to_status,
@@ -64,19 +140,46 @@ def end_bindings(
     with transaction.atomic():
         if many:
             pool.lock_releases()
-        picked = Binding.objects.filter(where, status__in=list(from_statuses)).order_by(
-            *([order_by] if order_by else [])
-        )
+        picked = Binding.objects.filter(where, status__in=list(from_statuses)).order_by(*order_by)
+        if after is not None:
+            picked = _after(picked, order_by[0], after)
         if limit is not None:
             picked = picked[:limit]
+        key = order_by[0] if keyed else None
         if pool.is_postgresql():
-            ended = _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down)
+            ended, last = _end_postgresql(
+                picked, fields, from_statuses, now, skip_locked, cool_down, key
+            )
         else:
-            ended = _end_generic(picked, fields, from_statuses, now, cool_down)
+            ended, last = _end_generic(picked, fields, from_statuses, now, cool_down, key)
         if ended:
-            # The outbox row is written in this transaction (console.webhooks).
+            # The outbox row is written in this transaction (console.webhooks). A batch announces
+            # the rows of its own stretch of the walk: those before it ended at the same ``now``.
+            if key is not None and last is not None:
+                where = where & _between(key, after, last)
             events.announce_ended(where, to_status, fields["ended_at"])
-        return ended
+        return ended, last
+
+
+def _after(picked, key: str, after: Key):
+    """``picked`` narrowed to the rows whose ``(key, id)`` comes after ``after``.
+
+    Written as one row comparison, which PostgreSQL turns into the start of its index scan (with
+    an OR of two comparisons instead it read and sorted every remaining due row, each batch)."""
+    table = connection.ops.quote_name(Binding._meta.db_table)
+    column = connection.ops.quote_name(Binding._meta.get_field(key).column)
+    value = Binding._meta.get_field(key).get_db_prep_value(after[0], connection)
+    return picked.extra(  # noqa: S610 - fixed SQL, values are parameters
+        where=[f"({table}.{column}, {table}.id) > (%s, %s)"], params=[value, after[1]]
+    )
+
+
+def _between(key: str, after: Key | None, last: Key) -> Q:
+    """The rows whose ``(key, id)`` is after ``after`` and up to ``last``, as a Q."""
+    upto = Q(**{f"{key}__lt": last[0]}) | Q(**{key: last[0], "id__lte": last[1]})
+    if after is None:
+        return upto
+    return upto & (Q(**{f"{key}__gt": after[0]}) | Q(**{key: after[0], "id__gt": after[1]}))
 
 
 def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -110,17 +213,28 @@ def _release_params(now: datetime, cool_down: bool = True) -> list[Any]:
     return [NumberState.RETIRED, idle, NumberState.IN_USE, NumberState.RETIRED, until, now]
 
 
-def _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down) -> int:
+def _end_postgresql(
+    picked, fields, from_statuses, now, skip_locked, cool_down, key=None
+) -> tuple[int, Key | None]:
     if skip_locked:
         picked = picked.select_for_update(skip_locked=True, of=("self",))
-    inner_sql, inner_params = picked.values("id").query.sql_with_params()
+    columns = ["id", key] if key else ["id"]
+    inner_sql, inner_params = picked.values(*columns).query.sql_with_params()
     sets, set_params = _assignments(fields)
     statuses = ", ".join(["%s"] * len(from_statuses))
+    # The last (key, id) picked, where the next batch of a walk starts (end_batch).
+    last = (
+        """, last.key, last.id FROM (SELECT 1) AS one LEFT JOIN (
+            SELECT key, id FROM picked ORDER BY key DESC, id DESC LIMIT 1
+        ) AS last ON TRUE"""
+        if key
+        else ""
+    )
     # Only our own compiled SQL and quoted column names are interpolated; values are parameters.
     # "= ANY(ARRAY(…))" makes PostgreSQL look the picked rows up by primary key instead of
     # hashing the whole table (it cannot estimate a CTE's size).
     sql = f"""
-        WITH picked AS ({inner_sql}),
+        WITH picked ({"id, key" if key else "id"}) AS ({inner_sql}),
         done AS (
             UPDATE bindings_binding b SET {sets}
             WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.status IN ({statuses})
@@ -134,7 +248,7 @@ def _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down) 
             ) AS each_number GROUP BY id
         ),
         released AS ({_number_release_sql("counts")} RETURNING 1)
-        SELECT (SELECT COUNT(*) FROM done)
+        SELECT (SELECT COUNT(*) FROM done){last}
     """  # noqa: S608 - our compiled queryset, values are parameters
     params = [
         *inner_params,
@@ -144,7 +258,10 @@ def _end_postgresql(picked, fields, from_statuses, now, skip_locked, cool_down) 
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if not key:
+        return row[0], None
+    return row[0], (row[1], row[2]) if row[2] is not None else None
 
 
 def _release_generic(
@@ -169,10 +286,15 @@ def _release_generic(
     ).update(state=NumberState.IN_USE)
 
 
-def _end_generic(picked, fields, from_statuses, now, cool_down) -> int:
-    ids = list(picked.values_list("id", flat=True))
+def _end_generic(picked, fields, from_statuses, now, cool_down, key=None) -> tuple[int, Key | None]:
+    if key:
+        rows = list(picked.values_list("id", key))
+        ids = [row[0] for row in rows]
+        last = (rows[-1][1], rows[-1][0]) if rows else None
+    else:
+        ids, last = list(picked.values_list("id", flat=True)), None
     if not ids:
-        return 0
+        return 0, last
     chosen = Binding.objects.filter(id__in=ids, status__in=list(from_statuses))
     x_counts = dict(
         chosen.filter(x__isnull=False)
@@ -190,7 +312,7 @@ def _end_generic(picked, fields, from_statuses, now, cool_down) -> int:
     )
     changed = chosen.update(**fields)
     _release_generic(x_counts, y_counts, now, cool_down)
-    return changed
+    return changed, last
 
 
 def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
