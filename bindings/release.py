@@ -213,6 +213,18 @@ def _release_params(now: datetime, cool_down: bool = True) -> list[Any]:
     return [NumberState.RETIRED, idle, NumberState.IN_USE, NumberState.RETIRED, until, now]
 
 
+# Appended to a statement's final SELECT: the last (key, id) the CTE ``picked (id, key)`` took,
+# where the next batch of a walk starts (end_batch, end_yb_batch).
+_LAST = """, last.key, last.id FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT key, id FROM picked ORDER BY key DESC, id DESC LIMIT 1
+) AS last ON TRUE"""
+
+
+def _last_key(row) -> Key | None:
+    """The ``(key, id)`` of a row ending in ``_LAST``'s two columns (None: nothing picked)."""
+    return (row[1], row[2]) if row[2] is not None else None
+
+
 def _end_postgresql(
     picked, fields, from_statuses, now, skip_locked, cool_down, key=None
 ) -> tuple[int, Key | None]:
@@ -222,14 +234,7 @@ def _end_postgresql(
     inner_sql, inner_params = picked.values(*columns).query.sql_with_params()
     sets, set_params = _assignments(fields)
     statuses = ", ".join(["%s"] * len(from_statuses))
-    # The last (key, id) picked, where the next batch of a walk starts (end_batch).
-    last = (
-        """, last.key, last.id FROM (SELECT 1) AS one LEFT JOIN (
-            SELECT key, id FROM picked ORDER BY key DESC, id DESC LIMIT 1
-        ) AS last ON TRUE"""
-        if key
-        else ""
-    )
+    last = _LAST if key else ""
     # Only our own compiled SQL and quoted column names are interpolated; values are parameters.
     # "= ANY(ARRAY(…))" makes PostgreSQL look the picked rows up by primary key instead of
     # hashing the whole table (it cannot estimate a CTE's size).
@@ -259,9 +264,7 @@ def _end_postgresql(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if not key:
-        return row[0], None
-    return row[0], (row[1], row[2]) if row[2] is not None else None
+    return row[0], _last_key(row) if key else None
 
 
 def _release_generic(
@@ -317,21 +320,40 @@ def _end_generic(picked, fields, from_statuses, now, cool_down, key=None) -> tup
 
 def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
     """AXYB: the YB part of these active bindings ended (ybDuration); release their Y numbers."""
+    return _end_yb(where, now=now, limit=limit, keyed=False, after=None)[0]
+
+
+def end_yb_batch(
+    where: Q, *, now: datetime, after: Key | None, limit: int
+) -> tuple[int, Key | None]:
+    """One batch of a walk through ``where`` in ``(yb_expires_at, id)`` order, as
+    :func:`end_yb_parts`: the YB parts after ``after`` end, and the last ``(yb_expires_at, id)``
+    picked is returned with their number, where the next batch starts (see :func:`end_batch`)."""
+    return _end_yb(where, now=now, limit=limit, keyed=True, after=after)
+
+
+def _end_yb(
+    where: Q, *, now: datetime, limit: int | None, keyed: bool, after: Key | None
+) -> tuple[int, Key | None]:
+    """:func:`end_yb_parts` and :func:`end_yb_batch`."""
+    key = "yb_expires_at"
     with transaction.atomic():
         pool.lock_releases()
         picked = Binding.objects.filter(
             where, status=BindingStatus.ACTIVE, yb_ended_at__isnull=True, y__isnull=False
-        ).order_by("yb_expires_at")
+        ).order_by(*([key, "id"] if keyed else [key]))
+        if after is not None:
+            picked = _after(picked, key, after)
         if limit is not None:
             picked = picked[:limit]
         if pool.is_postgresql():
             inner_sql, inner_params = (
                 picked.select_for_update(skip_locked=True, of=("self",))
-                .values("id")
+                .values(*(["id", key] if keyed else ["id"]))
                 .query.sql_with_params()
             )
             sql = f"""
-                WITH picked AS ({inner_sql}),
+                WITH picked ({"id, key" if keyed else "id"}) AS ({inner_sql}),
                 done AS (
                     UPDATE bindings_binding b SET yb_ended_at = %s, updated_at = %s
                     WHERE b.id = ANY(ARRAY(SELECT id FROM picked)) AND b.yb_ended_at IS NULL
@@ -341,19 +363,24 @@ def end_yb_parts(where: Q, *, now: datetime, limit: int | None = None) -> int:
                     SELECT y_id AS id, 0 AS dx, COUNT(*) AS dy FROM done GROUP BY y_id
                 ),
                 released AS ({_number_release_sql("counts")} RETURNING 1)
-                SELECT (SELECT COUNT(*) FROM done)
+                SELECT (SELECT COUNT(*) FROM done){_LAST if keyed else ""}
             """  # noqa: S608 - our compiled queryset, values are parameters
             with connection.cursor() as cursor:
                 cursor.execute(sql, [*inner_params, now, now, *_release_params(now)])
-                return cursor.fetchone()[0]
-        ids = list(picked.values_list("id", flat=True))
+                row = cursor.fetchone()
+            return row[0], _last_key(row) if keyed else None
+        if keyed:
+            rows = list(picked.values_list("id", key))
+            ids, last = [row[0] for row in rows], (rows[-1][1], rows[-1][0]) if rows else None
+        else:
+            ids, last = list(picked.values_list("id", flat=True)), None
         chosen = Binding.objects.filter(id__in=ids, yb_ended_at__isnull=True)
         y_counts = dict(
             chosen.order_by().values_list("y_id").annotate(n=Count("id")).values_list("y_id", "n")
         )
         changed = chosen.update(yb_ended_at=now, updated_at=now)
         _release_generic({}, y_counts, now)
-        return changed
+        return changed, last
 
 
 def start_ending(where: Q, *, end_reason: str, now: datetime, limit: int) -> list[int]:

@@ -49,8 +49,11 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
         result["expired"] += done
         if done < batch:
             break
+    after = None
     while True:
-        done = release.end_yb_parts(Q(yb_expires_at__lte=now), now=now, limit=batch)
+        done, after = release.end_yb_batch(
+            Q(yb_expires_at__lte=now), now=now, after=after, limit=batch
+        )
         result["yb_ended"] += done
         if done < batch:
             break
