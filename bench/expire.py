@@ -146,16 +146,16 @@ def _run(options: argparse.Namespace, redis_url: str) -> dict:
             # The console's expiry, each batch's transaction timed (the rows it locks are held
             # for that long).
             batches: list[float] = []
-            end_bindings = release.end_bindings
+            end_batch = release.end_batch
 
             def timed(*args, **kwargs):
                 begun = time.perf_counter()
                 try:
-                    return end_bindings(*args, **kwargs)
+                    return end_batch(*args, **kwargs)
                 finally:
                     batches.append(time.perf_counter() - begun)
 
-            release.end_bindings = timed
+            release.end_batch = timed
             try:
                 before = meter.read()
                 started = time.perf_counter()
@@ -163,7 +163,7 @@ def _run(options: argparse.Namespace, redis_url: str) -> dict:
                 seconds = time.perf_counter() - started
                 used = _cost.difference(meter.read(), before)
             finally:
-                release.end_bindings = end_bindings
+                release.end_batch = end_batch
         expired = Binding.objects.filter(status="expired").count()
         live_count = XNumber.objects.aggregate(total=Sum("binding_count"))["total"]
         cooling = XNumber.objects.filter(state="cooling").count()

@@ -34,23 +34,26 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     batch = settings.BINDINGS_EXPIRE_BATCH
     result = {"expired": 0, "yb_ended": 0, "ending": 0, "cooled": 0}
+    after = None  # each batch starts where the one before it stopped (release.end_batch)
     while True:
-        done = release.end_bindings(
+        done, after = release.end_batch(
             Q(mode__in=modes.PLATFORM_EXPIRES, expires_at__lte=now),
             to_status=BindingStatus.EXPIRED,
             from_statuses=[BindingStatus.ACTIVE],
             set_fields={"end_reason": EndReason.EXPIRED},
             now=now,
+            key="expires_at",
+            after=after,
             limit=batch,
-            order_by="expires_at",
-            skip_locked=True,
-            many=True,
         )
         result["expired"] += done
         if done < batch:
             break
+    after = None
     while True:
-        done = release.end_yb_parts(Q(yb_expires_at__lte=now), now=now, limit=batch)
+        done, after = release.end_yb_batch(
+            Q(yb_expires_at__lte=now), now=now, after=after, limit=batch
+        )
         result["yb_ended"] += done
         if done < batch:
             break

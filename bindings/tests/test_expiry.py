@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +17,8 @@ from bindings import pool, release, services
 from bindings.choices import BindingStatus, EndReason, NumberState
 from bindings.models import Binding, XNumber
 from bindings.tests.factories import BindingFactory, XNumberFactory
-from console.models import PlatformCall
+from console import webhooks
+from console.models import PlatformCall, WebhookMessage, WebhookSubscription
 from console.testing import wait_until
 from console.testing.factories import ApplicationFactory
 
@@ -224,3 +227,66 @@ def test_an_expired_ax_binding_is_unbound_on_the_platform_by_the_worker(platform
     )
     assert platform.control.bindings() == []
     assert XNumber.objects.get(pk=created.x_id).binding_count == 0
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["postgresql", "generic"])
+def test_an_expiry_in_several_batches_announces_each_binding_once(settings, monkeypatch, raw):
+    # given five due AXB bindings, batches of two, and a subscriber to binding.expired
+    monkeypatch.setattr(pool, "is_postgresql", lambda: raw)
+    settings.BINDINGS_EXPIRE_BATCH = 2
+    axb = ApplicationFactory(mode="AXB")
+    subscription = WebhookSubscription(
+        application=axb, url="http://127.0.0.1:9/hook", events=["binding.expired"]
+    )
+    subscription.set_secret(webhooks.new_secret())
+    subscription.save()
+    numbers = XNumberFactory.create_batch(2, application=axb)
+    due = [binding(axb, numbers[i % 2], PAST) for i in range(5)]
+    recount()
+    # when
+    assert services.expire_due()["expired"] == 5
+    # then each is announced once, not again by the batches after its own
+    announced = WebhookMessage.objects.filter(event_type="binding.expired")
+    assert sorted(m.payload["data"]["id"] for m in announced) == sorted(b.pk for b in due)
+    assert set(XNumber.objects.values_list("binding_count", flat=True)) == {0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_binding_a_worker_holds_is_skipped_not_waited_for(settings):
+    # given three due bindings, batches of one, and another transaction holding the second
+    settings.BINDINGS_EXPIRE_BATCH = 1
+    axb = ApplicationFactory(mode="AXB")
+    x = XNumberFactory(application=axb)
+    first, held, last = (binding(axb, x, timedelta(minutes=-m)) for m in (3, 2, 1))
+    recount()
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Binding.objects.select_for_update().get(pk=held.pk)
+                holding.set()
+                done.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        # when
+        started = time.monotonic()
+        result = services.expire_due()
+        took = time.monotonic() - started
+    finally:
+        done.set()
+        holder.join()
+    # then the others expired at once; the held one is left for the next run
+    assert took < 10
+    statuses = dict(Binding.objects.values_list("pk", "status"))
+    assert statuses[first.pk] == statuses[last.pk] == BindingStatus.EXPIRED
+    assert statuses[held.pk] == BindingStatus.ACTIVE
+    assert XNumber.objects.get(pk=x.pk).binding_count == 1
+    assert result["expired"] == 2
+    assert services.expire_due()["expired"] == 1
+    assert XNumber.objects.get(pk=x.pk).binding_count == 0

@@ -186,3 +186,92 @@ def test_ending_yb_parts_and_starting_to_end_give_the_same_answers(monkeypatch):
         assert rows == {"due": ("ending", True), "later": ("active", False)}
         assert y_count == 1
     assert all(answer == answers[0] for answer in answers)
+
+
+def test_a_walk_in_batches_ends_each_due_binding_once_in_key_order(monkeypatch):
+    # given five due bindings, three of them due at the same instant, and one not due
+    application = ApplicationFactory(mode="AXB")
+    x = XNumberFactory(application=application, binding_count=6, state=NumberState.IN_USE)
+    now = timezone.now()
+    t0, t1, t2 = (now - timedelta(minutes=m) for m in (3, 2, 1))
+    made = [
+        BindingFactory(application=application, x=x, expires_at=expires, order_ref=ref)
+        for ref, expires in (("c", t0), ("a", t0), ("d", t1), ("b", t0), ("e", t2))
+    ]
+    BindingFactory(application=application, x=x, expires_at=now + timedelta(hours=1))
+    ids = {b.order_ref: b.pk for b in made}
+    ordered = sorted(made, key=lambda b: (b.expires_at, b.pk))
+
+    def scenario():
+        walk, after = [], None
+        while True:
+            done, after = release.end_batch(
+                Q(expires_at__lte=now),
+                to_status=BindingStatus.EXPIRED,
+                from_statuses=[BindingStatus.ACTIVE],
+                now=now,
+                key="expires_at",
+                after=after,
+                limit=2,
+            )
+            ended = set(
+                Binding.objects.filter(status=BindingStatus.EXPIRED).values_list("pk", flat=True)
+            )
+            walk.append((done, after[1] if after else None, ended))
+            if done < 2:
+                break
+        return walk, XNumber.objects.get(pk=x.pk).binding_count
+
+    answers = [played(monkeypatch, raw, scenario) for raw in twins()]
+
+    # then each batch took the next two in (expires_at, id) order, ties split by id, and the
+    # number lost exactly one binding per binding ended
+    first, second, third = {b.pk for b in ordered[:2]}, ordered[3].pk, ordered[4].pk
+    assert ordered[4].pk == ids["e"]
+    for walk, count in answers:
+        assert walk == [
+            (2, ordered[1].pk, first),
+            (2, second, {b.pk for b in ordered[:4]}),
+            (1, third, {b.pk for b in ordered}),
+        ]
+        assert count == 1
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_a_walk_through_yb_parts_in_batches_releases_each_y_once(monkeypatch):
+    # given four AXYB bindings on one Y: three YB parts due (two at the same instant), one later
+    application = ApplicationFactory(mode="AXYB")
+    x = XNumberFactory(application=application, binding_count=4, state=NumberState.IN_USE)
+    y = XNumberFactory(application=application, y_binding_count=4, state=NumberState.IN_USE)
+    now = timezone.now()
+    t0, t1 = now - timedelta(minutes=2), now - timedelta(minutes=1)
+    made = [
+        BindingFactory(application=application, x=x, y=y, y_number=y.number, yb_expires_at=at)
+        for at in (t1, t0, t0, now + timedelta(hours=1))
+    ]
+    ordered = sorted(made[:3], key=lambda b: (b.yb_expires_at, b.pk))
+
+    def scenario():
+        walk, after = [], None
+        while True:
+            done, after = release.end_yb_batch(
+                Q(yb_expires_at__lte=now), now=now, after=after, limit=2
+            )
+            ended = set(
+                Binding.objects.filter(yb_ended_at__isnull=False).values_list("pk", flat=True)
+            )
+            walk.append((done, after[1] if after else None, ended))
+            if done < 2:
+                break
+        return walk, XNumber.objects.get(pk=y.pk).y_binding_count
+
+    answers = [played(monkeypatch, raw, scenario) for raw in twins()]
+
+    # then the two due first went in the first batch (by id), the third in the next, once each
+    for walk, y_count in answers:
+        assert walk == [
+            (2, ordered[1].pk, {ordered[0].pk, ordered[1].pk}),
+            (1, ordered[2].pk, {b.pk for b in ordered}),
+        ]
+        assert y_count == 1
+    assert all(answer == answers[0] for answer in answers)
