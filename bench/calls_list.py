@@ -590,6 +590,10 @@ def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
                     wrong.append(f"{name} {query}: {problem}")
                 results.setdefault(name, []).append(took)
         disk = disk_used()
+        rows = options.rows
+        if options.reuse:  # the rows of the kept database, not the option's default
+            with psycopg.connect(database_url()) as check:
+                rows = check.execute("SELECT count(*) FROM billing_callrecord").fetchone()[0]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -613,7 +617,7 @@ def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
         "machine": f"{os.cpu_count()} cores",
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "database": DB_NAME + (" (kept)" if options.keep else ""),
-        "rows": options.rows,
+        "rows": rows,
         "days": options.days,
         "disk": disk,
         "users": options.users,

@@ -43,7 +43,7 @@ def parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--later", type=int, default=100_000)
     parser.add_argument("--ended", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=40_000)
     parser.add_argument("--keep", action="store_true")
     options = parser.parse_args(args)
     options.database = options.database or benchmarking.database_url(_cost.run_name("bench_expire"))

@@ -386,7 +386,10 @@ BINDINGS_TASK_MAX_RETRIES = env.int("BINDINGS_TASK_MAX_RETRIES", default=8)
 BINDINGS_AXE_MAX_PER_X = env.int("BINDINGS_AXE_MAX_PER_X", default=200)
 # Expiry job: how often it runs and how many bindings one statement ends.
 BINDINGS_EXPIRE_EVERY_SECONDS = env.int("BINDINGS_EXPIRE_EVERY_SECONDS", default=60)
-BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=20000)
+# 40,000: a batch's cost is mostly its update of the numbers' live counts, which a smaller batch
+# repeats more often (docs/benchmarks.md, expiry: 0.84-1.13 x the single statement, the longest
+# batch 1.1-1.5 s; 20,000 gave 0.67-0.75 x with batches of 0.7-0.9 s).
+BINDINGS_EXPIRE_BATCH = env.int("BINDINGS_EXPIRE_BATCH", default=40000)
 # Reconciliation with the platform (every X number of every application is queried).
 BINDINGS_RECONCILE_EVERY_SECONDS = env.int("BINDINGS_RECONCILE_EVERY_SECONDS", default=86400)
 # Largest CSV accepted by the bulk binding upload, in rows (blank lines count) and in bytes.
