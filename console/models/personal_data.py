@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -89,6 +90,8 @@ class RetentionPolicy(models.Model):
         _("whole call history (months)"),
         null=True,
         blank=True,
+        # 0 would drop every month but the current one: a slip, never a policy.
+        validators=[MinValueValidator(1)],
         help_text=_(
             "CDRs, call events and SMS records are removed a whole calendar month at a time once "
             "the month is this many months past; statements and hourly figures are kept. Only "

@@ -289,6 +289,17 @@ def test_the_preview_says_which_months_of_call_history_go_for_everybody(boss, no
     assert retention.history_cutoff(now=timezone.now()) is None  # the form saved nothing yet
 
 
+def test_a_call_history_of_zero_months_is_refused(boss):
+    # 0 would drop every month but this one: the form says so and saves nothing
+    application = ApplicationFactory()
+    url = reverse("admin:console_retentionpolicy_add")
+    data = {"application": application.pk, "call_history_months": "0", "_save": "Save"}
+    answer = boss.post(url, {**data, "confirmed": "yes"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.status_code == 200
+    assert "Ensure this value is greater than or equal to 1." in answer.content.decode()
+    assert not RetentionPolicy.objects.exists()
+
+
 # ---------------------------------------------------------------------------------------------
 # Erasure of one person's number
 # ---------------------------------------------------------------------------------------------
