@@ -26,15 +26,18 @@ migration (``billing/migrations``), keeping every row and id; :func:`revert` und
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import OperationalError, transaction
 from django.db import connection as default_connection
-from django.db import transaction
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # Months created ahead of the current one by beat (and by the conversion).
 MONTHS_AHEAD = 3
@@ -142,51 +145,77 @@ def ensure(spec: Monthly, *, ahead: int = MONTHS_AHEAD, now: datetime | None = N
     for month in (add_months(first, step) for step in range(ahead + 1)):
         if month in have:
             continue
-        with transaction.atomic(), default_connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            within = (
-                f"{_q(spec.column)} >= {_bound(month)} "
-                f"AND {_q(spec.column)} < {_bound(add_months(month, 1))}"
-            )
-            cursor.execute(f"SELECT 1 FROM {_q(spec.default)} WHERE {within} LIMIT 1")  # noqa: S608
-            if cursor.fetchone() is None:
-                _create_month(cursor, spec, month)
-            else:
-                cursor.execute(f"ALTER TABLE {_q(spec.table)} DETACH PARTITION {_q(spec.default)}")
-                _create_month(cursor, spec, month)
-                cursor.execute(
-                    f"INSERT INTO {_q(spec.table)} "  # noqa: S608 - our names
-                    f"SELECT * FROM {_q(spec.default)} WHERE {within}"
-                )
-                cursor.execute(f"DELETE FROM {_q(spec.default)} WHERE {within}")  # noqa: S608
-                cursor.execute(
-                    f"ALTER TABLE {_q(spec.table)} ATTACH PARTITION {_q(spec.default)} DEFAULT"
-                )
+        if not _locked_in_time(_make_month, spec, month):
+            break  # the next run carries on from here
         created.append(spec.partition(month))
     return created
 
 
+def _locked_in_time(step, spec: Monthly, month: date) -> bool:
+    """Run one partition's DDL in its own transaction; False (logged) when its lock did not come
+    within ``LOCK_TIMEOUT``: nothing of it is left, and the next beat run tries again."""
+    try:
+        with transaction.atomic():
+            step(spec, month)
+    except OperationalError as error:
+        logger.warning(
+            "%s, month %s: not now (%s); the next run tries again", spec.table, month, error
+        )
+        return False
+    return True
+
+
+def _make_month(spec: Monthly, month: date) -> None:
+    """Make one month's partition, moving in its rows waiting in DEFAULT (in the caller's
+    transaction)."""
+    with default_connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        within = (
+            f"{_q(spec.column)} >= {_bound(month)} "
+            f"AND {_q(spec.column)} < {_bound(add_months(month, 1))}"
+        )
+        cursor.execute(f"SELECT 1 FROM {_q(spec.default)} WHERE {within} LIMIT 1")  # noqa: S608
+        if cursor.fetchone() is None:
+            _create_month(cursor, spec, month)
+        else:
+            cursor.execute(f"ALTER TABLE {_q(spec.table)} DETACH PARTITION {_q(spec.default)}")
+            _create_month(cursor, spec, month)
+            cursor.execute(
+                f"INSERT INTO {_q(spec.table)} "  # noqa: S608 - our names
+                f"SELECT * FROM {_q(spec.default)} WHERE {within}"
+            )
+            cursor.execute(f"DELETE FROM {_q(spec.default)} WHERE {within}")  # noqa: S608
+            cursor.execute(
+                f"ALTER TABLE {_q(spec.table)} ATTACH PARTITION {_q(spec.default)} DEFAULT"
+            )
+
+
 def drop_before(spec: Monthly, before: date) -> list[str]:
     """Detach and drop every month ending on or before ``before`` (a month's first day), and
-    delete the DEFAULT partition's rows older than it; the partitions dropped."""
+    delete the DEFAULT partition's rows older than it; the partitions dropped. A month whose lock
+    does not come in time stops the run there (logged); the next run carries on."""
     if not is_partitioned(spec.table):
         return []
     dropped = []
     for month in months(spec):
         if add_months(month, 1) > before:
             break
-        name = spec.partition(month)
-        with transaction.atomic(), default_connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            cursor.execute(f"ALTER TABLE {_q(spec.table)} DETACH PARTITION {_q(name)}")
-            cursor.execute(f"DROP TABLE {_q(name)}")
-        dropped.append(name)
+        if not _locked_in_time(_drop_month, spec, month):
+            return dropped
+        dropped.append(spec.partition(month))
     with default_connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_q(spec.default)} "  # noqa: S608 - our names
             f"WHERE {_q(spec.column)} < {_bound(before)}"
         )
     return dropped
+
+
+def _drop_month(spec: Monthly, month: date) -> None:
+    with default_connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cursor.execute(f"ALTER TABLE {_q(spec.table)} DETACH PARTITION {_q(spec.partition(month))}")
+        cursor.execute(f"DROP TABLE {_q(spec.partition(month))}")
 
 
 # --- Conversion (the migration) ------------------------------------------------------------------

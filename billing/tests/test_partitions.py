@@ -114,6 +114,35 @@ def test_ensure_makes_the_months_ahead_and_moves_the_rows_waiting_in_default():
 
 @pytest.mark.postgres
 @pytest.mark.django_db
+def test_a_month_whose_lock_does_not_come_waits_for_the_next_run(monkeypatch, caplog):
+    # given a long reader holding the call events (here: a lock nothing can share)
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    events = history.TABLES[1].spec
+    later = timezone.now() + timedelta(days=400)
+    db = connection.settings_dict
+    reader = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+    )
+    try:
+        reader.execute(f"LOCK TABLE {events.table} IN ACCESS EXCLUSIVE MODE")
+        # when beat wants next year's month: it does not queue behind the reader (nor make
+        # every push queue behind itself), it leaves the month for the next run
+        assert partitions.ensure(events, now=later, ahead=0) == []
+        assert "the next run tries again" in caplog.text
+    finally:
+        reader.rollback()
+        reader.close()
+    # then the next run makes it
+    assert partitions.ensure(events, now=later, ahead=0) == [
+        events.partition(partitions.month_start(later))
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
 def test_the_calls_list_and_statements_read_only_the_months_they_ask_for(boss):
     application = ApplicationFactory()
     this_month = partitions.month_start(timezone.now())
