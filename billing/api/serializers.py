@@ -12,7 +12,7 @@ from billing import services
 from billing.choices import CallDirection
 from billing.events import reasons
 from billing.models import CallRecord, SmsRecord, Statement, Tariff
-from console.api.serializers import FieldsBuiltOnce
+from console.api.serializers import FieldsBuiltOnce, RealNumberField
 from console.privacy import numbers_for_api
 
 
@@ -34,8 +34,8 @@ ReasonsSerializer = type(
 class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     application = serializers.IntegerField(source="application_id", read_only=True)
     binding = serializers.IntegerField(source="binding_id", read_only=True, allow_null=True)
-    caller_num = serializers.SerializerMethodField()
-    fwd_dst_num = serializers.SerializerMethodField()
+    caller_num = RealNumberField()
+    fwd_dst_num = RealNumberField()
     reasons = serializers.SerializerMethodField()
 
     class Meta:
@@ -63,12 +63,6 @@ class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def get_caller_num(self, record: CallRecord) -> str:
-        return numbers_for_api(self.context["request"]).show(record.caller_num)
-
-    def get_fwd_dst_num(self, record: CallRecord) -> str:
-        return numbers_for_api(self.context["request"]).show(record.fwd_dst_num)
-
     @extend_schema_field(ReasonsSerializer)
     def get_reasons(self, record: CallRecord) -> dict[str, Any]:
         """Why the call ended as it did, every code read together (billing.explain)."""
@@ -82,9 +76,9 @@ class SmsSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     application = serializers.IntegerField(source="application_id", read_only=True)
     binding = serializers.IntegerField(source="binding_id", read_only=True, allow_null=True)
-    calling = serializers.SerializerMethodField()
-    called = serializers.SerializerMethodField()
-    forwarded_to = serializers.SerializerMethodField()
+    calling = RealNumberField()
+    called = RealNumberField()
+    forwarded_to = RealNumberField()
     content = serializers.SerializerMethodField()
 
     class Meta:
@@ -109,15 +103,6 @@ class SmsSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "received_at",
         )
         read_only_fields = fields
-
-    def get_calling(self, record: SmsRecord) -> str:
-        return numbers_for_api(self.context["request"]).show(record.calling)
-
-    def get_called(self, record: SmsRecord) -> str:
-        return numbers_for_api(self.context["request"]).show(record.called)
-
-    def get_forwarded_to(self, record: SmsRecord) -> str:
-        return numbers_for_api(self.context["request"]).show(record.forwarded_to)
 
     def get_content(self, record: SmsRecord) -> str:
         """Empty unless the key has ``numbers:real``."""

@@ -18,9 +18,8 @@ from rest_framework import serializers
 from bindings import modes
 from bindings.forms import form_for_mode
 from bindings.models import Binding, XNumber
-from console.api.serializers import FieldsBuiltOnce
+from console.api.serializers import FieldsBuiltOnce, RealNumberField
 from console.gateway import result_meaning
-from console.privacy import numbers_for_api
 
 
 def _api_field(field: django_forms.Field) -> serializers.Field:
@@ -80,8 +79,8 @@ class BindingSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     url = serializers.SerializerMethodField()
     application = serializers.IntegerField(source="application_id", read_only=True)
-    a_number = serializers.SerializerMethodField()
-    b_number = serializers.SerializerMethodField()
+    a_number = RealNumberField()
+    b_number = RealNumberField()
     result_meaning = serializers.SerializerMethodField()
     lifetime = serializers.SerializerMethodField()
 
@@ -127,19 +126,10 @@ class BindingSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         "duration",
     )
 
-    def _show(self, number: str) -> str:
-        return numbers_for_api(self.context["request"]).show(number)
-
     def get_url(self, binding: Binding) -> str:
         return self.context["request"].build_absolute_uri(
             reverse("api:binding-detail", args=[binding.pk])
         )
-
-    def get_a_number(self, binding: Binding) -> str:
-        return self._show(binding.a_number)
-
-    def get_b_number(self, binding: Binding) -> str:
-        return self._show(binding.b_number)
 
     def get_lifetime(self, binding: Binding) -> int | None:
         """Minutes, as typed on a create."""

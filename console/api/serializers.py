@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import copy
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from console.privacy import numbers_for_api
+
 
 class FieldsBuiltOnce:
     """A ``ModelSerializer`` whose fields are built from the model once per class, not on every
@@ -18,3 +24,17 @@ class FieldsBuiltOnce:
             built = super().get_fields()
             cls._fields_built_once = built
         return copy.deepcopy(built)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RealNumberField(serializers.Field):
+    """A real phone number, read only, shown through the one masking rule: masked unless the
+    request's key may see real numbers (``console.privacy.numbers_for_api``, which audits a
+    reveal once per request)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> str:
+        return numbers_for_api(self.context["request"]).show(value)
