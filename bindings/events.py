@@ -63,10 +63,16 @@ def binding_data(values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def announce(binding: Binding, event_type: str) -> int:
+def announce(binding: Binding, event_type: str, *, subscribed: bool | None = None) -> int:
     """Announce one binding's event, as the row stands now in this transaction (one query when
-    nobody subscribed to its application, two when somebody did)."""
-    if not webhooks.has_subscribers(binding.application_id):
+    nobody subscribed to its application, two when somebody did).
+
+    ``subscribed``: the caller read the application's ``webhooks_on`` flag in this task already
+    (False: nothing to do, no query; True: the subscriptions are not asked about twice).
+    """
+    if subscribed is False:
+        return 0
+    if subscribed is None and not webhooks.has_subscribers(binding.application_id):
         return 0
     row = Binding.objects.filter(pk=binding.pk).values(*DATA_FIELDS).first()
     if row is None:
