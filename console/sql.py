@@ -81,7 +81,9 @@ class CompiledGet:
     a plain one: no annotations, no ``defer``/``only``, one row.
     """
 
-    _MARK = -7_319_457_123_001  # no table's key: it stands for the key while compiling
+    # Stands for the key while compiling: inside the range of a key's integer type (Django refuses
+    # to compile a lookup whose value its field cannot hold), and no value a query builds in.
+    _MARK = 2_087_654_321
 
     def __init__(self, build) -> None:
         self._build = build

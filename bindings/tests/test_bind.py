@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bindings import services
 from bindings.choices import BindingStatus, EndReason
 from bindings.models import Binding, XNumber
 from bindings.tests.conftest import POOLS
 from console import gateway
-from console.models import PlatformCall
+from console.models import PlatformCall, WebhookSubscription
 from console.testing import wait_until
 from privatenumber.errors import PlatformTransientError
 
@@ -264,3 +267,55 @@ def test_an_ax_bind_sends_the_applications_callee_num_display(platform, display)
     services.bind(binding.pk)
     (bound,) = platform.control.bindings(kind="AX")
     assert bound["data"]["calleeNumDisplay"] == display
+
+
+def test_a_first_bind_renews_the_lease_in_its_claim_and_clears_its_mark_on_failure(
+    platform, settings
+):
+    # given a pending binding whose lease (set when its task was queued) is nearly up
+    settings.JOBS_LEASE_SECONDS = 300
+    binding = create(platform.application("AXB"))
+    Binding.objects.filter(pk=binding.pk).update(lease_until=timezone.now())
+    platform.control.set_faults("axb.bind", drop_rate=1, times=1)
+    # when the bind's request is cut
+    before = timezone.now()
+    with pytest.raises(PlatformTransientError):
+        services.bind(binding.pk)
+    # then the claim renewed the lease and counted the attempt; the failure cleared the mark
+    binding.refresh_from_db()
+    assert binding.lease_until >= before + timedelta(seconds=299)
+    assert (binding.bind_attempts, binding.bind_sent_at) == (1, None)
+
+
+def test_a_first_bind_gives_no_lease_to_a_binding_that_had_none(platform):
+    binding = create(platform.application("AXB"))
+    Binding.objects.filter(pk=binding.pk).update(lease_until=None)
+    platform.control.set_faults("axb.bind", drop_rate=1, times=1)
+    with pytest.raises(PlatformTransientError):
+        services.bind(binding.pk)
+    binding.refresh_from_db()
+    assert (binding.lease_until, binding.bind_attempts) == (None, 1)
+
+
+def test_a_first_bind_is_five_statements_and_asks_nobody_about_subscriptions(platform):
+    # given an application nobody subscribed to (its webhooks_on flag is off)
+    binding = create(platform.application("AXB"))
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        services.bind(binding.pk)
+    # then: the binding loaded, the claim, the pause check, the call's log row, the activation
+    # (in a savepoint here, because the test runs inside a transaction; a worker's is a statement)
+    statements = [
+        query["sql"].split()[0]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert statements == ["SELECT", "UPDATE", "SELECT", "INSERT", "UPDATE"], statements
+    subscriptions = WebhookSubscription._meta.db_table
+    assert not any(subscriptions in query["sql"] for query in queries.captured_queries)
+    binding.refresh_from_db()
+    assert (binding.status, binding.bind_sent_at, binding.lease_until) == (
+        BindingStatus.ACTIVE,
+        None,
+        None,
+    )
