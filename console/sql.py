@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models.query import get_related_populators
 
@@ -31,23 +31,25 @@ def prepared_cursor() -> CursorWrapper:
     spends on a hot statement (issue 19). A cursor still in use (nested statements) is never
     shared: the nested caller gets a new one.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    raw = connection.connection
-    kept = getattr(connection, "_console_prepared_cursor", None)
-    with connection.wrap_database_errors:
+    # (the default connection looked up once: each use of the ``connection`` proxy is a lookup)
+    database = connections[DEFAULT_DB_ALIAS]
+    if database.vendor != "postgresql":
+        return database.cursor()
+    database.close_if_health_check_failed()
+    database.ensure_connection()
+    raw = database.connection
+    kept = getattr(database, "_console_prepared_cursor", None)
+    with database.wrap_database_errors:
         if kept is not None and kept.connection is raw and not kept.in_use and not kept.closed:
             cursor = kept
         else:
             cursor = _cursor_class()(raw)
             if kept is None or kept.connection is not raw or kept.closed:
                 cursor.kept = True
-                connection._console_prepared_cursor = cursor
+                database._console_prepared_cursor = cursor
         cursor.in_use = True
         # what connection.cursor() does, with our cursor class instead of create_cursor()'s
-        return connection._prepare_cursor(cursor)
+        return database._prepare_cursor(cursor)
 
 
 @cache
@@ -148,12 +150,13 @@ def update_where(model, values: dict, where: str, where_params: list) -> int:
     ``get_db_prep_save``), without compiling the query each time, for a worker's hot path
     (issue 19). ``where`` is SQL over the table's columns with ``%s`` for ``where_params``.
     """
+    database = connections[DEFAULT_DB_ALIAS]
     fields = [model._meta.get_field(name) for name in values]
     kept = tuple(isinstance(values[field.name], IfNotNull) for field in fields)
     params = [
         field.get_db_prep_save(
             value.value if isinstance(value := values[field.name], IfNotNull) else value,
-            connection,
+            database,
         )
         for field in fields
     ]
