@@ -148,3 +148,28 @@ def test_the_raw_body_also_takes_the_permission_to_see_real_numbers(client, make
     assert client.get(body_url).status_code == 403
     downloader.user_permissions.add(Permission.objects.get(codename="view_real_numbers"))
     assert client.get(body_url).status_code == 200
+
+
+def test_raw_bodies_are_compressed_with_lz4_and_read_back_byte_for_byte(application):
+    # given the migrated table (lz4 where the server has it, see console migration 0028)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname = 'body'",
+            [Delivery._meta.db_table],
+        )
+        (method,) = cursor.fetchone()
+    assert method == "l"
+    # when a body large enough to be compressed is stored
+    body = b'{"eventType":"fee","feeLst":[' + b",".join([b'{"sessionId":"1"}'] * 3000) + b"]}"
+    delivery = Delivery.objects.create(
+        application=application, endpoint="fee", state="processed", body=body, digest="0" * 64
+    )
+    # then it was compressed with lz4 and reads back exactly
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT pg_column_compression(body) FROM {Delivery._meta.db_table} WHERE id = %s",  # noqa: S608
+            [delivery.pk],
+        )
+        assert cursor.fetchone() == ("lz4",)
+    assert bytes(Delivery.objects.get(pk=delivery.pk).body) == body
