@@ -16,6 +16,7 @@ keep a session per client (pgbouncer: ``pool_mode = session``, or ≥ 1.21 with
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -71,42 +72,53 @@ def _cursor_class() -> type:
     return PreparedCursor
 
 
-class CompiledGet:
-    """One row of a model by primary key, with its ``select_related`` rows, the ORM's query
-    compiled once per thread and run as a prepared statement.
+class CompiledQuery:
+    """A model queryset (with its ``select_related`` rows) compiled once per thread and run again,
+    as a prepared statement, with new values for its parameters.
 
-    ``build(pk)`` returns the queryset (``Model._base_manager.select_related(...).filter(pk=pk)``);
-    it is compiled once with a marker in place of the key, and each :meth:`get` runs the same SQL
-    with the real key and builds the instances as the ORM's ``ModelIterable`` does (``from_db``,
-    the related populators, the fields' converters). For a worker's hot path, where compiling a
-    ~90-column join cost more CPU than PostgreSQL answering it (issue 19). The queryset must be
-    a plain one: no annotations, no ``defer``/``only``, one row.
+    ``build(*values)`` returns the queryset. It is compiled once with ``markers`` in place of the
+    values: each marker must be a value of its parameter's type that appears exactly once among
+    the compiled parameters (an integer inside its field's range, a string no query builds in, a
+    datetime). Each run puts the real values where the markers were and builds the instances as
+    the ORM's ``ModelIterable`` does (``from_db``, the related populators, the fields'
+    converters). For the hot paths where compiling the ORM's query cost more CPU than
+    PostgreSQL answering it (issue 19). The queryset must be a plain one: no annotations, no
+    ``defer``/``only``, no ``values()``; a value that changes the SQL's shape (a list for
+    ``__in``) needs a compiled query per shape.
     """
 
-    # Stands for the key while compiling: inside the range of a key's integer type (Django refuses
-    # to compile a lookup whose value its field cannot hold), and no value a query builds in.
-    _MARK = 2_087_654_321
-
-    def __init__(self, build) -> None:
+    def __init__(self, build, *markers) -> None:
         self._build = build
+        self._markers = markers
         self._local = threading.local()
 
     def _plan(self):
         plan = getattr(self._local, "plan", None)
         if plan is None:
-            queryset = self._build(self._MARK)
+            queryset = self._build(*self._markers)
+            database = connections[queryset.db]
             compiler = queryset.query.get_compiler(using=queryset.db)
             sql, params = compiler.as_sql()
-            positions = [index for index, value in enumerate(params) if value == self._MARK]
-            if len(positions) != 1 or compiler.annotation_col_map:
-                raise ValueError("CompiledGet needs a plain query with the key once")
+            slots = []
+            for marker in self._markers:
+                adapted = _adapted(marker, database)
+                found = [
+                    index
+                    for index, value in enumerate(params)
+                    if type(value) is type(adapted) and value == adapted
+                ]
+                if len(found) != 1:
+                    raise ValueError(f"CompiledQuery: the marker {marker!r} is not in the SQL once")
+                slots.append(found[0])
+            if compiler.annotation_col_map:
+                raise ValueError("CompiledQuery: annotations are not replayed")
             select, klass_info = compiler.select, compiler.klass_info
             fields = klass_info["select_fields"]
             start, end = fields[0], fields[-1] + 1
             plan = (
                 sql,
                 list(params),
-                positions[0],
+                slots,
                 compiler,
                 compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
                 klass_info["model"],
@@ -118,22 +130,38 @@ class CompiledGet:
             self._local.plan = plan
         return plan
 
-    def get(self, pk):
-        """The instance with this key (its related instances attached), or None."""
-        sql, params, position, compiler, converters, model, db, names, span, related = self._plan()
+    def all(self, *values) -> list:
+        """The instances the queryset gives for these values, in its order."""
+        sql, params, slots, compiler, converters, model, db, names, span, related = self._plan()
         params = list(params)
-        params[position] = pk
+        database = connections[db]
+        for slot, value in zip(slots, values, strict=True):
+            params[slot] = _adapted(value, database)
         with prepared_cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = cursor.fetchall()
         if converters:
-            row = next(iter(compiler.apply_converters([row], converters)))
-        instance = model.from_db(db, names, row[span[0] : span[1]])
-        for populator in related:
-            populator.populate(row, instance)
-        return instance
+            rows = compiler.apply_converters(rows, converters)
+        instances = []
+        for row in rows:
+            instance = model.from_db(db, names, row[span[0] : span[1]])
+            for populator in related:
+                populator.populate(row, instance)
+            instances.append(instance)
+        return instances
+
+    def first(self, *values):
+        """The first instance (the queryset should be sliced ``[:1]``), or None."""
+        found = self.all(*values)
+        return found[0] if found else None
+
+
+def _adapted(value, database):
+    """A value as the ORM passes it to the database (datetimes are the only ones that differ
+    by backend: SQLite takes them as text)."""
+    if isinstance(value, datetime):
+        return database.ops.adapt_datetimefield_value(value)
+    return value
 
 
 class IfNotNull:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from bindings.models import Binding
 from console import jobs, teams
-from console.sql import CompiledGet
+from console.sql import CompiledQuery
 
 
 class BindingRefused(Exception):
@@ -23,8 +23,9 @@ class BindingRefused(Exception):
         self.field = field
 
 
-_LOAD = CompiledGet(
-    lambda pk: Binding._base_manager.select_related("application").filter(pk=pk).order_by()[:1]
+_LOAD = CompiledQuery(
+    lambda pk: Binding._base_manager.select_related("application").filter(pk=pk).order_by()[:1],
+    2_087_654_321,  # stands for the key while compiling (inside a key's integer range)
 )
 
 
@@ -32,14 +33,14 @@ def load(binding_id: int) -> Binding | None:
     """A binding with its application, in one query.
 
     Every task on a binding starts here, so the query is compiled once per worker thread and run
-    as a prepared statement (:class:`console.sql.CompiledGet`): compiling its ~90 columns was a
+    as a prepared statement (:class:`console.sql.CompiledQuery`): compiling its ~90 columns was a
     third of a bind's worker CPU (issue 19). Under a team's scope (a request) the scoped manager
     decides, as everywhere else.
     """
     if teams.scope() is not None:
         scoped = Binding.objects.select_related("application").filter(pk=binding_id)
         return scoped.order_by().first()
-    return _LOAD.get(binding_id)
+    return _LOAD.first(binding_id)
 
 
 def hold(binding_id: int, seconds: float | None = None) -> None:

@@ -9,13 +9,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bindings import modes, services
 from bindings import pool as choosing
-from bindings import services
 from bindings.choices import RegistrationPolicy, RegistrationState, ReviewState, VoicePurpose
 from bindings.forms import form_for_mode
 from bindings.models import ANumberRegistration, ApplicationPolicy, Binding, VoiceFile, XNumber
 from bindings.services import safeguards
 from bindings.tests.factories import XNumberFactory
+from console import teams
 from console.choices import AuditAction
 from console.models import AuditLog, PlatformCall
 from console.testing.factories import ApplicationFactory
@@ -321,3 +322,56 @@ def test_an_administrator_ends_a_rest_by_hand_and_its_alert_resolves(axb, client
     assert (number.resting_until, number.rest_reason) == (None, "")
     assert Alert.objects.get(kind=AlertKind.X_RESTING).resolved_at is not None
     assert AuditLog.objects.filter(target_type__model="xnumber", details__rest="ended").exists()
+
+
+def test_the_compiled_checks_and_the_scoped_managers_decide_alike(axb):
+    """Outside a team's scope check() runs its queries compiled once (console.sql.CompiledQuery);
+    under one the scoped managers decide. Both must answer every case alike."""
+    modes_axb = modes.of("AXB")
+    other = ApplicationFactory(mode="AXB")
+    tone(axb, "wait.wav")
+    tone(axb, "wait_default.wav", is_default=True)
+    tone(axb, "pending.wav", review=ReviewState.PENDING)
+    tone(other, "others.wav")
+    safeguards.blacklist_number("+8613900000666", "complaints", application=axb)
+    safeguards.blacklist_number("+8613800000777", "fraud")  # every application
+    safeguards.blacklist_number("+8613800000888", "old", expires_at=timezone.now())
+    safeguards.blacklist_number("+8613900000999", "elsewhere", application=other)
+    ApplicationPolicy.objects.create(application=axb, registration_policy=RegistrationPolicy.WARN)
+    cases = [
+        {"a_number": A, "b_number": B},
+        {"a_number": A, "b_number": "+8613900000666"},
+        {"a_number": "+8613800000777", "b_number": B},
+        {"a_number": "+8613800000888", "b_number": "+8613900000999"},
+        {"a_number": A, "b_number": A},
+        {"a_number": A, "b_number": ""},
+        {"a_number": A, "b_number": B, "caller_hint_tone": "wait.wav"},
+        {"a_number": A, "b_number": B, "caller_hint_tone": "pending.wav"},
+        {"a_number": A, "b_number": B, "callee_hint_tone": "others.wav"},
+    ]
+
+    def outcome(values):
+        values = dict(values)
+        try:
+            checked = safeguards.check(axb, modes_axb, values)
+        except services.BindingRefused as refusal:
+            return ("refused", refusal.rule, refusal.field, refusal.message)
+        return ("passed", checked.warnings, values)
+
+    compiled = [outcome(case) for case in cases]
+    with teams.scoped(frozenset({axb.pk})):
+        scoped = [outcome(case) for case in cases]
+    assert compiled == scoped
+    assert [result[0] for result in compiled] == [
+        "passed",
+        "refused",
+        "refused",
+        "passed",
+        "passed",
+        "passed",
+        "passed",
+        "refused",
+        "refused",
+    ]
+    assert compiled[0][2]["callee_hint_tone"] == "wait_default.wav"
+    assert len(compiled[0][1]) == 1  # the warn policy's warning

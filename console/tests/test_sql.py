@@ -1,6 +1,6 @@
 """The hot path's SQL helpers give what the ORM gives, on both databases (``console.sql``).
 
-``CompiledGet`` loads a binding with its application from a query compiled once; every field, the
+``CompiledQuery`` loads a binding with its application from a query compiled once; every field, the
 application's encrypted secret and its JSON fields must come back as the ORM's own query gives
 them. ``update_where`` writes what ``QuerySet.update`` writes. The prepared cursor a connection
 keeps is never handed to two users at once.
@@ -22,8 +22,9 @@ from console.models import Application
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
-LOAD = sql.CompiledGet(
-    lambda pk: Binding._base_manager.select_related("application").filter(pk=pk).order_by()[:1]
+LOAD = sql.CompiledQuery(
+    lambda pk: Binding._base_manager.select_related("application").filter(pk=pk).order_by()[:1],
+    2_087_654_321,
 )
 
 
@@ -31,12 +32,12 @@ def field_values(instance) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
 
 
-def test_a_compiled_get_builds_what_the_orm_builds():
+def test_a_compiled_query_builds_what_the_orm_builds():
     # given two bindings of different applications (the query compiled on the first)
     first, second = BindingFactory(), BindingFactory(duration=600, yb_duration=None)
-    LOAD.get(first.pk)
+    LOAD.first(first.pk)
     # when the second is loaded by the same compiled query
-    loaded = LOAD.get(second.pk)
+    loaded = LOAD.first(second.pk)
     # then every field of both models is the ORM's, the application attached (no query more)
     expected = Binding.objects.select_related("application").get(pk=second.pk)
     assert field_values(loaded) == field_values(expected)
@@ -53,15 +54,17 @@ def test_a_compiled_get_builds_what_the_orm_builds():
     assert application.get_secret() == expected.application.get_secret()
 
 
-def test_a_compiled_get_of_a_missing_key_is_none():
+def test_a_compiled_query_of_a_missing_key_is_none():
     BindingFactory()
-    assert LOAD.get(-1) is None
+    assert LOAD.first(-1) is None
 
 
-def test_a_compiled_get_refuses_a_query_it_cannot_replay():
-    loader = sql.CompiledGet(lambda pk: Binding._base_manager.filter(pk=pk, x_id=pk))
-    with pytest.raises(ValueError, match="the key once"):
-        loader.get(1)
+def test_a_compiled_query_refuses_a_query_it_cannot_replay():
+    loader = sql.CompiledQuery(
+        lambda pk: Binding._base_manager.filter(pk=pk, x_id=pk), 2_087_654_321
+    )
+    with pytest.raises(ValueError, match="not in the SQL once"):
+        loader.first(1)
 
 
 def test_update_where_writes_what_the_orm_update_writes_and_counts_rows():
