@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from standardwebhooks.webhooks import Webhook
 
-from console import alerts, audit, jobs
+from console import alerts, audit, jobs, teams
 from console.choices import AlertKind, AuditAction, WebhookState
 from console.models import (
     Application,
@@ -50,6 +50,7 @@ from console.models import (
     WebhookSubscription,
 )
 from console.numbers import mask
+from console.sql import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,23 @@ def new_secret() -> str:
 
 # --- the outbox --------------------------------------------------------------------------------
 
+_SUBSCRIBED_SQL = (
+    f"SELECT 1 FROM {WebhookSubscription._meta.db_table} "  # noqa: S608 - our table, the id bound
+    "WHERE application_id = %s AND is_active LIMIT 1"
+)
+
 
 def has_subscribers(application_id: int | None = None) -> bool:
     """Whether any active subscription exists (for this application): a cheap test before a
-    service builds payloads nobody would receive."""
+    service builds payloads nobody would receive.
+
+    Asked for every binding made: for one application outside a team's scope it is one prepared
+    statement, not a query compiled each time (issue 19).
+    """
+    if application_id is not None and teams.scope() is None:
+        with prepared_cursor() as cursor:
+            cursor.execute(_SUBSCRIBED_SQL, [application_id])
+            return cursor.fetchone() is not None
     subscriptions = WebhookSubscription.objects.filter(is_active=True)
     if application_id is not None:
         subscriptions = subscriptions.filter(application_id=application_id)

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import transaction
 
-from console import webhooks
+from console import teams, webhooks
 from console.choices import AlertKind, WebhookState
 from console.models import Alert, WebhookAttempt, WebhookDelivery, WebhookMessage
 from console.testing import wait_until
@@ -61,6 +61,25 @@ def test_the_application_knows_whether_anybody_subscribed(receiver):
     subscription.delete()
     application.refresh_from_db()
     assert not application.webhooks_on
+
+
+@pytest.mark.django_db
+def test_has_subscribers_answers_alike_outside_and_inside_a_teams_scope(receiver):
+    # (outside a scope it is a prepared statement, inside the scoped manager decides)
+    application, other = ApplicationFactory(), ApplicationFactory()
+    subscription = subscribe(application, receiver)
+    answers = []
+    for scope in (None, frozenset({application.pk, other.pk})):
+        with teams.scoped(scope):
+            answers.append(
+                [webhooks.has_subscribers(application.pk), webhooks.has_subscribers(other.pk)]
+            )
+    subscription.is_active = False
+    subscription.save()
+    for scope in (None, frozenset({application.pk, other.pk})):
+        with teams.scoped(scope):
+            answers.append([webhooks.has_subscribers(application.pk)])
+    assert answers == [[True, False], [True, False], [False], [False]]
 
 
 @pytest.mark.django_db
