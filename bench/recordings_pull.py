@@ -90,7 +90,10 @@ def _environment(media: Path, redis: str) -> str | None:
     os.environ.update(
         {
             "ENV_FILE": "",
-            "DEBUG": "true",
+            # As in production: with DEBUG Django keeps the SQL of every query a worker makes.
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+            "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
             "HTTPS": "false",
             "LOG_LEVEL": "WARNING",
             "DATABASE_URL": database,
