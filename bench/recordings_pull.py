@@ -1,8 +1,9 @@
-"""Recordings pulled from the simulator by 4 Celery worker processes: MB/s, recordings per minute,
-and the peak resident memory of each worker process.
+"""Recordings pulled from the simulator by 4 Celery worker processes beside curl pulling the same
+files in the same run (issue 19): MB/s, the ratio to curl, CPU per recording and per MB of the
+run's own processes, and the peak resident memory of each worker process.
 
 ``python -m bench recordings_pull [--count 1000] [--workers 4] [--min-seconds 60]
-[--max-seconds 600] [--big-seconds 13108]``
+[--max-seconds 600] [--big-seconds 13108] [--round 50]``
 
 What it does, end to end and over real HTTP:
 
@@ -11,12 +12,16 @@ What it does, end to end and over real HTTP:
 2. places ``count - 1`` answered, recorded calls of ``min``–``max`` seconds (uniformly random)
    plus one call of ``big-seconds`` (13,108 s: a 200 MB WAV file), and collects their CDR pushes;
 3. starts ``celery -A shell worker --pool prefork --concurrency 4`` on a queue of its own;
-4. starts the clock, ingests the CDRs through ``billing.services.ingest_cdrs`` (50 per push, as
-   the receiver does; the recordings receiver queues one fetch task per recording), and stops it
-   when every recording is ``stored``;
+4. in rounds of ``--round`` recordings (the big one in the first): makes the round's files ready
+   in the simulator (:func:`_warm`), then, the side going first alternating, lets **curl**
+   (``--parallel --parallel-max <workers>``, the final file URLs) download them, and **the
+   console** pull them: the CDRs ingested through ``billing.services.ingest_cdrs`` (the
+   recordings receiver queues one fetch task per recording), until every one is ``stored``;
+   each phase timed, with the CPU of the workers, the simulator, the run's PostgreSQL backends
+   (``bench._cost``) and curl's own (``wait4``);
 5. reads the peak RSS (``VmHWM`` in ``/proc/<pid>/status``) of every worker process, checks every
-   stored file's sha256 against the simulator's (``/_sim/recordings/<name>``) and that storage holds
-   exactly one file per recording.
+   stored file's sha256 against the simulator's (``/_sim/recordings/<name>``), curl's files too,
+   and that storage holds exactly one file per recording.
 
 Database: ``BENCH_DATABASE_URL`` (created and migrated if missing; never the ``DATABASE_URL`` of a
 ``.env``), by default one of the run's own (``bench_recordings_<pid>_<random>``, dropped at the
@@ -76,7 +81,11 @@ def _arguments(args: list[str]) -> argparse.Namespace:
         default=50,
         help="recordings per round (one push); at most 60, the simulator's audio cache holds 64",
     )
-    return parser.parse_args(args)
+    options = parser.parse_args(args)
+    if not 1 <= options.round <= 60:
+        # A round's files must all stay in the simulator's cache of 64 recordings' audio.
+        parser.error("--round must be between 1 and 60")
+    return options
 
 
 def _environment(media: Path, redis: str) -> str | None:
