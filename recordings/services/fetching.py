@@ -30,7 +30,13 @@ from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from recordings import events, storage, wav
 from recordings.choices import CLAIMABLE_STATES, FailureCode, RecordingState
-from recordings.download import Downloaded, Downloader, DownloadFailed, UrlPolicy
+from recordings.download import (
+    Downloaded,
+    Downloader,
+    DownloadFailed,
+    UrlPolicy,
+    pooled_session,
+)
 from recordings.models import Recording
 
 logger = logging.getLogger(__name__)
@@ -201,7 +207,10 @@ def _download(recording: Recording, handle: IO[bytes], lease: _Lease) -> Downloa
             client = stack.enter_context(platform_client(recording.application))
 
             def address(refresh: bool) -> str | None:
-                lease.renew(force=True)
+                # Still ours before the platform is asked again (a refresh comes after a long
+                # download); the first address follows the claim by milliseconds, whose lease is
+                # then renewed only if a fifth of it has passed.
+                lease.renew(force=refresh)
                 return client.recording_download_url(recording.file_name, recording.record_domain)
 
         else:
@@ -209,10 +218,10 @@ def _download(recording: Recording, handle: IO[bytes], lease: _Lease) -> Downloa
             def address(refresh: bool) -> str | None:
                 return None if refresh else recording.download_url
 
-        session = stack.enter_context(requests.Session())
-        session.trust_env = False
+        policy = download_policy(recording.application)
         downloader = Downloader(
-            session,
+            # The process's kept-alive session for this policy (issue 19), not one per recording.
+            pooled_session(policy),
             timeout=(
                 settings.RECORDINGS_DOWNLOAD_CONNECT_TIMEOUT,
                 settings.RECORDINGS_DOWNLOAD_READ_TIMEOUT,
@@ -220,7 +229,7 @@ def _download(recording: Recording, handle: IO[bytes], lease: _Lease) -> Downloa
             attempts=settings.RECORDINGS_RESUME_ATTEMPTS,
             max_bytes=max_bytes(recording.call_seconds),
             on_progress=lease.progress,
-            policy=download_policy(recording.application),
+            policy=policy,
         )
         return downloader.fetch(address, handle)
 
@@ -266,26 +275,35 @@ def _finish(
 ) -> str:
     """Mark it stored if this claim still holds it; otherwise remove the file just stored."""
     channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-    with transaction.atomic():  # stored and announced together (console.webhooks)
-        updated = _mine(recording, token).update(
-            state=RecordingState.STORED,
-            file=saved,
-            staged_name="",
-            size=downloaded.size,
-            sha256=downloaded.sha256,
-            duration=round(info.seconds, 3),
-            audio_format=(
-                f"{info.format_name} {info.sample_rate} Hz {channels} {info.bits_per_sample}-bit"
-            )[:64],
-            stored_at=timezone.now(),
-            claim_token="",
-            lease_until=None,
-            next_attempt_at=None,
-            last_error_code="",
-            last_error="",
-        )
-        if updated == 1:
-            events.announce(recording.pk, "recording.stored")
+    stored = _mine(recording, token)
+    fields = {
+        "state": RecordingState.STORED,
+        "file": saved,
+        "staged_name": "",
+        "size": downloaded.size,
+        "sha256": downloaded.sha256,
+        "duration": round(info.seconds, 3),
+        "audio_format": (
+            f"{info.format_name} {info.sample_rate} Hz {channels} {info.bits_per_sample}-bit"
+        )[:64],
+        "stored_at": timezone.now(),
+        "claim_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "last_error_code": "",
+        "last_error": "",
+    }
+    if webhooks.has_subscribers(recording.application_id):
+        with transaction.atomic():  # stored and announced together (console.webhooks)
+            updated = stored.update(**fields)
+            if updated == 1:
+                events.announce(recording.pk, "recording.stored", recording.application_id)
+    else:
+        # Nobody to announce it to: one statement, without the BEGIN and COMMIT round trips of a
+        # transaction (issue 19). A subscription made meanwhile is as if made a moment after the
+        # recording was stored, which it could always be: in the transaction, one made after
+        # announce()'s test and before the COMMIT missed the event too.
+        updated = stored.update(**fields)
     if updated != 1:
         storage.delete(saved)
         raise LeaseLost

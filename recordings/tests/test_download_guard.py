@@ -10,10 +10,18 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from recordings import services
 from recordings.choices import RecordingState
-from recordings.download import AddressRefused, UrlPolicy, is_public
+from recordings.download import (
+    AddressRefused,
+    GuardedAdapter,
+    UrlPolicy,
+    guard,
+    is_public,
+    pooled_session,
+)
 from recordings.models import Recording
 
 pytestmark = [pytest.mark.postgres, pytest.mark.simulator, pytest.mark.django_db]
@@ -156,3 +164,28 @@ def test_the_policy_reads_hosts_and_domains():
     assert not policy.host_allowed("evilobs.example")
     with pytest.raises(AddressRefused):
         policy.check_url("gopher://ostor.huawei.com/")
+
+
+def test_a_process_keeps_one_guarded_download_session_per_policy():
+    # given two equal policies and another one
+    platform = UrlPolicy.for_platform(["http://127.0.0.1:18080"], ["ostor.huawei.com"])
+    same = UrlPolicy.for_platform(["http://127.0.0.1:18080/"], ["ostor.huawei.com"])
+    other = UrlPolicy.for_platform(["http://127.0.0.1:18081"], ["ostor.huawei.com"])
+    # when the process asks for their sessions
+    session = pooled_session(platform)
+    # then equal policies share one session (and its kept-alive connections), another has its own
+    assert pooled_session(same) is session
+    assert pooled_session(other) is not session
+    for scheme in ("http://", "https://"):
+        adapter = session.get_adapter(scheme)
+        assert isinstance(adapter, GuardedAdapter)
+        assert adapter.policy == platform
+    assert not session.trust_env
+
+
+def test_guarding_a_session_again_with_its_policy_keeps_its_connection_pool():
+    policy = UrlPolicy.for_platform(["http://127.0.0.1:18080"], [])
+    session = guard(requests.Session(), policy)
+    adapter = session.get_adapter("http://")
+    assert guard(session, policy).get_adapter("http://") is adapter
+    assert guard(session, UrlPolicy()).get_adapter("http://") is not adapter
