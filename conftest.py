@@ -31,6 +31,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_permission_cache():
+    """No test's users inherit permissions cached by an earlier test: a rolled-back or flushed
+    database gives user ids out again without the signals that renew the generation."""
+    from console import permission_cache
+
+    permission_cache.renew()
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker (in-process thread) consuming the real broker (Redis in the suite).
