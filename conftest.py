@@ -32,12 +32,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_permission_cache():
-    """No test's users inherit permissions cached by an earlier test: a rolled-back or flushed
-    database gives user ids out again without the signals that renew the generation."""
+def _fresh_cached_rows():
+    """No test inherits permissions or application choices cached by an earlier test: a
+    rolled-back or flushed database takes rows away (and gives ids out again) without the
+    signals that renew their generations."""
+    from billing import widgets
     from console import permission_cache
 
     permission_cache.renew()
+    widgets.renew_choices()
 
 
 @pytest.fixture

@@ -173,15 +173,16 @@ def _new_generation() -> str:
     return uuid.uuid4().hex
 
 
-def _renew() -> None:
+def renew_choices() -> None:
+    """Every cached list of application choices stops counting."""
     cache.set(CHOICES_GENERATION_KEY, _new_generation(), None)
 
 
 def applications_changed(**kwargs) -> None:
     """An application was saved or deleted: the cached choices go, now and at commit (a page
     between the two could have stored the rows before the change)."""
-    _renew()
-    transaction.on_commit(_renew)
+    renew_choices()
+    transaction.on_commit(renew_choices)
 
 
 def connect() -> None:
