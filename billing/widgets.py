@@ -150,12 +150,19 @@ class ApplicationChoices(ChoicesInOneQuery):
 
         if not settings.CACHE_SHARED:  # a per-process cache would not see another's changes
             return self._read()
-        generation = cache.get_or_set(CHOICES_GENERATION_KEY, _new_generation, None)
-        key = f"{CHOICES_GENERATION_KEY}:{generation}:{get_language()}{teams.cache_suffix()}"
-        rows = cache.get(key)
-        if rows is None:
-            rows = self._read()
-            cache.set(key, rows, CHOICES_SECONDS)
+        # One round trip: the generation and this scope's entry, which records the generation
+        # it was read under.
+        key = f"{CHOICES_GENERATION_KEY}:{get_language()}{teams.cache_suffix()}"
+        found = cache.get_many([CHOICES_GENERATION_KEY, key])
+        generation = found.get(CHOICES_GENERATION_KEY)
+        if generation is None:
+            cache.add(CHOICES_GENERATION_KEY, _new_generation(), None)
+            generation = cache.get(CHOICES_GENERATION_KEY)
+        entry = found.get(key)
+        if entry is not None and entry[0] == generation:
+            return entry[1]
+        rows = self._read()
+        cache.set(key, (generation, rows), CHOICES_SECONDS)
         return rows
 
     def _read(self) -> list[tuple[object, str]]:
