@@ -41,7 +41,7 @@ def nav_entries(request) -> list[dict]:
     for entry in navigation.menu():
         if granted is not None and entry.permission is not None and entry.permission not in granted:
             continue
-        url = _url(entry.url_name)
+        url = menu_url(entry.url_name)
         badge = entry.badge() if entry.badge is not None else 0
         entries.append(
             {"label": entry.label, "url": url, "url_name": entry.url_name, "badge": badge}
@@ -61,7 +61,8 @@ def nav_entries(request) -> list[dict]:
 _urls: dict[tuple[str, str], str] = {}
 
 
-def _url(url_name: str) -> str:
+def menu_url(url_name: str) -> str:
+    """``reverse(url_name)``, kept per process and script prefix."""
     key = (get_script_prefix(), url_name)
     url = _urls.get(key)
     if url is None:
