@@ -37,7 +37,8 @@ def application():
 
 
 def rows(response) -> list[str]:
-    return [str(row.record.session_id) for row in response.context["table"].page.object_list]
+    # the page holds the records themselves (billing.views.RecordPaginator), not BoundRows
+    return [str(record.session_id) for record in response.context["table"].page.object_list]
 
 
 # --- calls list -----------------------------------------------------------------------------------
