@@ -11,7 +11,7 @@ from console import teams
 from console.models import Team
 from console.testing.factories import ApplicationFactory
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 CHOICES_QUERY = 'SELECT "console_application"."id"'
 

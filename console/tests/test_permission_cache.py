@@ -19,7 +19,7 @@ from console import permission_cache
 from console.roles import CUSTOMER_SERVICE, NUMBER_ADMINISTRATOR
 from console.testing import KNOWN_PASSWORD
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 PAGE = "/calls/"  # needs billing.view_callrecord (customer service has it)
 
