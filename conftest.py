@@ -31,6 +31,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cached_rows():
+    """No test inherits permissions or application choices cached by an earlier test: a
+    rolled-back or flushed database takes rows away (and gives ids out again) without the
+    signals that renew their generations."""
+    from billing import widgets
+    from console import permission_cache
+
+    permission_cache.renew()
+    widgets.renew_choices()
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker (in-process thread) consuming the real broker (Redis in the suite).

@@ -11,11 +11,12 @@ class BillingConfig(AppConfig):
     verbose_name = _("Calls and billing")
 
     def ready(self) -> None:
-        from billing import events, jobs, pushes, retention, timeline
+        from billing import events, jobs, pushes, retention, timeline, widgets
         from billing.signals import cdrs_ingested
         from console import webhooks
 
         timeline.register()  # the calls in a binding's timeline (bindings.timeline)
+        widgets.connect()  # the calls list's cached application choices follow changes
         pushes.register()  # CDRs, call events and SMS notices (console.inbox)
         jobs.register()  # bill reconciliations in the stuck-job sweeper (console.jobs)
         retention.register()  # call events, CDRs and SMS records (console.retention)

@@ -98,7 +98,7 @@ class CallRecordFilterSet(django_filters.FilterSet):
     until = django_filters.DateFilter(
         label=_("To"), method="filter_until", widget=widgets.DateInput(format="%Y-%m-%d")
     )
-    application = widgets.ModelChoiceFilter(
+    application = widgets.ApplicationChoiceFilter(
         label=_("Application"),
         queryset=Application.objects.order_by("name"),
         widget=widgets.Select,

@@ -102,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.site",
             ],
+            # Django's {% static %}, each URL worked out once per process (issue 19).
+            "libraries": {"static": "console.templatetags.static_urls"},
         },
     },
 ]
@@ -127,10 +129,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis is both the Celery broker and the cache unless told otherwise.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {"default": env.cache_url("CACHE_URL", default=REDIS_URL)}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's, with one client per connection pool instead of one per command (issue 19).
+    CACHES["default"]["BACKEND"] = "console.redis_cache.RedisCache"
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"socket_connect_timeout": 2, "socket_timeout": 2}
     )
+# Whether every process sees the same cache. Django's memory cache is per process, the dummy cache
+# keeps nothing: what must reach every worker (a sign-out, a role revoked) is not kept in them,
+# unless MEMORY_CACHE_SHARED says one process serves every request (the test suite).
+MEMORY_CACHE_SHARED = env.bool("MEMORY_CACHE_SHARED", default=False)
+CACHE_SHARED = MEMORY_CACHE_SHARED or not CACHES["default"]["BACKEND"].endswith(
+    ("LocMemCache", "DummyCache")
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -140,8 +152,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Grants nothing: fills ModelBackend's permission sets from the shared cache (issue 19).
+    "console.permission_cache.PermissionCacheBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# A user's permissions are kept in the shared cache this long (0: read every request); any change
+# of a role, a group or a user's permissions drops them at once (console/permission_cache.py).
+PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=3600)
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -193,6 +210,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)  # one working day
+# Sessions are read from the cache and written through to the database: a page reads its session
+# without a query (issue 19). Only with a cache every process shares: with a per-process memory
+# cache a sign-out in one worker would not reach the others, so sessions stay in the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_SHARED
+    else "django.contrib.sessions.backends.db"
+)
 X_FRAME_OPTIONS = "DENY"
 # Scripts, styles, images and audio from this origin only, no inline script or style, no framing
 # (console/security.py adds the header). Set to an empty value to send none.

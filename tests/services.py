@@ -53,6 +53,9 @@ os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production-" 
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=")
 os.environ.setdefault("CACHE_URL", "locmemcache://")
+# One process serves every request of the suite (the client, the live server's thread), so its
+# memory cache counts as shared: sessions and permissions are cached as in production.
+os.environ.setdefault("MEMORY_CACHE_SHARED", "true")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault(
     "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
