@@ -46,7 +46,7 @@ from console.exports import TableExport
 from console.models import Application
 from console.pages import ConsolePage
 from console.privacy import Numbers, numbers_for
-from console.templatetags.static_urls import url as static_url
+from console.static_urls import url as static_url
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext
 
+from console.static_urls import url as static
 from console.templatetags.console_tags import menu_url, nav_entries, nav_html
-from console.templatetags.static_urls import url as static
 
 
 @lru_cache(maxsize=1)

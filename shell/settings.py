@@ -102,8 +102,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.site",
             ],
-            # Django's {% static %}, each URL worked out once per process (issue 19).
-            "libraries": {"static": "console.templatetags.static_urls"},
         },
     },
 ]
