@@ -120,6 +120,7 @@ def test_the_list_page_runs_a_fixed_number_of_queries_however_many_rows(staff):
             assert staff.get(LIST).status_code == 200
         return len(captured)
 
+    queries(3)  # the first page fills the shared cache (the user's permissions, the session)
     few, many = queries(3), queries(40)
     assert few == many
     assert many <= 12
