@@ -24,7 +24,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 _scope: ContextVar[frozenset[int] | None] = ContextVar("console_team_scope", default=None)
@@ -49,7 +49,17 @@ def _generation() -> str:
 
 
 def changed(**kwargs) -> None:
-    """A team, its applications or its members changed: every session computes its scope again."""
+    """A team, its applications or its members changed: every session computes its scope again.
+
+    Renewed at the change and once more when its transaction commits: a request that computed
+    its scope from the rows as they were before the commit (after the first renewal) would
+    otherwise keep that stale scope under the new generation until the next change.
+    """
+    _renew()
+    transaction.on_commit(_renew)
+
+
+def _renew() -> None:
     cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
 
 

@@ -258,3 +258,16 @@ def test_a_team_sees_and_revokes_only_the_api_keys_of_its_own_applications(
     assert "alpha-key" not in page
     other = reverse("admin:console_apikey_change", args=[keys["both"].pk])
     assert client.get(other).status_code in (302, 404)
+
+
+def test_a_team_change_renews_the_scopes_generation_again_when_it_commits(
+    alpha, django_capture_on_commit_callbacks
+):
+    # given a change inside a transaction (a request may compute a scope from the old rows
+    # between the change and its commit)
+    team = Team.objects.create(name="Gamma")
+    with django_capture_on_commit_callbacks(execute=True):
+        team.applications.add(alpha)
+        during = teams._generation()
+    # then the commit renewed the generation once more: a scope computed in between is stale
+    assert teams._generation() != during
