@@ -30,7 +30,7 @@ import time
 from collections import Counter
 
 from bench import _cost
-from bench.create_throughput import APP_KEY, APP_SECRET, start_workers, stop_workers
+from bench.create_throughput import APP_KEY, APP_SECRET, run_measured, start_workers
 from bindings import benchmarking
 
 
@@ -53,32 +53,7 @@ def parse(args: list[str]) -> argparse.Namespace:
 
 
 def run(args: list[str]) -> dict:
-    options = parse(args)
-    claim = None
-    if options.redis is None:
-        options.redis, claim = _cost.claim_redis_db()
-    benchmarking.configure(options.database, redis_url=options.redis, queue=options.queue)
-    benchmarking.recreate_database(options.database)
-    from simulator.testing import run_simulator
-
-    numbers = [{"number": f"+86170{i:08d}", "city": "0755"} for i in range(options.numbers)]
-    config = {
-        "apps": [{"app_key": APP_KEY, "app_secret": APP_SECRET, "mode": "AXB", "numbers": numbers}]
-    }
-    workers = []
-    try:
-        benchmarking.setup_django()
-        with run_simulator(config) as sim:
-            return measure(options, sim, workers)
-    finally:
-        stop_workers(workers)
-        from django.db import connections
-
-        connections.close_all()
-        if not options.keep:
-            benchmarking.drop_database(options.database)
-        if claim is not None:
-            _cost.release_redis_db(options.redis, claim)
+    return run_measured(parse(args), measure)
 
 
 def measure(options: argparse.Namespace, sim, workers: list) -> dict:

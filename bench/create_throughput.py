@@ -124,7 +124,13 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
 
 
 def run(args: list[str]) -> dict:
-    options = parse(args)
+    return run_measured(parse(args), measure)
+
+
+def run_measured(options: argparse.Namespace, measure) -> dict:
+    """The run's own database, Redis database and simulator (one AXB application with
+    ``options.numbers`` numbers) around ``measure(options, sim, workers)``; whatever workers it
+    started are stopped and the database dropped (unless ``--keep``) afterwards."""
     claim = None
     if options.redis is None:
         options.redis, claim = _cost.claim_redis_db()

@@ -251,35 +251,41 @@ def new_session() -> requests.Session:
     return session
 
 
-_sessions: dict[tuple[int, str], requests.Session] = {}
-_sessions_lock = threading.Lock()
+class PerProcess:
+    """Objects made once per process and key, on first use (pooled HTTP sessions).
+
+    Keyed by ``os.getpid()`` as well: a forked child (a Celery prefork worker) finds none of its
+    parent's and makes its own, so two processes never write into one socket. The parent's are
+    dropped without being closed in the child, so nothing is shut down under the parent; the
+    lock, which a thread may have held at fork time, is made again.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, Any], Any] = {}
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget_parents)
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        full = (os.getpid(), key)
+        made = self._made.get(full)
+        if made is None:
+            with self._lock:
+                made = self._made.get(full)
+                if made is None:
+                    made = self._made[full] = make()
+        return made
+
+    def _forget_parents(self) -> None:
+        self._made.clear()
+        self._lock = threading.Lock()
+
+
+_sessions = PerProcess()
 
 
 def pooled_session(base_url: str) -> requests.Session:
-    """This process's session for ``base_url``, made on first use.
-
-    Keyed by ``os.getpid()``: a forked child (a Celery prefork worker) finds none of its parent's
-    sessions and opens its own connections; two processes never write into one socket.
-    """
-    key = (os.getpid(), base_url.rstrip("/"))
-    session = _sessions.get(key)
-    if session is None:
-        with _sessions_lock:
-            session = _sessions.get(key)
-            if session is None:
-                session = _sessions[key] = new_session()
-    return session
-
-
-def _forget_parent_sessions() -> None:
-    # The parent's sessions (their sockets are the parent's) are dropped without being closed, so
-    # nothing is shut down under the parent; the lock may have been held by a thread at fork time.
-    global _sessions_lock
-    _sessions.clear()
-    _sessions_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_parent_sessions)
+    """This process's session for ``base_url``, made on first use (:class:`PerProcess`)."""
+    return _sessions.get(base_url.rstrip("/"), new_session)
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:

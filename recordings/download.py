@@ -23,10 +23,8 @@ import hashlib
 import http.cookiejar
 import ipaddress
 import logging
-import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +36,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
+
+from privatenumber.transport import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -218,8 +218,7 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-_sessions: dict[tuple[int, UrlPolicy], requests.Session] = {}
-_sessions_lock = threading.Lock()
+_sessions = PerProcess()
 
 
 def pooled_session(policy: UrlPolicy) -> requests.Session:
@@ -228,32 +227,19 @@ def pooled_session(policy: UrlPolicy) -> requests.Session:
     Its kept-alive connections serve one recording after another instead of a new session and a
     new connection (and, against a real file server, a TLS handshake) per recording. Every
     connection it opens was checked against ``policy`` when it was made, and a session only ever
-    serves that policy. Keyed by ``os.getpid()``, as ``privatenumber.transport.pooled_session``: a
-    forked Celery child never reads from a socket of its parent's. A connection the server closed
+    serves that policy. One per process (``privatenumber.transport.PerProcess``): a forked Celery
+    child never reads from a socket of its parent's. A connection the server closed
     while idle is noticed by urllib3 before reuse; one broken under a request is the downloader's
     ordinary transport failure, resumed with a range.
     """
-    key = (os.getpid(), policy)
-    session = _sessions.get(key)
-    if session is None:
-        with _sessions_lock:
-            session = _sessions.get(key)
-            if session is None:
-                session = requests.Session()
-                session.trust_env = False  # no proxy or .netrc from the environment
-                session.cookies.set_policy(_NoCookies())
-                session = _sessions[key] = guard(session, policy)
-    return session
 
+    def make() -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # no proxy or .netrc from the environment
+        session.cookies.set_policy(_NoCookies())
+        return guard(session, policy)
 
-def _forget_parent_sessions() -> None:
-    # The parent's sockets stay the parent's: dropped, not closed, in the child.
-    global _sessions_lock
-    _sessions.clear()
-    _sessions_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_parent_sessions)
+    return _sessions.get(policy, make)
 
 
 @dataclass(frozen=True)
