@@ -30,7 +30,7 @@ import time
 from collections import Counter
 
 from bench import _cost
-from bench.create_throughput import APP_KEY, APP_SECRET, run_measured, start_workers
+from bench.create_throughput import APP_KEY, APP_SECRET, create_from, run_measured, start_workers
 from bindings import benchmarking
 
 
@@ -103,6 +103,7 @@ def measure(options: argparse.Namespace, sim, workers: list) -> dict:
             "simulator": lambda procs: procs.descendants([sim.process.pid]),
         },
     )
+    refused: list[str] = []
     errors: list[str] = []
     work: queue.Queue[int] = queue.Queue()
     for i in range(options.bindings):
@@ -112,22 +113,7 @@ def measure(options: argparse.Namespace, sim, workers: list) -> dict:
         from django.db import connection as own
 
         try:
-            while True:
-                try:
-                    i = work.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    services.create_binding(
-                        application,
-                        {
-                            "a_number": f"+86138{i:08d}",
-                            "b_number": f"+86139{i:08d}",
-                            "area_code": "0755",
-                        },
-                    )
-                except Exception as error:  # reported, never hidden
-                    errors.append(f"{type(error).__name__}: {error}")
+            create_from(work, application, refused, errors)
         finally:
             own.close()
 
@@ -179,8 +165,10 @@ def measure(options: argparse.Namespace, sim, workers: list) -> dict:
         "creating_threads": options.threads,
         "load_average": os.getloadavg(),
         "statuses": statuses,
+        "refused_by_console": len(refused),
         "errors": errors[:10],
         "correct": not errors
+        and not refused
         and statuses == {"active": options.bindings}
         and len(ids) == options.bindings
         and None not in subscription_ids

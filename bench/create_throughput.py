@@ -127,6 +127,27 @@ def run(args: list[str]) -> dict:
     return run_measured(parse(args), measure)
 
 
+def create_from(work: queue.Queue[int], application, refused: list[str], errors: list[str]) -> None:
+    """Create AXB bindings numbered by ``work`` through the form's service until it is empty;
+    a refusal's rule goes into ``refused``, any other failure into ``errors`` (never hidden)."""
+    from bindings import services
+
+    while True:
+        try:
+            i = work.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            services.create_binding(
+                application,
+                {"a_number": f"+86138{i:08d}", "b_number": f"+86139{i:08d}", "area_code": "0755"},
+            )
+        except services.BindingRefused as refusal:
+            refused.append(refusal.rule)
+        except Exception as error:
+            errors.append(f"{type(error).__name__}: {error}")
+
+
 def run_measured(options: argparse.Namespace, measure) -> dict:
     """The run's own database, Redis database and simulator (one AXB application with
     ``options.numbers`` numbers) around ``measure(options, sim, workers)``; whatever workers it
@@ -205,24 +226,7 @@ def measure(options: argparse.Namespace, sim, workers: list[subprocess.Popen]) -
         thread_connection.ensure_connection()  # open before PostgreSQL's CPU is first read
         start.wait()
         try:
-            while True:
-                try:
-                    i = work.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    services.create_binding(
-                        application,
-                        {
-                            "a_number": f"+86138{i:08d}",
-                            "b_number": f"+86139{i:08d}",
-                            "area_code": "0755",
-                        },
-                    )
-                except services.BindingRefused as refusal:
-                    refused_here.append(refusal.rule)
-                except Exception as error:  # reported, never hidden
-                    errors.append(f"{type(error).__name__}: {error}")
+            create_from(work, application, refused_here, errors)
         finally:
             finished.wait()
             measured_cpu.wait()  # the backend's CPU is read before its connection closes

@@ -16,13 +16,13 @@ EVENTS = {
 }
 
 
-def announce(recording_id: int, event_type: str, application_id: int | None = None) -> int:
+def announce(recording_id: int, event_type: str, *, subscribed: bool | None = None) -> int:
     """One event about a recording, in the caller's transaction; returns the deliveries written.
 
-    Given the recording's ``application_id`` (it never changes), nobody subscribed costs one
-    query instead of two: the recording is read only for a subscriber (issue 19).
+    ``subscribed``: the caller asked ``webhooks.has_subscribers`` for the recording's
+    application already (True: not asked twice), as ``bindings.events.announce`` takes it.
     """
-    if application_id is not None and not webhooks.has_subscribers(application_id):
+    if subscribed is False:
         return 0
     row = (
         Recording.objects.filter(pk=recording_id)
@@ -41,7 +41,7 @@ def announce(recording_id: int, event_type: str, application_id: int | None = No
     )
     if row is None:
         return 0
-    if application_id is None and not webhooks.has_subscribers(row["application_id"]):
+    if subscribed is None and not webhooks.has_subscribers(row["application_id"]):
         return 0
     application_id = row.pop("application_id")
     row["deadline"] = row["deadline"].isoformat() if row["deadline"] else None

@@ -297,7 +297,7 @@ def _finish(
         with transaction.atomic():  # stored and announced together (console.webhooks)
             updated = stored.update(**fields)
             if updated == 1:
-                events.announce(recording.pk, "recording.stored", recording.application_id)
+                events.announce(recording.pk, "recording.stored", subscribed=True)
     else:
         # Nobody to announce it to: one statement, without the BEGIN and COMMIT round trips of a
         # transaction (issue 19). A subscription made meanwhile is as if made a moment after the
