@@ -39,6 +39,12 @@ def prepared_cursor() -> CursorWrapper:
     database.close_if_health_check_failed()
     database.ensure_connection()
     raw = database.connection
+    if raw.prepare_threshold is None:
+        # Django connects with prepare_threshold=None, which makes psycopg ignore prepare=True
+        # (every statement was parsed and planned anew). The highest threshold prepares what
+        # asks to be prepared and nothing else: Django's own cursors bind on the client and are
+        # never prepared by psycopg.
+        raw.prepare_threshold = _EXPLICIT_ONLY
     kept = getattr(database, "_console_prepared_cursor", None)
     with database.wrap_database_errors:
         if kept is not None and kept.connection is raw and not kept.in_use and not kept.closed:
@@ -53,6 +59,10 @@ def prepared_cursor() -> CursorWrapper:
         return database._prepare_cursor(cursor)
 
 
+# psycopg prepares a statement executed this many times even without prepare=True: never.
+_EXPLICIT_ONLY = 2**31 - 1
+
+
 @cache
 def _cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor  # needs psycopg
@@ -63,6 +73,12 @@ def _cursor_class() -> type:
 
         def execute(self, query, params=None, *, prepare=True, binary=None):
             return super().execute(query, params, prepare=prepare, binary=binary)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg keeps the query it ran (what Django logs and tests capture) only when it
+            # sends the text; a prepared statement's run is sent by name
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
 
         def close(self):
             self.in_use = False

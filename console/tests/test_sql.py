@@ -3,7 +3,7 @@
 ``CompiledQuery`` loads a binding with its application from a query compiled once; every field, the
 application's encrypted secret and its JSON fields must come back as the ORM's own query gives
 them. ``update_where`` writes what ``QuerySet.update`` writes. The prepared cursor a connection
-keeps is never handed to two users at once.
+keeps is never handed to two users at once, and its statements really are prepared on the server.
 """
 
 from __future__ import annotations
@@ -114,3 +114,31 @@ def test_the_kept_prepared_cursor_is_never_shared_by_two_users():
     with sql.prepared_cursor() as fresh:
         fresh.execute("SELECT 1")
         assert fresh.cursor is not kept
+
+
+@pytest.mark.postgres_only
+def test_a_statement_of_the_prepared_cursor_is_prepared_once_on_the_server_and_still_logged():
+    if connection.vendor != "postgresql":
+        pytest.skip("an ordinary cursor elsewhere")
+    statement = "SELECT %s::int + 1 AS prepared_once_marker"
+
+    def prepared_here() -> list[str]:
+        with connection.cursor() as cursor:  # Django's own cursor: never prepared
+            cursor.execute(
+                "SELECT statement FROM pg_prepared_statements "
+                "WHERE statement LIKE %s AND NOT from_sql",
+                ["%prepared_once_marker%"],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    assert prepared_here() == []
+    with CaptureQueriesContext(connection) as queries:
+        for value in (1, 2, 3):
+            with sql.prepared_cursor() as cursor:
+                cursor.execute(statement, [value])
+                assert cursor.fetchone() == (value + 1,)
+    # one server-side statement for the three runs (Django connects with prepare_threshold=None,
+    # which made psycopg ignore prepare=True: every run was parsed and planned anew)
+    assert prepared_here() == ["SELECT $1::int + 1 AS prepared_once_marker"]
+    logged = [query["sql"] for query in queries.captured_queries]
+    assert logged == ["SELECT $1::int + 1 AS prepared_once_marker"] * 3
