@@ -231,3 +231,41 @@ def test_the_signals_records_are_the_stored_rows_as_saved_instances(application)
     assert record.binding_id == binding.pk
     for field in CallRecord._meta.concrete_fields:
         assert getattr(record, field.attname) == getattr(stored, field.attname), field.name
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_application_deleted_under_a_push_leaves_no_cdr_behind():
+    """CDRs keep no database constraint to their application (issue 19: its check ran once per
+    CDR); the push's Delivery keeps one, checked in the same transaction. An application deleted
+    (even by raw SQL, past PROTECT) while a push is applied takes the whole push with it."""
+    from django.db import IntegrityError, connection, connections
+
+    from console.models import Application, Delivery
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the constraint check is PostgreSQL's")
+    application = ApplicationFactory(mode="AXB")
+
+    def push_while_the_application_is_deleted() -> None:
+        with transaction.atomic():
+            delivery = Delivery.objects.create(
+                application=application, endpoint="fee", kind="fee", state="processed", body=b"{}"
+            )
+            created = services.ingest_cdrs(application, parsed(fee(application)), delivery=delivery)
+            assert created == 1
+            # another connection (autocommit) deletes the application before the push commits
+            other = connections.create_connection("default")
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute(
+                        "DELETE FROM console_application WHERE id = %s", [application.pk]
+                    )
+            finally:
+                other.close()
+
+    with pytest.raises(IntegrityError):
+        push_while_the_application_is_deleted()
+    assert not Application.objects.filter(pk=application.pk).exists()
+    assert not CallRecord.objects.filter(application_id=application.pk).exists()
+    assert not Delivery.objects.filter(application_id=application.pk).exists()
