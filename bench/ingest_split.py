@@ -180,7 +180,7 @@ def _measure(options: argparse.Namespace) -> dict[str, Any]:
     texts = base.copy_texts(bodies[times:], application.pk, delivery_id)
     now = timezone.now()
     batches = [
-        services.to_json([services._row(f, None, True, now) for f in push.fee_lst]).decode()
+        services.encode_rows([services._row(f, None, True, now) for f in push.fee_lst])
         for push in pushes[times:]
     ]
     read_only = ", ".join(
@@ -226,7 +226,7 @@ def _measure(options: argparse.Namespace) -> dict[str, Any]:
         "build the 50 rows (_row)": lambda: [
             services._row(f, None, True, now) for f in push.fee_lst
         ],
-        "encode the rows as JSON (to_json)": lambda: services.to_json(list(rows.values())),
+        "encode the rows as JSON (encode_rows)": lambda: services.encode_rows(list(rows.values())),
         "CallRecords for cdrs_ingested (_saved_records)": lambda: services._saved_records(
             application, 1, now, rows, created
         ),

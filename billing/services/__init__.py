@@ -11,8 +11,6 @@ One module per part, every verb re-exported here (``from billing import services
 
 from __future__ import annotations
 
-from pydantic_core import to_json  # noqa: F401 - bench/ingest_split.py reads it here
-
 from billing.services.call_events import (
     apply_call_event_push,
     decide_callin,
@@ -30,6 +28,7 @@ from billing.services.cdrs import (  # noqa: F401 - the private ones for tests a
     apply_fee_push,
     billable_minutes,
     cdr_key,
+    encode_rows,
     ingest_cdrs,
     outcome_of,
 )
