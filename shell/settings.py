@@ -286,6 +286,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
     }
 else:
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport without a new client for each message sent (shell/broker.py)
+        CELERY_BROKER_TRANSPORT = "shell.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 3,
         "socket_timeout": 10,
