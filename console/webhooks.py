@@ -332,13 +332,28 @@ def _send_later(ids: list[int], seconds: float) -> None:
 
 def _claim(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
     """The deliveries this worker may send: a lease long enough for their requests, set by
-    compare-and-set on each one's lease as it was loaded (one UPDATE), then read back."""
-    claim = jobs.lease(settings.WEBHOOK_TIMEOUT_SECONDS * (len(deliveries) + 1) + 60)
+    compare-and-set on each one's lease as it was loaded (one UPDATE), then read back.
+
+    A delivery another worker is sending is not claimed, even by a copy of the task that loaded
+    it after that claim (its loaded lease is then the claim itself): only one whose claim has
+    ended (``WebhookDelivery.claimed_until``) or run out.
+    """
+    now = timezone.now()
+    claim = jobs.lease(settings.WEBHOOK_TIMEOUT_SECONDS * (len(deliveries) + 1) + 60, now=now)
     claim = claim.replace(microsecond=uuid.uuid4().int % 1_000_000)  # this claim's own mark
     loaded = Q()
     for delivery in deliveries:
         loaded |= Q(pk=delivery.pk, lease_until=delivery.lease_until)
-    WebhookDelivery.objects.filter(loaded, state__in=OPEN).update(lease_until=claim)
+    unclaimed = (
+        Q(claimed_until__isnull=True)
+        | Q(lease_until__isnull=True)
+        | Q(lease_until__lt=F("claimed_until"))
+        | Q(lease_until__gt=F("claimed_until"))
+        | Q(lease_until__lte=now)
+    )
+    WebhookDelivery.objects.filter(loaded, unclaimed, state__in=OPEN).update(
+        lease_until=claim, claimed_until=claim
+    )
     mine = set(
         WebhookDelivery.objects.filter(
             pk__in=[d.pk for d in deliveries], lease_until=claim
@@ -401,6 +416,7 @@ def _attempt_many(deliveries: list[WebhookDelivery], subscription: WebhookSubscr
             delivered_at=now,
             next_attempt_at=None,
             lease_until=None,
+            claimed_until=None,
             last_status_code=code,
             last_error="",
         )
@@ -413,14 +429,21 @@ def _attempt_many(deliveries: list[WebhookDelivery], subscription: WebhookSubscr
     rest = [d.pk for d in deliveries[sent:]]
     if rest:
         # Not attempted: back in the queue now, behind other endpoints' events.
-        WebhookDelivery.objects.filter(pk__in=rest).update(lease_until=jobs.lease())
+        WebhookDelivery.objects.filter(pk__in=rest).update(
+            lease_until=jobs.lease(), claimed_until=None
+        )
         _send_later(rest, 0)
     return sum(len(ids) for ids in delivered.values())
 
 
 def _failed(delivery: WebhookDelivery, attempts: int, code, error: str, now) -> None:
     age = (now - delivery.message.created_at).total_seconds()
-    fields: dict[str, Any] = {"attempts": attempts, "last_status_code": code, "last_error": error}
+    fields: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": code,
+        "last_error": error,
+        "claimed_until": None,
+    }
     if age >= settings.WEBHOOK_RETRY_FOR_SECONDS:
         fields.update(state=WebhookState.FAILED, next_attempt_at=None, lease_until=None)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)

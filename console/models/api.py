@@ -210,7 +210,10 @@ class WebhookDelivery(models.Model):
     """One event to one subscription: sent by a task of its own, retried with backoff.
 
     ``lease_until`` is when the sweeper (``console.jobs``) sends it again: the next attempt's
-    time, or the end of the lease of the attempt in flight.
+    time, or the end of the lease of the attempt in flight. ``claimed_until`` is the lease a
+    worker set when it claimed the delivery to send it: while ``lease_until`` still equals it and
+    has not run out, that worker is sending it and nobody else may claim it. Anything that sets
+    another lease (the sweeper taking over, a redelivery, the next attempt) ends the claim.
     """
 
     message = models.ForeignKey(
@@ -228,6 +231,7 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(
         _("last HTTP status"), null=True, blank=True

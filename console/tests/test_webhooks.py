@@ -295,3 +295,30 @@ def test_a_batch_whose_worker_died_is_swept_after_its_lease_and_sent_once_each(r
     assert webhooks.deliver_many(ids) == 0  # delivered: a late copy of the task sends nothing
     assert sorted(receiver.accepted.values()) == [1, 1, 1]
     assert WebhookAttempt.objects.filter(delivery__in=ids).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_copy_of_the_task_loaded_while_another_worker_sends_does_not_claim_it(receiver):
+    from datetime import timedelta
+
+    from console import jobs
+
+    application = ApplicationFactory()
+    subscribe(application, receiver)
+    ids = [emit(application, id=i).pk for i in range(2)]
+    # given: a worker claimed the batch and is sending it
+    assert len(webhooks._claim(webhooks._loaded(ids))) == 2
+    claim = WebhookDelivery.objects.get(pk=ids[0]).lease_until
+    # when: a second copy of the task loads them now (their lease is that claim) and claims
+    late = webhooks._loaded(ids)
+    assert {delivery.lease_until for delivery in late} == {claim}
+    # then: it gets none of them and sends nothing
+    assert webhooks._claim(late) == []
+    assert webhooks.deliver_many(ids) == 0
+    assert receiver.accepted == {}
+    # once the claim's lease has run out (its worker died) the sweeper takes them over
+    stuck = list(webhooks.stuck(claim + timedelta(seconds=1)))
+    assert all(jobs.renew(delivery) for delivery in stuck)
+    assert webhooks.deliver_many(ids) == 2
+    assert sorted(receiver.accepted.values()) == [1, 1]
+    assert not WebhookDelivery.objects.filter(pk__in=ids, claimed_until__isnull=False).exists()
