@@ -14,6 +14,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_after_configure.connect
+def keep_the_configuration(sender=None, source=None, **kwargs) -> None:
+    """Copy every Celery setting, as read from Django's settings, into Celery's own dict.
+
+    Celery reads its configuration on every task it sends, a dozen settings, each looked up under
+    its ``CELERY_`` name and its own in Django's settings before the defaults (an AttributeError
+    for each one not set): a fifth of a publish's CPU (0.97 -> 0.74 ms; issue 19). Read once,
+    they are one dict lookup each. Django settings changed later (``override_settings``) no
+    longer reach Celery: change ``app.conf`` instead, as the tests do.
+    """
+    from celery.app.defaults import DEFAULTS
+
+    source.update({name: source[name] for name in DEFAULTS})
+
+
 @task_prerun.connect
 @task_postrun.connect
 def close_old_database_connections(sender=None, **kwargs) -> None:
