@@ -21,6 +21,11 @@ class ApiKeyThrottle(BaseThrottle):
         key = request.auth
         if not isinstance(key, ApiKey):
             return True
+        return self.allow_key(key)
+
+    def allow_key(self, key: ApiKey) -> bool:
+        """Count one request against ``key``'s budget; whether it is still within it (for a
+        request the key makes without being authenticated by it: a signed URL it asked for)."""
         limit = key.rate_per_minute or settings.API_RATE_PER_MINUTE
         now = time.time()
         window = int(now // self.window)

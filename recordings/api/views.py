@@ -1,7 +1,8 @@
 """Recordings of the key's applications (``recordings:read``): newest first, by cursor, with
 filters; and the audio behind a signed URL, which needs no key (a player or a download manager can
-fetch it), checks its signature and age, audits the download under the key's name and serves the
-stored file with HTTP Range (``recordings.views.serve``, the browser player's own code)."""
+fetch it), checks its signature and age, counts against the key's rate limit, audits the download
+under the key's name and serves the stored file with HTTP Range (``recordings.views.serve``, the
+browser player's own code)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import Throttled
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,6 +21,7 @@ from console.api.pagination import NewestFirst
 from console.api.params import filtered
 from console.api.permissions import applications_of
 from console.api.problems import Problem
+from console.api.throttling import ApiKeyThrottle
 from console.choices import ApiScope
 from console.models import ApiKey
 from recordings import views as pages
@@ -156,6 +159,11 @@ class RecordingAudioView(APIView):
         key = ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).first()
         if key is None or not key.has_scope(READ):
             raise _refused("url_revoked")
+        # the URL spends the budget of the key that asked for it: a URL handed on (or leaked)
+        # cannot fetch more than the key itself could
+        throttle = ApiKeyThrottle()
+        if not throttle.allow_key(key):
+            raise Throttled(wait=throttle.wait())
         recording = (
             Recording.objects.filter(pk=pk, application__in=key.applications.all())
             .select_related("call_record")

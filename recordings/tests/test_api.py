@@ -101,6 +101,24 @@ def test_the_signed_url_serves_ranges_without_a_key_and_audits_as_the_key(api_cl
     assert all(row.user is None for row in rows)
 
 
+def test_the_signed_url_spends_the_rate_limit_of_the_key_that_asked_for_it(api_client):
+    application = ApplicationFactory()
+    recording = make_stored_recording(application, talk=12)
+    client = api_client([application], [READ], rate_per_minute=3)
+    url = path_of(client.get(f"/api/v1/recordings/{recording.pk}/").json()["download_url"])
+    anonymous = APIClient()
+    # the key's own request above was the first of its 3 a minute; the URL has two left
+    assert [anonymous.get(url, HTTP_RANGE="bytes=0-9").status_code for _ in range(2)] == [206, 206]
+    downloads = AuditLog.objects.filter(action="download", target_id=str(recording.pk))
+    audited = downloads.count()
+    refused = anonymous.get(url)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert downloads.count() == audited  # nothing was served, nothing audited
+    # and the key itself is out of budget too: one limit, whoever spends it
+    assert client.get(f"/api/v1/recordings/{recording.pk}/").status_code == 429
+
+
 def test_the_signed_url_expires_and_refuses_a_tampered_or_borrowed_token(api_client, settings):
     application = ApplicationFactory()
     recording = make_stored_recording(application, talk=3)
