@@ -140,6 +140,7 @@ def _refused(code: str) -> Problem:
         403: PROBLEM,
         404: PROBLEM,
         416: OpenApiResponse(description="The range is beyond the file (Content-Range: */size)."),
+        429: PROBLEM,
     },
 )
 class RecordingAudioView(APIView):
