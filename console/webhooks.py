@@ -339,19 +339,21 @@ def _claim(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
     ended (``WebhookDelivery.claimed_until``) or run out.
     """
     now = timezone.now()
+    # Judged on the rows as loaded: a claim sets both fields together, and whatever ends one sets
+    # another lease, which the compare-and-set below then refuses.
+    deliveries = [
+        d
+        for d in deliveries
+        if not (d.claimed_until and d.claimed_until == d.lease_until and d.lease_until > now)
+    ]
+    if not deliveries:
+        return []
     claim = jobs.lease(settings.WEBHOOK_TIMEOUT_SECONDS * (len(deliveries) + 1) + 60, now=now)
     claim = claim.replace(microsecond=uuid.uuid4().int % 1_000_000)  # this claim's own mark
     loaded = Q()
     for delivery in deliveries:
         loaded |= Q(pk=delivery.pk, lease_until=delivery.lease_until)
-    unclaimed = (
-        Q(claimed_until__isnull=True)
-        | Q(lease_until__isnull=True)
-        | Q(lease_until__lt=F("claimed_until"))
-        | Q(lease_until__gt=F("claimed_until"))
-        | Q(lease_until__lte=now)
-    )
-    WebhookDelivery.objects.filter(loaded, unclaimed, state__in=OPEN).update(
+    WebhookDelivery.objects.filter(loaded, state__in=OPEN).update(
         lease_until=claim, claimed_until=claim
     )
     mine = set(
