@@ -15,7 +15,7 @@ from console.testing import wait_until
 from console.testing.factories import ApplicationFactory
 from console.testing.receiver import Receiver
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.embedded]
 A = "+8613800000001"
 
 

@@ -17,7 +17,7 @@ from recordings.api import signing as url_signing
 from recordings.choices import RecordingState
 from recordings.tests.factories import make_recording, make_stored_recording
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db, pytest.mark.embedded]
 
 READ = ApiScope.RECORDINGS_READ
 
