@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from console import sql
 from console.models import Application, AuditLog
 from console.numbers import mask_text
 
@@ -50,14 +51,16 @@ def record(
     if details:
         details = json.loads(mask_text(json.dumps(details, ensure_ascii=False, default=str)))
     one = target is not None and not isinstance(target, type)
-    return AuditLog.objects.create(
-        application_id=_application_of(target) if one else None,
-        action=action,
-        user=user,
-        username=username,
-        ip_address=client_address(request),
-        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
-        target_id=str(target.pk) if one else "",
-        target_repr=(str(target) if one else label)[:200],
-        details=details or {},
+    return sql.insert(  # AuditLog.objects.create(...), as one prepared statement
+        AuditLog(
+            application_id=_application_of(target) if one else None,
+            action=action,
+            user=user,
+            username=username,
+            ip_address=client_address(request),
+            target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+            target_id=str(target.pk) if one else "",
+            target_repr=(str(target) if one else label)[:200],
+            details=details or {},
+        )
     )

@@ -19,8 +19,10 @@ import threading
 from datetime import datetime
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Value, signals
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.query import get_related_populators
 
 
@@ -220,3 +222,106 @@ def _update_sql(model, columns: tuple[str, ...], kept: tuple[bool, ...], where: 
         for column, if_not_null in zip(columns, kept, strict=True)
     )
     return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+
+
+def insert(instance):
+    """Save a new instance as ``instance.save()`` would, with one prepared ``INSERT``.
+
+    The same values (each field's ``pre_save`` then ``get_db_prep_save``), the same signals
+    (``pre_save``, ``post_save`` with ``created=True``), the primary key and the instance's state
+    set as after a save, in the caller's transaction. Compiling the ORM's ``INSERT`` and binding
+    its values on the client cost more than PostgreSQL's insert for the wide rows of the hot paths
+    (a binding's 69 columns, an audit row; issue 19). Anything this does not cover goes through
+    ``save()``: another database, a model with its own ``save()``, parents or
+    ``order_with_respect_to``, a primary key already set, a value that is an expression.
+    """
+    model = type(instance)
+    alias = router.db_for_write(model, instance=instance)
+    database = connections[alias]
+    if (
+        alias != DEFAULT_DB_ALIAS  # the prepared cursor is the default connection's
+        or database.vendor != "postgresql"
+        or not _insertable(model)
+        or not instance._state.adding
+        or instance.pk is not None
+        or _holds_expression(instance)  # the ORM compiles those (a database default too)
+    ):
+        instance.save(using=alias)
+        return instance
+    instance._prepare_related_fields_for_save(operation_name="save")
+    signals.pre_save.send(
+        sender=model, instance=instance, raw=False, using=alias, update_fields=None
+    )
+    fields, returning, sql = _insert_plan(model)
+    values = [field.pre_save(instance, True) for field in fields]
+    params = [
+        field.get_db_prep_save(
+            _constant_default(field) if isinstance(value, DatabaseDefault) else value, database
+        )
+        for field, value in zip(fields, values, strict=True)
+    ]
+    # as save() does: a failed insert inside an atomic block marks it for rollback
+    with transaction.mark_for_rollback_on_error(alias), prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    for field, value in zip(returning, row, strict=True):
+        for converter in field.get_db_converters(database):
+            value = converter(value, field, database)
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = alias
+    signals.post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=alias
+    )
+    return instance
+
+
+def _holds_expression(instance) -> bool:
+    """Whether a value is an expression, other than a constant database default."""
+    fields = _insert_plan(type(instance))[0]
+    values = instance.__dict__
+    return any(
+        hasattr(value := values.get(field.attname), "resolve_expression")
+        and not (isinstance(value, DatabaseDefault) and _constant_default(field) is not _COMPUTED)
+        for field in fields
+    )
+
+
+_COMPUTED = object()
+
+
+def _constant_default(field):
+    """The value a field's ``db_default`` writes when it is a constant (``cost_tag``'s ""), which
+    the INSERT then sends as its value; ``_COMPUTED`` when the database computes it."""
+    default = field.db_default
+    if isinstance(default, Value):
+        return default.value
+    return _COMPUTED if hasattr(default, "resolve_expression") else default
+
+
+@cache
+def _insertable(model) -> bool:
+    from django.db.models import Model
+
+    meta = model._meta
+    return (
+        model.save is Model.save
+        and model.save_base is Model.save_base
+        and not meta.parents
+        and not meta.proxy
+        and meta.order_with_respect_to is None
+        and meta.auto_field is not None
+    )
+
+
+@cache
+def _insert_plan(model) -> tuple[list, list, str]:
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    returning = list(meta.db_returning_fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    back = ", ".join(quote(field.column) for field in returning)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {back}"  # noqa: S608
+    return fields, returning, sql

@@ -2,7 +2,8 @@
 
 ``CompiledQuery`` loads a binding with its application from a query compiled once; every field, the
 application's encrypted secret and its JSON fields must come back as the ORM's own query gives
-them. ``update_where`` writes what ``QuerySet.update`` writes. The prepared cursor a connection
+them. ``update_where`` writes what ``QuerySet.update`` writes, ``insert`` what ``save()`` inserts
+(values, signals, the instance's state). The prepared cursor a connection
 keeps is never handed to two users at once, and its statements really are prepared on the server.
 """
 
@@ -11,14 +12,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value, signals
+from django.db.models.functions import Upper
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bindings.models import Binding
 from bindings.tests.factories import BindingFactory
 from console import sql
-from console.models import Application
+from console.choices import AuditAction
+from console.models import Application, AuditLog
+from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -142,3 +149,124 @@ def test_a_statement_of_the_prepared_cursor_is_prepared_once_on_the_server_and_s
     assert prepared_here() == ["SELECT $1::int + 1 AS prepared_once_marker"]
     logged = [query["sql"] for query in queries.captured_queries]
     assert logged == ["SELECT $1::int + 1 AS prepared_once_marker"] * 3
+
+
+def audit_entry(application, **overrides) -> AuditLog:
+    values = {
+        "application": application,
+        "action": AuditAction.CREATE,
+        "username": "ops",
+        "ip_address": "203.0.113.9",
+        "target_type": ContentType.objects.get_for_model(Application),
+        "target_id": str(application.pk),
+        "target_repr": "an application",
+        "details": {"x": "+86138****0001", "warnings": ["late", 2]},
+    }
+    return AuditLog(**{**values, **overrides})
+
+
+def test_insert_stores_what_save_stores_and_leaves_the_instance_saved():
+    application = ApplicationFactory()
+    by_save = audit_entry(application)
+    by_save.save()
+    # when the same entry is inserted by the helper
+    inserted = sql.insert(audit_entry(application))
+    # then it is saved as save() leaves an instance: key, state, the auto_now_add time
+    assert inserted.pk is not None
+    assert inserted.pk != by_save.pk
+    assert not inserted._state.adding
+    assert inserted._state.db == "default"
+    assert inserted.at is not None
+    assert abs(inserted.at - by_save.at) < timedelta(minutes=1)
+    # and the row read back holds the same values as the ORM's, the JSON included
+    stored, twin = AuditLog.objects.get(pk=inserted.pk), AuditLog.objects.get(pk=by_save.pk)
+    assert field_values(stored) == {**field_values(twin), "id": inserted.pk, "at": stored.at}
+    assert stored.at == inserted.at
+    assert stored.details == {"x": "+86138****0001", "warnings": ["late", 2]}
+
+
+def test_insert_of_a_binding_round_trips_every_field():
+    template = BindingFactory()
+    binding = Binding(
+        **{
+            **field_values(template),
+            "id": None,
+            "subscription_id": template.subscription_id + "b",
+            "a_number": "+8613599990001",
+        }
+    )
+    sql.insert(binding)
+    stored = Binding._base_manager.get(pk=binding.pk)
+    assert field_values(stored) == field_values(binding)
+    assert stored.pk != template.pk
+
+
+def test_insert_writes_a_constant_database_default_as_its_value():
+    template = BindingFactory()
+    binding = Binding(
+        application=template.application,
+        mode=template.mode,
+        a_number="+8613599990002",
+        b_number="+8613699990002",
+        x_number=template.x_number,
+    )  # cost_tag not given: the instance holds a DatabaseDefault
+    with CaptureQueriesContext(connection) as queries:
+        sql.insert(binding)
+    assert binding.cost_tag == ""  # read back, as save() does
+    assert Binding._base_manager.get(pk=binding.pk).cost_tag == ""
+    if connection.vendor == "postgresql":  # one prepared statement, not save()'s fallback
+        (statement,) = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+        assert "VALUES ($1" in statement
+
+
+def test_insert_sends_the_signals_save_sends():
+    application = ApplicationFactory()
+    heard = []
+
+    def pre(sender, instance, **kwargs):
+        heard.append(("pre_save", instance.pk, kwargs["raw"], kwargs["update_fields"]))
+        instance.target_repr = "set by a pre_save receiver"  # written, as save() would
+
+    def post(sender, instance, created, **kwargs):
+        heard.append(("post_save", instance.pk is not None, created))
+
+    signals.pre_save.connect(pre, sender=AuditLog)
+    signals.post_save.connect(post, sender=AuditLog)
+    try:
+        entry = sql.insert(audit_entry(application))
+    finally:
+        signals.pre_save.disconnect(pre, sender=AuditLog)
+        signals.post_save.disconnect(post, sender=AuditLog)
+    assert heard == [("pre_save", None, False, None), ("post_save", True, True)]
+    assert AuditLog.objects.get(pk=entry.pk).target_repr == "set by a pre_save receiver"
+
+
+def test_insert_leaves_an_expression_to_the_orm():
+    application = ApplicationFactory()
+    entry = sql.insert(audit_entry(application, target_repr=Upper(Value("compiled by the orm"))))
+    assert AuditLog.objects.get(pk=entry.pk).target_repr == "COMPILED BY THE ORM"
+
+
+@pytest.mark.postgres_only
+def test_insert_is_one_prepared_statement_and_a_failure_marks_the_block_for_rollback():
+    if connection.vendor != "postgresql":
+        pytest.skip("save() elsewhere")
+    application = ApplicationFactory()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(2):
+            sql.insert(audit_entry(application))
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2
+    assert "VALUES ($1" in inserts[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['INSERT INTO "console_auditlog"%'],
+        )
+        assert cursor.fetchone() == (1,)
+    # a failed insert inside an atomic block: the block must roll back, as after save()
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            sql.insert(audit_entry(application, action=None))
+        with pytest.raises(TransactionManagementError):
+            AuditLog.objects.count()  # refused: the transaction is broken
