@@ -41,7 +41,7 @@ from bindings.api.serializers import (
 from bindings.choices import BindingStatus, NumberState, PlatformNumberStatus
 from bindings.forms import BindingModifyForm, LifetimeField, OptionalBooleanField, form_for_mode
 from bindings.models import Binding, XNumber
-from console import teams
+from console import sql, teams
 from console.api.pagination import NewestFirst
 from console.api.params import filtered, integer
 from console.api.permissions import applications_of
@@ -270,8 +270,10 @@ class BindingListView(BindingQueryMixin, generics.ListAPIView):
                 # The unique constraint decides: a duplicate waits for the first transaction
                 # (PostgreSQL) and then fails here; nothing is read before it is written.
                 claims = [
-                    IdempotencyKey.objects.create(
-                        application=application, kind=kind, value=value, fingerprint=fingerprint
+                    sql.insert(  # IdempotencyKey.objects.create(...), one prepared statement
+                        IdempotencyKey(
+                            application=application, kind=kind, value=value, fingerprint=fingerprint
+                        )
                     )
                     for kind, value in keys
                 ]
