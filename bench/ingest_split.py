@@ -35,6 +35,7 @@ from typing import Any
 
 from bench import _cost
 from bench import ingest as base
+from bindings import benchmarking
 
 
 def _environ(body: bytes) -> dict[str, Any]:
@@ -97,16 +98,12 @@ def _measure(options: argparse.Namespace) -> dict[str, Any]:
     from billing import services
     from console import crypto, hooks
     from console.inbox import receiving
-    from console.models import Application, Delivery
+    from console.models import Delivery
     from privatenumber import auth
     from privatenumber.schemas import FeePush
     from shell.hooks_wsgi import application as wsgi
 
-    application = Application(
-        name="bench", mode="AXB", app_key=base.APP_KEY, base_url="https://127.0.0.1"
-    )
-    application.set_secret(base.APP_SECRET)
-    application.save()
+    application = benchmarking.bench_application(base.APP_KEY, base.APP_SECRET, "https://127.0.0.1")
 
     # 1. Whole pushes through the WSGI application.
     warm = [_environ(body) for body in base.build_bodies(50, offset=10**9)]

@@ -22,6 +22,7 @@ from typing import Any
 
 from bench import _cost
 from bench import ingest as base
+from bindings import benchmarking
 
 
 def run(args: list[str]) -> dict[str, Any]:
@@ -57,11 +58,7 @@ def _measure(options: argparse.Namespace) -> dict[str, Any]:
     from console import sql
     from console.models import Application, AuditLog
 
-    application = Application(
-        name="bench", mode="AXB", app_key=base.APP_KEY, base_url="https://127.0.0.1"
-    )
-    application.set_secret(base.APP_SECRET)
-    application.save()
+    application = benchmarking.bench_application(base.APP_KEY, base.APP_SECRET, "https://127.0.0.1")
     target_type = ContentType.objects.get_for_model(Application)
     serial = iter(range(10**8))
 
