@@ -175,18 +175,28 @@ def _parse_platform_time(value: Any) -> Any:
     """``2019-01-23 09:15:14`` (UTC) to an aware datetime; ``""`` to None."""
     if value is None or value == "":
         return None
+    if (
+        type(value) is str
+        and len(value) == 19
+        and value[10] == " "
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and value.isascii()
+    ):
+        # The shape of the pattern, checked without the regex (seven times per CDR, 350 per push
+        # of 50; issue 19): the C fromisoformat then reads the digits or refuses them, in a
+        # twentieth of strptime's time. The "+00:00" makes it UTC (``datetime.UTC`` itself),
+        # far cheaper than ``.replace(tzinfo=UTC)``.
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # a letter for a digit, or 2019-13-01: worded below, as always
     if isinstance(value, datetime):
         return _aware_utc(value)
     if not isinstance(value, str) or not _PLATFORM_TIME_RE.fullmatch(value):
         raise ValueError("must be a time like 2019-01-23 09:15:14")
-    try:
-        # The pattern leaves only this format, which the C fromisoformat reads in a twentieth of
-        # strptime's time (seven times per CDR, 350 per push of 50). The "+00:00" makes it UTC
-        # (``datetime.UTC`` itself), far cheaper than ``.replace(tzinfo=UTC)``.
-        return datetime.fromisoformat(value + "+00:00")
-    except ValueError:
-        # e.g. 2019-13-01: let strptime refuse it, in the words it always used
-        return datetime.strptime(value, PLATFORM_TIME_FORMAT).replace(tzinfo=UTC)
+    # e.g. 2019-13-01: let strptime refuse it, in the words it always used
+    return datetime.strptime(value, PLATFORM_TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _format_platform_time(value: datetime | None) -> str | None:

@@ -212,6 +212,36 @@ def test_a_malformed_time_is_refused() -> None:
     assert str(caught.value) == "statusInfo.timestamp: must be a time like 2019-01-23 09:15:14"
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        # the pattern's shape with something else than digits: refused in the pattern's words
+        ("2019-W01-1 09:15:14", "must be a time like 2019-01-23 09:15:14"),
+        ("2019-01-23 0915140.", "must be a time like 2019-01-23 09:15:14"),
+        ("2019-0a-23 09:15:14", "must be a time like 2019-01-23 09:15:14"),
+        ("٢٠١٩-01-23 09:15:14", "must be a time like 2019-01-23 09:15:14"),
+        ("2019-01-23 09:15:14\n", "must be a time like 2019-01-23 09:15:14"),
+        # digits where they belong, but no such time: strptime's words
+        ("2019-13-01 00:00:00", "time data '2019-13-01 00:00:00' does not match format"),
+        ("2019-02-30 00:00:00", "day is out of range for month"),
+    ],
+)
+def test_a_time_shaped_but_wrong_is_refused_with_what_is_wrong(text: str, error: str) -> None:
+    data = _load("axb_callin.json")
+    data["statusInfo"]["timestamp"] = text
+    with pytest.raises(SchemaError) as caught:
+        schemas.parse_push(json.dumps(data))
+    assert str(caught.value).startswith(f"statusInfo.timestamp: {error}")
+
+
+def test_a_time_is_read_as_utc_to_the_second() -> None:
+    data = _load("axb_callin.json")
+    data["statusInfo"]["timestamp"] = "9999-12-31 23:59:59"
+    push = schemas.parse_push(json.dumps(data))
+    assert push.status_info.timestamp == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert push.status_info.timestamp.tzinfo is UTC
+
+
 def test_the_extension_is_read_under_both_names() -> None:
     by_table = schemas.parse_push((FIXTURES / "axe_fee.json").read_bytes()).fee_lst[0]
     by_sample = schemas.parse_push((FIXTURES / "axe_fee_extendnum_alias.json").read_bytes())
