@@ -38,8 +38,13 @@ class Platform:
     answer. ``reset_idle()`` resets (RST) every connection waiting for its next request.
     """
 
-    def __init__(self, after_answer: str = "keep") -> None:
+    def __init__(self, after_answer: str = "keep", answer: bytes | None = None) -> None:
         self.after_answer = after_answer
+        self.answer = answer or (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
+            + f"Content-Length: {len(ANSWER)}\r\n\r\n".encode()
+            + ANSWER
+        )
         self.drop_unanswered = False
         self.accepted = 0
         self.closed = 0
@@ -84,11 +89,7 @@ class Platform:
                     self.requests.append(head + body)
                 if self.drop_unanswered:
                     return
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
-                    + f"Content-Length: {len(ANSWER)}\r\n\r\n".encode()
-                    + ANSWER
-                )
+                conn.sendall(self.answer)
                 if self.after_answer == "close":
                     return
         finally:
@@ -170,6 +171,44 @@ def test_binds_of_one_process_share_one_kept_alive_connection(platform: Platform
     assert results == ["s-1"] * 5
     assert len(platform.requests) == 5
     assert platform.accepted == 1
+
+
+def test_an_answer_left_unread_by_the_caller_still_frees_its_connection() -> None:
+    # given a platform answering the recording address with a 301 that has a body
+    body = b"<html>moved</html>"
+    server = Platform(
+        answer=b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://obs.example/r.wav\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    try:
+        # when two addresses are asked one after the other (only the Location is read)
+        for _ in range(2):
+            with client(server.url) as one:
+                assert one.recording_download_url("r.wav", "obs.example") == (
+                    "https://obs.example/r.wav"
+                )
+        # then the body was read off the connection, which carried the second request too
+        assert len(server.requests) == 2
+        assert server.accepted == 1
+    finally:
+        server.close()
+
+
+def test_a_request_carries_the_headers_the_session_always_sent(platform: Platform) -> None:
+    bind(platform.url)
+    head = platform.requests[0].split(b"\r\n\r\n")[0].decode().lower()
+    assert head.startswith("post /rest/caas/relationnumber/partners/v1.0 http/1.1")
+    for header in (
+        "user-agent: python-requests/",
+        "accept-encoding: gzip, deflate",
+        "accept: application/json",
+        "content-type: application/json;charset=utf-8",
+        "connection: keep-alive",
+        "authorization: ",
+        "x-aksk: usernametoken ",
+    ):
+        assert f"\r\n{header}" in head, header
 
 
 def test_its_session_is_one_per_process_and_base_url(platform: Platform) -> None:
