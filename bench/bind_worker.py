@@ -16,7 +16,7 @@ own parts (the creating process, the worker, PostgreSQL in both phases). Every b
 ``active`` with a subscription id the simulator gave, each id once.
 
     python -m bench bind_worker [--bindings 3000] [--threads 8] [--pool threads]
-        [--concurrency 4] [--numbers 3000]
+        [--concurrency 4] [--numbers 3000] [--loglevel WARNING]
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"])
     parser.add_argument("--concurrency", type=int, default=4, help="as the Procfile's worker")
     parser.add_argument("--numbers", type=int, default=3000)
+    parser.add_argument(
+        "--loglevel",
+        default="WARNING",
+        help="the worker's; the Procfile's worker logs every task at INFO",
+    )
     parser.add_argument("--keep", action="store_true")
     options = parser.parse_args(args)
     name = _cost.run_name("bench_bind")
@@ -161,7 +166,7 @@ def measure(options: argparse.Namespace, sim, workers: list) -> dict:
     ) * per
     return {
         "bindings": options.bindings,
-        "worker": f"1 x {options.pool} x {options.concurrency}",
+        "worker": f"1 x {options.pool} x {options.concurrency}, --loglevel {options.loglevel}",
         "creating_threads": options.threads,
         "load_average": os.getloadavg(),
         "statuses": statuses,

@@ -87,7 +87,7 @@ def start_workers(options: argparse.Namespace) -> list[subprocess.Popen]:
             "-n",
             f"{options.queue}-{index}@%h",
             "--loglevel",
-            "WARNING",
+            getattr(options, "loglevel", "WARNING"),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
