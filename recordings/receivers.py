@@ -14,15 +14,17 @@ from recordings.models import Recording
 FORGET_BATCH = 1000
 
 
-def create_recordings(sender, application, call_records, **kwargs) -> None:
+def create_recordings(sender, application, call_records, recorded=None, **kwargs) -> None:
     """``billing.signals.cdrs_ingested``: a Recording per recorded CDR, fetched after commit.
 
     Runs inside the ingest transaction: the rows commit or roll back with the CDRs, and the fetch
     tasks are queued only once they are committed, by one callback per push (one broker
     connection for all of them, not one callback per recording). Queueing is ``robust``: a broker
     that cannot be reached is logged and never fails the CDR push (beat queues the recordings
-    later).
+    later). A batch with no recorded call (``recorded`` 0) is left unread.
     """
+    if recorded == 0:
+        return
     pending = [
         recording.pk
         for recording in services.create_for_call_records(application, call_records)

@@ -269,3 +269,63 @@ def test_an_application_deleted_under_a_push_leaves_no_cdr_behind():
     assert not Application.objects.filter(pk=application.pk).exists()
     assert not CallRecord.objects.filter(application_id=application.pk).exists()
     assert not Delivery.objects.filter(application_id=application.pk).exists()
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[int]:
+    """Counts how often the signal's CallRecords are built (and still builds them)."""
+    from billing.services import cdrs
+
+    counted: list[int] = []
+    build = cdrs._saved_records
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(cdrs, "_saved_records", counting)
+    return counted
+
+
+def test_nobody_reads_the_records_of_unrecorded_calls_without_webhooks(application, builds):
+    # given: an application without webhooks, a batch of calls none of which was recorded
+    assert application.webhooks_on is False
+    # when
+    services.ingest_cdrs(application, parsed(fee(application), fee(application)))
+    # then: both stored, and no CallRecord instance was built for the signal
+    assert CallRecord.objects.count() == 2
+    assert builds == []
+
+
+def test_a_recorded_call_has_its_records_built_and_its_recording_created(application, builds):
+    from recordings.models import Recording
+
+    recorded = fee(application, recordFlag=1, recordObjectName="call.wav")
+    services.ingest_cdrs(application, parsed(recorded, fee(application)))
+    assert builds == [1]  # once, however many receivers read them
+    assert Recording.objects.get().call_record.session_id == recorded["sessionId"]
+
+
+def test_an_application_with_webhooks_has_its_records_built(application, builds):
+    application.webhooks_on = True
+    services.ingest_cdrs(application, parsed(fee(application)))
+    assert builds == [1]
+
+
+def test_the_signal_says_how_many_of_its_records_are_recorded_calls(application):
+    received = []
+
+    def receiver(call_records, recorded, **kwargs):
+        received.append((len(call_records), recorded, sum(r.recorded for r in call_records)))
+
+    batch = parsed(
+        fee(application, recordFlag=1, recordObjectName="a.wav"),
+        fee(application, recordFlag=0),
+        fee(application, recordFlag=1, recordObjectName="b.wav"),
+    )
+    signals.cdrs_ingested.connect(receiver, sender=CallRecord)
+    try:
+        services.ingest_cdrs(application, batch)
+    finally:
+        signals.cdrs_ingested.disconnect(receiver, sender=CallRecord)
+    assert received == [(3, 2, 2)]
