@@ -464,7 +464,15 @@ class Transport:
                 data=data,
                 params=query,
             )
-            response = self.session.get_adapter(prepared.url).send(prepared, timeout=self.timeout)
+            response = self.session.get_adapter(prepared.url).send(
+                prepared,
+                timeout=self.timeout,
+                # the session's own, as Session.send passed them (a session given to the client
+                # may trust another CA or carry a client certificate)
+                verify=self.session.verify,
+                cert=self.session.cert,
+                proxies=self.session.proxies,
+            )
             response.content  # noqa: B018 - read whole, as the session did: the connection goes back to the pool
             return response
         except requests.ConnectTimeout:

@@ -37,6 +37,7 @@ class FakeAdapter(BaseAdapter):
         self.answers = list(answers)
         self.sent: list[requests.PreparedRequest] = []
         self.timeouts: list[Any] = []
+        self.tls: list[tuple[Any, Any, Any]] = []
 
     def send(  # type: ignore[override]
         self,
@@ -49,6 +50,7 @@ class FakeAdapter(BaseAdapter):
     ) -> requests.Response:
         self.sent.append(request)
         self.timeouts.append(timeout)
+        self.tls.append((verify, cert, proxies))
         answer = self.answers.pop(0)
         if isinstance(answer, BaseException):
             raise answer
@@ -168,6 +170,18 @@ def test_its_timeout_is_configurable(connect) -> None:
     client, adapter = connect(ok(subscriptionId="s-1"), timeout=2.5)
     client.axb_bind(caller_num=A, callee_num=B)
     assert adapter.timeouts[-1] == 2.5
+
+
+def test_the_sessions_own_tls_and_proxy_settings_are_used(connect) -> None:
+    client, adapter = connect(ok(subscriptionId="s-1"))
+    client.session.verify = "/etc/ssl/private-ca.pem"
+    client.session.cert = ("/etc/ssl/client.pem", "/etc/ssl/client.key")
+    client.axb_bind(caller_num=A, callee_num=B)
+    assert adapter.tls[-1] == (
+        "/etc/ssl/private-ca.pem",
+        ("/etc/ssl/client.pem", "/etc/ssl/client.key"),
+        {},
+    )
 
 
 def test_its_session_retries_nothing() -> None:
