@@ -287,6 +287,7 @@ def builds(monkeypatch) -> list[int]:
     return counted
 
 
+@pytest.mark.embedded  # the ORM's insert (SQLite) sends the same signal
 def test_nobody_reads_the_records_of_unrecorded_calls_without_webhooks(application, builds):
     # given: an application without webhooks, a batch of calls none of which was recorded
     assert application.webhooks_on is False
@@ -297,6 +298,7 @@ def test_nobody_reads_the_records_of_unrecorded_calls_without_webhooks(applicati
     assert builds == []
 
 
+@pytest.mark.embedded  # the ORM's insert (SQLite) sends the same signal
 def test_a_recorded_call_has_its_records_built_and_its_recording_created(application, builds):
     from recordings.models import Recording
 
@@ -306,12 +308,14 @@ def test_a_recorded_call_has_its_records_built_and_its_recording_created(applica
     assert Recording.objects.get().call_record.session_id == recorded["sessionId"]
 
 
+@pytest.mark.embedded  # the ORM's insert (SQLite) sends the same signal
 def test_an_application_with_webhooks_has_its_records_built(application, builds):
     application.webhooks_on = True
     services.ingest_cdrs(application, parsed(fee(application)))
     assert builds == [1]
 
 
+@pytest.mark.embedded  # the ORM's insert (SQLite) sends the same signal
 def test_the_signal_says_how_many_of_its_records_are_recorded_calls(application):
     received = []
 
