@@ -21,7 +21,7 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Value, signals
+from django.db.models import Model, Value, signals
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.query import get_related_populators
 
@@ -301,8 +301,6 @@ def _constant_default(field):
 
 @cache
 def _insertable(model) -> bool:
-    from django.db.models import Model
-
     meta = model._meta
     return (
         model.save is Model.save
