@@ -115,6 +115,28 @@ def test_an_x_mode_cdr_has_no_binding_by_design_and_is_not_marked(application):
     assert CallRecord.objects.get().no_binding is False
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "malformed"),
+    [
+        (None, None, False),
+        ("callerNum", "13900007021", True),
+        ("calleeNum", "017012340022", True),
+        ("bindNum", "+86170123400229", True),
+        ("fwdDisplayNum", "+8517012340022", True),
+        ("fwdDstNum", "13800000021", True),
+        ("fwdDstNum", "", False),  # absent: nothing to judge
+        ("bindNum", "", False),
+    ],
+)
+def test_a_number_not_in_the_global_format_marks_the_cdr(application, field, value, malformed):
+    # given a CDR whose numbers are all well formed, but for the one named
+    body = fee(application) if field is None else fee(application, **{field: value})
+    # when
+    services.ingest_cdrs(application, parsed(body))
+    # then
+    assert CallRecord.objects.get().malformed_number is malformed
+
+
 def test_a_redial_duplicate_is_flagged_and_never_billed(application):
     # given a call, and the duplicate the platform sends on a redial: same binding, no call time
     call = fee(application, subscriptionId="sub-9", talk=125)
