@@ -270,3 +270,33 @@ def test_insert_is_one_prepared_statement_and_a_failure_marks_the_block_for_roll
             sql.insert(audit_entry(application, action=None))
         with pytest.raises(TransactionManagementError):
             AuditLog.objects.count()  # refused: the transaction is broken
+
+
+@pytest.mark.postgres_only
+def test_a_binding_insert_is_not_split_again_on_each_run(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("save() elsewhere")
+    from psycopg import _queries
+
+    # given a binding's INSERT, wider than the 50 parameters psycopg keeps the split of
+    fields = sql._insert_plan(Binding)[0]
+    assert len(fields) > _queries.MAX_CACHED_STATEMENT_PARAMS
+    splits: list[int] = []
+    split = _queries._split_query
+    monkeypatch.setattr(
+        _queries,
+        "_split_query",
+        lambda query, *a, **k: splits.append(len(query)) or split(query, *a, **k),
+    )
+    template = BindingFactory()
+    # when three are inserted
+    for number in range(3):
+        values = {**field_values(template), "id": None, "a_number": f"+861359999000{number}"}
+        sql.insert(Binding(**{**values, "subscription_id": f"{template.subscription_id}-{number}"}))
+    # then psycopg parsed none of them (it sends $n SQL as it is)
+    assert splits == []
+    assert Binding._base_manager.filter(application=template.application).count() == 4
+    # and the connection's kept cursor still reads %s placeholders for the next user
+    with sql.prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::int * 2", [21])
+        assert cursor.fetchone() == (42,)
