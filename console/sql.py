@@ -212,36 +212,57 @@ class IfNotNull:
         self.value = value
 
 
+class Added:
+    """A number :func:`update_where` adds to the column (``F(column) + value`` in an ORM update:
+    a claim counting its attempts)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
 def update_where(model, values: dict, where: str, where_params: list) -> int:
     """``UPDATE <model's table> SET <values> WHERE <where>`` as one prepared statement; the rows
     updated. What ``QuerySet.update(**values)`` writes (each value through its field's
     ``get_db_prep_save``), without compiling the query each time, for a worker's hot path
-    (issue 19). ``where`` is SQL over the table's columns with ``%s`` for ``where_params``.
+    (issue 19). ``where`` is SQL over the table's columns with ``%s`` for ``where_params``
+    (datetimes adapted by the caller, ``connection.ops.adapt_datetimefield_value``). A value
+    may be :class:`IfNotNull` or :class:`Added`.
     """
     database = connections[DEFAULT_DB_ALIAS]
     fields = [model._meta.get_field(name) for name in values]
-    kept = tuple(isinstance(values[field.name], IfNotNull) for field in fields)
+    kinds = tuple(_kind(values[field.name]) for field in fields)
     params = [
         field.get_db_prep_save(
-            value.value if isinstance(value := values[field.name], IfNotNull) else value,
+            value.value if isinstance(value := values[field.name], IfNotNull | Added) else value,
             database,
         )
         for field in fields
     ]
-    sql = _update_sql(model, tuple(field.column for field in fields), kept, where)
+    sql = _update_sql(model, tuple(field.column for field in fields), kinds, where)
     with prepared_cursor() as cursor:
         cursor.execute(sql, params + list(where_params))
         return cursor.rowcount
 
 
+def _kind(value) -> str:
+    if isinstance(value, IfNotNull):
+        return "if not null"
+    return "added" if isinstance(value, Added) else ""
+
+
 @cache
-def _update_sql(model, columns: tuple[str, ...], kept: tuple[bool, ...], where: str) -> str:
+def _update_sql(model, columns: tuple[str, ...], kinds: tuple[str, ...], where: str) -> str:
     quote = connection.ops.quote_name
+
+    def assignment(column: str, kind: str) -> str:
+        if kind == "if not null":
+            return f"{quote(column)} = CASE WHEN {quote(column)} IS NULL THEN NULL ELSE %s END"
+        if kind == "added":
+            return f"{quote(column)} = {quote(column)} + %s"
+        return f"{quote(column)} = %s"
+
     assignments = ", ".join(
-        f"{quote(column)} = CASE WHEN {quote(column)} IS NULL THEN NULL ELSE %s END"
-        if if_not_null
-        else f"{quote(column)} = %s"
-        for column, if_not_null in zip(columns, kept, strict=True)
+        assignment(column, kind) for column, kind in zip(columns, kinds, strict=True)
     )
     return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
 

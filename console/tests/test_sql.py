@@ -96,6 +96,25 @@ def test_update_where_writes_what_the_orm_update_writes_and_counts_rows():
     assert sql.update_where(Binding, {"last_result_code": "8"}, "id = %s", [-1]) == 0
 
 
+def test_update_where_adds_to_a_column_as_an_f_expression_does():
+    # given two bindings that have been attempted a different number of times
+    first, second = BindingFactory(bind_attempts=2), BindingFactory(bind_attempts=5)
+    # when one more attempt is counted on each, with a time matched in the condition
+    now = timezone.now()
+    updated = sql.update_where(
+        Binding,
+        {"bind_attempts": sql.Added(1), "last_result_code": "9"},
+        "id IN (%s, %s) AND created_at < %s",
+        [first.pk, second.pk, connection.ops.adapt_datetimefield_value(now + timedelta(hours=1))],
+    )
+    # then each counts from its own value, as Binding.objects.update(bind_attempts=F(…) + 1)
+    assert updated == 2
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.bind_attempts, second.bind_attempts) == (3, 6)
+    assert first.last_result_code == second.last_result_code == "9"
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_kept_prepared_cursor_is_never_shared_by_two_users():

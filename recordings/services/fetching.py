@@ -17,8 +17,8 @@ from typing import IO
 import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -26,6 +26,7 @@ from console import webhooks
 from console.gateway import client_for
 from console.models import Application
 from console.numbers import mask_text
+from console.sql import Added, CompiledQuery, update_where
 from privatenumber.client import PrivateNumberClient
 from privatenumber.errors import PlatformError
 from recordings import events, storage, wav
@@ -87,27 +88,56 @@ def fetch(recording_id: int) -> str | None:
     """
     now = timezone.now()
     token = secrets.token_hex(16)
-    claimed = Recording.objects.filter(
-        Q(state__in=CLAIMABLE_STATES) | Q(state=RecordingState.FETCHING, lease_until__lt=now),
-        pk=recording_id,
-        deadline__gt=now,
-    ).update(
-        state=RecordingState.FETCHING,
-        claim_token=token,
-        lease_until=now + timedelta(seconds=settings.RECORDINGS_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-    )
+    claimed = _claim(recording_id, token, now)
     if claimed != 1:
         expire_overdue(now=now, ids=[recording_id])
         return None
-    recording = Recording.objects.select_related("application").get(pk=recording_id)
+    recording = _LOAD.first(recording_id)
+    if recording is None:  # deleted the moment after it was claimed (the application erased)
+        return None
     _discard_staged(recording)
     try:
         return _fetch_claimed(recording, token)
     except LeaseLost:
         logger.warning("%s: another worker took it over; this attempt stops", recording)
         return None
+
+
+# A fetch's own statements (the claim, the load, the lease's renewals and staging, the stored
+# mark) are prepared, not compiled by the ORM on every recording (issue 19: compiling them cost
+# several times what PostgreSQL spends answering them). They run in a worker, outside any team's
+# scope, where ``Recording.objects`` is every recording too.
+_CLAIM_WHERE = (
+    "id = %s AND deadline > %s AND (state IN ({claimable}) OR (state = %s AND lease_until < %s))"
+).format(claimable=", ".join(["%s"] * len(CLAIMABLE_STATES)))
+_MINE = "id = %s AND claim_token = %s AND state = %s"
+_LOAD = CompiledQuery(
+    lambda pk: Recording._base_manager.select_related("application").filter(pk=pk).order_by()[:1],
+    2_087_654_321,
+)
+
+
+def _claim(recording_id: int, token: str, now: datetime) -> int:
+    """Take the recording (claimable, or fetching under a lease run out, and not past its
+    deadline) with a lease; 1 if taken, else 0."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    return update_where(
+        Recording,
+        {
+            "state": RecordingState.FETCHING,
+            "claim_token": token,
+            "lease_until": now + timedelta(seconds=settings.RECORDINGS_LEASE_SECONDS),
+            "attempts": Added(1),
+            "last_attempt_at": now,
+        },
+        _CLAIM_WHERE,
+        [recording_id, at, *CLAIMABLE_STATES, RecordingState.FETCHING, at],
+    )
+
+
+def _update_mine(recording_id: int, token: str, values: dict) -> int:
+    """``values`` written if this claim still holds the recording; the rows updated (0 or 1)."""
+    return update_where(Recording, values, _MINE, [recording_id, token, RecordingState.FETCHING])
 
 
 def _fetch_claimed(recording: Recording, token: str) -> str:
@@ -162,17 +192,14 @@ class _Lease:
         self.seconds = settings.RECORDINGS_LEASE_SECONDS
         self.renewed = time.monotonic()
 
-    def _mine(self):
-        return Recording.objects.filter(
-            pk=self.recording_id, claim_token=self.token, state=RecordingState.FETCHING
-        )
+    def _update(self, values: dict) -> None:
+        if _update_mine(self.recording_id, self.token, values) != 1:
+            raise LeaseLost
 
     def renew(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.renewed < self.seconds / 5:
             return
-        until = timezone.now() + timedelta(seconds=self.seconds)
-        if self._mine().update(lease_until=until) != 1:
-            raise LeaseLost
+        self._update({"lease_until": timezone.now() + timedelta(seconds=self.seconds)})
         self.renewed = time.monotonic()
 
     def progress(self, _bytes: int) -> None:
@@ -180,8 +207,7 @@ class _Lease:
 
     def stage(self, name: str) -> None:
         until = timezone.now() + timedelta(seconds=self.seconds)
-        if self._mine().update(staged_name=name, lease_until=until) != 1:
-            raise LeaseLost
+        self._update({"staged_name": name, "lease_until": until})
 
 
 @contextlib.contextmanager
@@ -275,7 +301,6 @@ def _finish(
 ) -> str:
     """Mark it stored if this claim still holds it; otherwise remove the file just stored."""
     channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-    stored = _mine(recording, token)
     fields = {
         "state": RecordingState.STORED,
         "file": saved,
@@ -295,7 +320,7 @@ def _finish(
     }
     if webhooks.has_subscribers(recording.application_id):
         with transaction.atomic():  # stored and announced together (console.webhooks)
-            updated = stored.update(**fields)
+            updated = _update_mine(recording.pk, token, fields)
             if updated == 1:
                 events.announce(recording.pk, "recording.stored", subscribed=True)
     else:
@@ -303,7 +328,7 @@ def _finish(
         # transaction (issue 19). A subscription made meanwhile is as if made a moment after the
         # recording was stored, which it could always be: in the transaction, one made after
         # announce()'s test and before the COMMIT missed the event too.
-        updated = stored.update(**fields)
+        updated = _update_mine(recording.pk, token, fields)
     if updated != 1:
         storage.delete(saved)
         raise LeaseLost
