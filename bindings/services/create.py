@@ -9,6 +9,7 @@ the binding ``pending``; its bind is queued after commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -227,7 +228,7 @@ def create_binding(
         # Queued after commit; a broker that cannot be reached leaves the binding to the sweeper
         # (``binding.sending.queued`` is False then: the page says so instead of a 500).
         binding.sending = work.BIND.send_on_commit(
-            binding.pk, job=Binding.objects.filter(pk=binding.pk)
+            binding.pk, job=partial(Binding.objects.filter, pk=binding.pk)
         )
     binding.warnings = checked.warnings  # shown to whoever created it (the registration policy)
     return binding

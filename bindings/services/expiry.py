@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Q
@@ -64,7 +65,7 @@ def expire_due(now: datetime | None = None) -> dict[str, int]:
         limit=batch,
     )
     for binding_id in ending:
-        work.UNBIND.send_on_commit(binding_id, job=Binding.objects.filter(pk=binding_id))
+        work.UNBIND.send_on_commit(binding_id, job=partial(Binding.objects.filter, pk=binding_id))
     result["ending"] = len(ending)
     result["cooled"] = release.finish_cooling(now)
     if any(result.values()):

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
-
 from console import jobs
 
 
@@ -30,7 +28,7 @@ class Slot:
         return task
 
     def send_on_commit(
-        self, *args: Any, job: QuerySet | None = None, **kwargs: Any
+        self, *args: Any, job: jobs.Job | None = None, **kwargs: Any
     ) -> jobs.Sending:
         """Queue the task once the current transaction commits (``console.jobs``)."""
         if self.task is None:

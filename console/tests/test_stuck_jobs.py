@@ -3,6 +3,7 @@ nothing in the UI could recover a lost bind, import or fetch)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -87,3 +88,39 @@ def test_a_binding_with_nothing_to_do_loses_its_lease_instead_of_being_sent(sent
     # then
     assert sent == []
     assert Binding.objects.get(pk=binding.pk).lease_until is None
+
+
+class _BrokerDown:
+    """A task whose broker cannot be reached."""
+
+    name = "bench.unreachable"
+
+    def apply_async(self, args, kwargs):
+        from kombu.exceptions import OperationalError
+
+        raise OperationalError("connection refused")
+
+
+@pytest.mark.embedded
+def test_jobs_queued_while_the_broker_is_down_each_lose_their_own_lease(
+    django_capture_on_commit_callbacks,
+):
+    # given three bindings leased to a worker, queued in one transaction while the broker is down,
+    # their rows given as a queryset, and as functions built in a loop (made only on failure)
+    leased = timezone.now() + timedelta(minutes=10)
+    first, second, third = (BindingFactory(lease_until=leased) for _ in range(3))
+    with django_capture_on_commit_callbacks(execute=True):
+        sendings = [
+            jobs.send_on_commit(_BrokerDown(), first.pk, job=Binding.objects.filter(pk=first.pk))
+        ]
+        sendings += [
+            jobs.send_on_commit(
+                _BrokerDown(), pk, job=functools.partial(Binding.objects.filter, pk=pk)
+            )
+            for pk in (second.pk, third.pk)
+        ]
+    # then none was queued, and each binding's lease ran out (the sweeper sends them later)
+    assert [sending.queued for sending in sendings] == [False, False, False]
+    for binding in (first, second, third):
+        binding.refresh_from_db()
+        assert binding.lease_until <= timezone.now()
