@@ -93,7 +93,7 @@ def fetch(recording_id: int) -> str | None:
         expire_overdue(now=now, ids=[recording_id])
         return None
     recording = _LOAD.first(recording_id)
-    if recording is None:  # deleted the moment after it was claimed (the application erased)
+    if recording is None:  # deleted right after its claim (its call's history was dropped)
         return None
     _discard_staged(recording)
     try:
