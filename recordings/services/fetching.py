@@ -104,9 +104,10 @@ def fetch(recording_id: int) -> str | None:
 
 
 # A fetch's own statements (the claim, the load, the lease's renewals and staging, the stored
-# mark) are prepared, not compiled by the ORM on every recording (issue 19: compiling them cost
-# several times what PostgreSQL spends answering them). They run in a worker, outside any team's
-# scope, where ``Recording.objects`` is every recording too.
+# mark, a failure written under the claim) are prepared, not compiled by the ORM for every
+# recording (issue 19: compiling them cost several times what PostgreSQL spends answering them).
+# They run in a worker, outside any team's scope, where ``Recording.objects`` is every recording
+# too.
 _CLAIM_WHERE = (
     "id = %s AND deadline > %s AND (state IN ({claimable}) OR (state = %s AND lease_until < %s))"
 ).format(claimable=", ".join(["%s"] * len(CLAIMABLE_STATES)))
@@ -290,12 +291,6 @@ def _check(recording: Recording, handle: IO[bytes], downloaded: Downloaded) -> w
     return info
 
 
-def _mine(recording: Recording, token: str):
-    return Recording.objects.filter(
-        pk=recording.pk, claim_token=token, state=RecordingState.FETCHING
-    )
-
-
 def _finish(
     recording: Recording, token: str, saved: str, downloaded: Downloaded, info: wav.WavInfo
 ) -> str:
@@ -346,14 +341,18 @@ def _finish(
 
 def _release(recording: Recording, token: str, code: str, message: str) -> None:
     """Give the claim back after a transient failure and raise for the task to retry."""
-    _mine(recording, token).update(
-        state=RecordingState.PENDING,
-        claim_token="",
-        lease_until=None,
-        last_error_code=code[:32],
-        last_error=_plain(message),
-        # Beat leaves it to the task's retries meanwhile.
-        next_attempt_at=_later(settings.RECORDINGS_REQUEUE_GRACE_SECONDS),
+    _update_mine(
+        recording.pk,
+        token,
+        {
+            "state": RecordingState.PENDING,
+            "claim_token": "",
+            "lease_until": None,
+            "last_error_code": code[:32],
+            "last_error": _plain(message),
+            # Beat leaves it to the task's retries meanwhile.
+            "next_attempt_at": _later(settings.RECORDINGS_REQUEUE_GRACE_SECONDS),
+        },
     )
     logger.info("%s: transient failure %s: %s", recording, code, message)
     raise RecordingTransientError(recording.pk, code, message)
@@ -361,14 +360,18 @@ def _release(recording: Recording, token: str, code: str, message: str) -> None:
 
 def _fail(recording: Recording, token: str, code: str, message: str) -> str:
     """A refusal or a bad file: ``failed``, tried again by beat until the deadline."""
-    _mine(recording, token).update(
-        state=RecordingState.FAILED,
-        claim_token="",
-        lease_until=None,
-        staged_name="",
-        last_error_code=code[:32],
-        last_error=_plain(message),
-        next_attempt_at=_later(settings.RECORDINGS_FAILED_RETRY_SECONDS),
+    _update_mine(
+        recording.pk,
+        token,
+        {
+            "state": RecordingState.FAILED,
+            "claim_token": "",
+            "lease_until": None,
+            "staged_name": "",
+            "last_error_code": code[:32],
+            "last_error": _plain(message),
+            "next_attempt_at": _later(settings.RECORDINGS_FAILED_RETRY_SECONDS),
+        },
     )
     logger.warning("%s failed: %s: %s", recording, code, message)
     return RecordingState.FAILED
@@ -389,14 +392,18 @@ def _gone(recording: Recording, token: str, code: str, message: str) -> str:
     else:
         return _fail(recording, token, code, message)
     with transaction.atomic():
-        lost = _mine(recording, token).update(
-            state=state,
-            claim_token="",
-            lease_until=None,
-            staged_name="",
-            last_error_code=code[:32],
-            last_error=_plain(message),
-            next_attempt_at=None,
+        lost = _update_mine(
+            recording.pk,
+            token,
+            {
+                "state": state,
+                "claim_token": "",
+                "lease_until": None,
+                "staged_name": "",
+                "last_error_code": code[:32],
+                "last_error": _plain(message),
+                "next_attempt_at": None,
+            },
         )
         if lost and state == RecordingState.EXPIRED:
             events.announce(recording.pk, "recording.lost")
