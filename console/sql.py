@@ -62,21 +62,14 @@ def prepared_cursor(*, numbered: bool = False) -> CursorWrapper:
                 cursor.kept = True
                 database._console_prepared_cursor = cursor
         cursor.in_use = True
-        cursor._query_cls = _numbered_query() if numbered else _format_query()
+        # the class's own (%s) unless asked for $n: the kept cursor serves both kinds of user
+        cursor._query_cls = _numbered_query() if numbered else type(cursor)._query_cls
         # what connection.cursor() does, with our cursor class instead of create_cursor()'s
         return database._prepare_cursor(cursor)
 
 
 # psycopg prepares a statement executed this many times even without prepare=True: never.
 _EXPLICIT_ONLY = 2**31 - 1
-
-
-@cache
-def _format_query() -> type:
-    """psycopg's query for ``%s`` placeholders (its cursors' own)."""
-    from psycopg._queries import PostgresQuery  # needs psycopg
-
-    return PostgresQuery
 
 
 @cache
