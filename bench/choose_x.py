@@ -136,7 +136,9 @@ def choose(application, a: str, b: str, city: str, loose: bool) -> tuple[float, 
 
 
 def explain(application, city: str) -> str:
-    """EXPLAIN ANALYZE of the choice statement exactly as the PostgreSQL path sends it."""
+    """EXPLAIN ANALYZE of the choice statement as the PostgreSQL path sends it: prepared, so
+    with the generic plan PostgreSQL may settle on after five runs (forced here, the worst case;
+    ``bindings.pool`` runs it through ``console.sql.prepared_cursor``)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -151,12 +153,25 @@ def explain(application, city: str) -> str:
         lock="FOR UPDATE OF n SKIP LOCKED",
     )
     parties = ["+8613800000000", "+8613900000000"]
+    now = timezone.now()
+    params = [application.pk, now, now, city, application.pk, parties, parties]
+    types = ["bigint", "timestamptz", "timestamptz", "text", "bigint", "text[]", "text[]"]
+    pieces = sql.split("%s")
+    if len(pieces) != len(params) + 1:
+        raise SystemExit(f"choose_x: the choice takes {len(pieces) - 1} values, not {len(params)}")
+    numbered = "".join(
+        piece + (f"${index}" if index <= len(params) else "")
+        for index, piece in enumerate(pieces, start=1)
+    )
+    marks = ", ".join(["%s"] * len(params))
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE choose_x_plan ({', '.join(types)}) AS {numbered}")
         cursor.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql,
-            [application.pk, timezone.now(), city, application.pk, parties, parties],
+            f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE choose_x_plan ({marks})", params
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE choose_x_plan")
         transaction.set_rollback(True)
     return plan
 

@@ -37,6 +37,7 @@ from bindings.choices import (
 )
 from bindings.cities import province_of
 from bindings.models import Binding, XNumber
+from console.sql import prepared_cursor
 
 # Advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
 _PARTY_LOCK = 0x50_4E_01  # one real number of one application
@@ -278,7 +279,11 @@ def _take_postgresql(application, role, tier, narrowed, now, parties, passed, sk
         tier_sql = f"{tier_sql} AND {role.prefer_sql}"
     parties_sql, parties_params = parties.sql() if parties is not None else ("", [])
     lock = "FOR UPDATE OF n SKIP LOCKED" if skip_locked else "FOR UPDATE OF n"
-    with connection.cursor() as cursor:
+    # Prepared and bound on the server (console.sql): for every binding made, Django's cursor
+    # wrote each value into the text on the client and PostgreSQL planned both statements anew
+    # (issue 19). They stay two statements: the claim's check of the parties needs a snapshot
+    # taken after the SELECT locked the number, to see a binding committed meanwhile.
+    with prepared_cursor() as cursor:
         for _attempt in range(20):
             sql = _SELECT_SQL.format(
                 capacity=role.capacity_sql,
