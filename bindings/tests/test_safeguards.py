@@ -324,9 +324,10 @@ def test_an_administrator_ends_a_rest_by_hand_and_its_alert_resolves(axb, client
     assert AuditLog.objects.filter(target_type__model="xnumber", details__rest="ended").exists()
 
 
-def test_the_compiled_checks_and_the_scoped_managers_decide_alike(axb):
-    """Outside a team's scope check() runs its queries compiled once (console.sql.CompiledQuery);
-    under one the scoped managers decide. Both must answer every case alike."""
+def test_the_one_statement_and_the_scoped_managers_decide_alike(axb):
+    """Outside a team's scope on PostgreSQL check() reads everything in one prepared statement
+    (the ORM on SQLite); under a scope the scoped managers decide. Both must answer every case
+    alike, under each registration policy."""
     modes_axb = modes.of("AXB")
     other = ApplicationFactory(mode="AXB")
     tone(axb, "wait.wav")
@@ -337,7 +338,18 @@ def test_the_compiled_checks_and_the_scoped_managers_decide_alike(axb):
     safeguards.blacklist_number("+8613800000777", "fraud")  # every application
     safeguards.blacklist_number("+8613800000888", "old", expires_at=timezone.now())
     safeguards.blacklist_number("+8613900000999", "elsewhere", application=other)
-    ApplicationPolicy.objects.create(application=axb, registration_policy=RegistrationPolicy.WARN)
+    safeguards.blacklist_number("+8613900000555", "second", application=axb)
+    safeguards.blacklist_number("+8613800000555", "first", application=other)  # not axb's
+    safeguards.blacklist_number("+8613800000444", "a and b", application=axb)
+    ANumberRegistration.objects.create(
+        application=axb, number="+8613800000321", state=RegistrationState.REGISTERED
+    )
+    ANumberRegistration.objects.create(
+        application=other, number="+8613800000322", state=RegistrationState.REGISTERED
+    )
+    policy = ApplicationPolicy.objects.create(
+        application=axb, registration_policy=RegistrationPolicy.WARN
+    )
     cases = [
         {"a_number": A, "b_number": B},
         {"a_number": A, "b_number": "+8613900000666"},
@@ -348,6 +360,10 @@ def test_the_compiled_checks_and_the_scoped_managers_decide_alike(axb):
         {"a_number": A, "b_number": B, "caller_hint_tone": "wait.wav"},
         {"a_number": A, "b_number": B, "caller_hint_tone": "pending.wav"},
         {"a_number": A, "b_number": B, "callee_hint_tone": "others.wav"},
+        {"a_number": "+8613800000555", "b_number": "+8613900000555"},
+        {"a_number": "+8613800000444", "b_number": "+8613900000666"},
+        {"a_number": "+8613800000321", "b_number": B},
+        {"a_number": "+8613800000322", "b_number": B},
     ]
 
     def outcome(values):
@@ -372,6 +388,23 @@ def test_the_compiled_checks_and_the_scoped_managers_decide_alike(axb):
         "passed",
         "refused",
         "refused",
+        "refused",
+        "refused",
+        "passed",
+        "passed",
     ]
     assert compiled[0][2]["callee_hint_tone"] == "wait_default.wav"
     assert len(compiled[0][1]) == 1  # the warn policy's warning
+    assert compiled[9][2] == "b_number"  # A's entry is another application's
+    assert compiled[10][2] == "a_number"  # both listed: the newest entry names the field
+    assert compiled[11][1] == []  # registered: no warning
+    assert len(compiled[12][1]) == 1  # registered with another application only
+    for registration_policy in (RegistrationPolicy.REFUSE, RegistrationPolicy.OFF):
+        policy.registration_policy = registration_policy
+        policy.save()
+        compiled = [outcome(case) for case in cases]
+        with teams.scoped(frozenset({axb.pk})):
+            assert [outcome(case) for case in cases] == compiled
+        refused_unregistered = [result[1] == "a_unregistered" for result in compiled]
+        assert any(refused_unregistered) == (registration_policy == RegistrationPolicy.REFUSE)
+        assert not any(result[0] == "passed" and result[1] for result in compiled)
