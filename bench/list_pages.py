@@ -79,12 +79,12 @@ def tables_sql(rows: int, x_numbers: int, apps: list[int], binding_type: int) ->
         "bindings_xnumber": f"""
             INSERT INTO bindings_xnumber (number, application_id, city_code, province,
                 platform_status, platform_cause, state, binding_count, y_binding_count,
-                created_at, updated_at)
+                rest_reason, created_at, updated_at)
             SELECT '+86170' || lpad(g::text, 8, '0'), {app}, '0' || (750 + g % 50)::text, '',
                 CASE WHEN r2 < 0.97 THEN '5' ELSE '9' END, '',
                 CASE WHEN r2 < 0.6 THEN 'in_use' WHEN r2 < 0.95 THEN 'available'
                      WHEN r2 < 0.98 THEN 'cooling' ELSE 'retired' END,
-                floor(r3 * 20)::int, 0, now(), now()
+                floor(r3 * 20)::int, 0, '', now(), now()
             FROM (SELECT g, random() r1, random() r2, random() r3
                   FROM generate_series({{start}}, {{end}}) g) s""",
         "bindings_binding": f"""
@@ -124,12 +124,12 @@ def tables_sql(rows: int, x_numbers: int, apps: list[int], binding_type: int) ->
                   FROM generate_series({{start}}, {{end}}) g) s""",
         "console_auditlog": f"""
             INSERT INTO console_auditlog (at, username, ip_address, action, target_type_id,
-                target_id, target_repr, details)
+                target_id, target_repr, details, chain_hash)
             SELECT now() - ({rows} - g) * interval '30 seconds',
                 'user' || floor(r1 * {USERS})::int, '10.0.0.1',
                 (ARRAY['create','create','create','end','end','reveal','modify','play',
                        'download','sync'])[1 + floor(r2 * 10)::int],
-                {binding_type}, (1 + g % {rows})::text, 'AXB #' || (1 + g % {rows}), '{{}}'
+                {binding_type}, (1 + g % {rows})::text, 'AXB #' || (1 + g % {rows}), '{{}}', ''
             FROM (SELECT g, random() r1, random() r2
                   FROM generate_series({{start}}, {{end}}) g) s""",
         "console_delivery": f"""
