@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import pkgutil
 import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# BENCH_RESULTS: another folder for the JSON results (the smoke test's runs, which must not
+# replace the published ones).
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def available() -> list[str]:
