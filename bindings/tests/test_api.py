@@ -294,7 +294,7 @@ def test_modify_and_end_go_through_the_services(platform, api_client):
     assert AuditLog.objects.filter(username=f"api:{client.api_key.name}").count() == 3
 
 
-def test_over_the_rate_limit_it_answers_429_with_retry_after(platform, api_client):
+def test_over_the_rate_limit_it_answers_429_with_retry_after(platform, api_client, one_rate_window):
     client = api_client([platform.application("AXB")], [READ], rate_per_minute=3)
     codes = [client.get("/api/v1/bindings/").status_code for _ in range(4)]
     assert codes[:3] == [200, 200, 200]

@@ -101,7 +101,9 @@ def test_the_signed_url_serves_ranges_without_a_key_and_audits_as_the_key(api_cl
     assert all(row.user is None for row in rows)
 
 
-def test_the_signed_url_spends_the_rate_limit_of_the_key_that_asked_for_it(api_client):
+def test_the_signed_url_spends_the_rate_limit_of_the_key_that_asked_for_it(
+    api_client, one_rate_window
+):
     application = ApplicationFactory()
     recording = make_stored_recording(application, talk=12)
     client = api_client([application], [READ], rate_per_minute=3)
