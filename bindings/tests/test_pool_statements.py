@@ -8,19 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from bindings import services
 from bindings.tests.factories import XNumberFactory
+from console.testing import prepared_statements
 from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.postgres_only, pytest.mark.django_db]
-
-
-def _prepared_on_the_server() -> list[str]:
-    with connection.cursor() as cursor:  # Django's own cursor: never prepared
-        cursor.execute(
-            "SELECT statement FROM pg_prepared_statements "
-            "WHERE statement LIKE %s AND NOT from_sql ORDER BY statement",
-            ["%bindings_xnumber%"],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def test_x_is_chosen_and_claimed_by_statements_prepared_once_and_bound_on_the_server():
@@ -46,7 +37,7 @@ def test_x_is_chosen_and_claimed_by_statements_prepared_once_and_bound_on_the_se
     # the values travelled apart from the text ($n), not written into it on the client
     assert all("$1" in text and "+86138" not in text for text in choices + claims)
     # one statement each on the server for the three bindings, planned once
-    prepared = _prepared_on_the_server()
+    prepared = prepared_statements("%bindings_xnumber%")
     assert len(prepared) == 2
     assert any("FOR UPDATE OF n SKIP LOCKED" in text for text in prepared)
     assert any(text.lstrip().startswith("UPDATE bindings_xnumber SET") for text in prepared)

@@ -374,11 +374,11 @@ def test_the_one_statement_and_the_scoped_managers_decide_alike(axb):
             return ("refused", refusal.rule, refusal.field, refusal.message)
         return ("passed", checked.warnings, values)
 
-    compiled = [outcome(case) for case in cases]
+    at_once = [outcome(case) for case in cases]
     with teams.scoped(frozenset({axb.pk})):
         scoped = [outcome(case) for case in cases]
-    assert compiled == scoped
-    assert [result[0] for result in compiled] == [
+    assert at_once == scoped
+    assert [result[0] for result in at_once] == [
         "passed",
         "refused",
         "refused",
@@ -393,18 +393,18 @@ def test_the_one_statement_and_the_scoped_managers_decide_alike(axb):
         "passed",
         "passed",
     ]
-    assert compiled[0][2]["callee_hint_tone"] == "wait_default.wav"
-    assert len(compiled[0][1]) == 1  # the warn policy's warning
-    assert compiled[9][2] == "b_number"  # A's entry is another application's
-    assert compiled[10][2] == "a_number"  # both listed: the newest entry names the field
-    assert compiled[11][1] == []  # registered: no warning
-    assert len(compiled[12][1]) == 1  # registered with another application only
+    assert at_once[0][2]["callee_hint_tone"] == "wait_default.wav"
+    assert len(at_once[0][1]) == 1  # the warn policy's warning
+    assert at_once[9][2] == "b_number"  # A's entry is another application's
+    assert at_once[10][2] == "a_number"  # both listed: the newest entry names the field
+    assert at_once[11][1] == []  # registered: no warning
+    assert len(at_once[12][1]) == 1  # registered with another application only
     for registration_policy in (RegistrationPolicy.REFUSE, RegistrationPolicy.OFF):
         policy.registration_policy = registration_policy
         policy.save()
-        compiled = [outcome(case) for case in cases]
+        at_once = [outcome(case) for case in cases]
         with teams.scoped(frozenset({axb.pk})):
-            assert [outcome(case) for case in cases] == compiled
-        refused_unregistered = [result[1] == "a_unregistered" for result in compiled]
+            assert [outcome(case) for case in cases] == at_once
+        refused_unregistered = [result[1] == "a_unregistered" for result in at_once]
         assert any(refused_unregistered) == (registration_policy == RegistrationPolicy.REFUSE)
-        assert not any(result[0] == "passed" and result[1] for result in compiled)
+        assert not any(result[0] == "passed" and result[1] for result in at_once)

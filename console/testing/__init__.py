@@ -85,3 +85,17 @@ def failing(message: str) -> Callable[..., object]:
         raise RuntimeError(message)
 
     return apply
+
+
+def prepared_statements(like: str) -> list[str]:
+    """The statements this connection prepared on the server (``console.sql.prepared_cursor``)
+    whose text matches the SQL pattern ``like``, in order (PostgreSQL only)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # Django's own cursor: never prepared
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND NOT from_sql ORDER BY statement",
+            [like],
+        )
+        return [row[0] for row in cursor.fetchall()]

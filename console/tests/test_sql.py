@@ -25,6 +25,7 @@ from bindings.tests.factories import BindingFactory
 from console import sql
 from console.choices import AuditAction
 from console.models import Application, AuditLog
+from console.testing import prepared_statements
 from console.testing.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -149,13 +150,7 @@ def test_a_statement_of_the_prepared_cursor_is_prepared_once_on_the_server_and_s
     statement = "SELECT %s::int + 1 AS prepared_once_marker"
 
     def prepared_here() -> list[str]:
-        with connection.cursor() as cursor:  # Django's own cursor: never prepared
-            cursor.execute(
-                "SELECT statement FROM pg_prepared_statements "
-                "WHERE statement LIKE %s AND NOT from_sql",
-                ["%prepared_once_marker%"],
-            )
-            return [row[0] for row in cursor.fetchall()]
+        return prepared_statements("%prepared_once_marker%")
 
     assert prepared_here() == []
     with CaptureQueriesContext(connection) as queries:
