@@ -23,19 +23,26 @@ import queue
 import threading
 import time
 
+from bench import _cost
 from bindings import benchmarking
 
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench api_create")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_api"))
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/4")
-    parser.add_argument("--queue", default="bench_api")
+    parser.add_argument("--database", help="default: a database of the run's own, dropped after")
+    parser.add_argument("--redis", help="default: a Redis database claimed for the run")
+    parser.add_argument("--queue", help="default: a queue name of the run's own")
     parser.add_argument("--bindings", type=int, default=1500, help="per path")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--numbers", type=int, default=4000)
     parser.add_argument("--keep", action="store_true")
-    return parser.parse_args(args)
+    options = parser.parse_args(args)
+    # Two runs on one server never meet: each has its own database, Redis database and queue
+    # (the queue is purged at the end, which would drop another run's binds).
+    name = _cost.run_name("bench_api")
+    options.database = options.database or benchmarking.database_url(name)
+    options.queue = options.queue or name
+    return options
 
 
 def postgres_pids() -> list[int]:
@@ -56,6 +63,12 @@ def cpu_of(pids: list[int]) -> float:
 
 def run(args: list[str]) -> dict:
     options = parse(args)
+    with _cost.OwnRedis(options.redis) as redis_url:
+        options.redis = redis_url
+        return _run(options)
+
+
+def _run(options: argparse.Namespace) -> dict:
     benchmarking.configure(options.database, redis_url=options.redis, queue=options.queue)
     benchmarking.recreate_database(options.database)
     try:

@@ -1,7 +1,8 @@
 """Choosing X in a big pool: 10,000 X numbers and 1,000,000 bindings in PostgreSQL.
 
-A separate database (``bench_bind`` by default) is created, loaded with COPY, analysed, measured
-and dropped. One choice is what ``services.create_binding`` does for an AXB binding: lock the least
+A separate database (the run's own, ``bench_choose_<pid>_<random>``, unless ``--database``) is
+created, loaded with COPY, analysed, measured and dropped; its Redis database is claimed for the
+run. One choice is what ``services.create_binding`` does for an AXB binding: lock the least
 loaded usable X of the city that carries neither A nor B (``SELECT … FOR UPDATE SKIP LOCKED``),
 re-check that under the lock and count the binding, in its own committed transaction (as in
 production: the least loaded number moves on). Measured: strict choices in a city, loose choices
@@ -20,6 +21,7 @@ import random
 import time
 from datetime import timedelta
 
+from bench import _cost
 from bindings import benchmarking
 
 # 20 cities in 8 provinces; 0756 (Zhuhai, Guangdong) has no numbers: loose choices fall back.
@@ -49,12 +51,15 @@ CITIES = [
 
 def parse(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench choose_x")
-    parser.add_argument("--database", default=benchmarking.database_url("bench_bind"))
+    parser.add_argument("--database", help="default: a database of the run's own, dropped after")
+    parser.add_argument("--redis", help="default: a Redis database claimed for the run")
     parser.add_argument("--numbers", type=int, default=10_000)
     parser.add_argument("--bindings", type=int, default=1_000_000)
     parser.add_argument("--choices", type=int, default=2000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    return parser.parse_args(args)
+    options = parser.parse_args(args)
+    options.database = options.database or benchmarking.database_url(_cost.run_name("bench_choose"))
+    return options
 
 
 def load(options: argparse.Namespace) -> dict:
@@ -178,7 +183,12 @@ def explain(application, city: str) -> str:
 
 def run(args: list[str]) -> dict:
     options = parse(args)
-    benchmarking.configure(options.database)
+    with _cost.OwnRedis(options.redis) as redis_url:
+        return _run(options, redis_url)
+
+
+def _run(options: argparse.Namespace, redis_url: str) -> dict:
+    benchmarking.configure(options.database, redis_url=redis_url, queue=_cost.run_name("bench"))
     benchmarking.recreate_database(options.database)
     try:
         benchmarking.setup_django()

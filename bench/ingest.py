@@ -63,6 +63,8 @@ def database_url() -> str:
 
 
 def bench_env() -> dict[str, str]:
+    if REDIS_URL is None:  # a fixed default would let two runs at once flush each other's
+        raise RuntimeError("claim the run's Redis database first (bench._cost.OwnRedis)")
     return {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -72,8 +74,8 @@ def bench_env() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEY": "3q2-7wDZ9cN0c1XH0GQyT8bSHrYl5J2vKQ8tZp0uW6A=",
         "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REDIS_URL": REDIS_URL or "redis://127.0.0.1:6379/12",
-        "CACHE_URL": REDIS_URL or "redis://127.0.0.1:6379/12",
+        "REDIS_URL": REDIS_URL,
+        "CACHE_URL": REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "PYTHONPATH": str(REPO),

@@ -1,8 +1,10 @@
 """Every list page at 1,000,000 rows (issue #7): p50/p95 of each page and the plan of its query.
 
-``python -m bench list_pages [--rows 1000000] [--x-numbers 100000] [--repeat 10] [--keep|--reuse]``
+``python -m bench list_pages [--rows 1000000] [--x-numbers 100000] [--repeat 10] [--keep]
+[--reuse --database NAME]``
 
-1. Creates the database ``bench_lists`` (dropped first and at the end unless ``--keep``) on the
+1. Creates a database of the run's own, ``bench_lists_<pid>_<random>`` (or ``--database``'s;
+   dropped at the end unless ``--keep``; ``--reuse --database NAME`` measures a kept one), on the
    PostgreSQL of ``BENCH_POSTGRES_URL`` (default ``postgres://postgres@127.0.0.1:5432/postgres``),
    migrates it and fills it server-side (``INSERT … SELECT … generate_series``, indexes dropped
    for the load and rebuilt from their own definitions, foreign-key triggers off): ``--rows``
@@ -31,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+from bench import _cost
+from bench import ingest as _ingest
 from bench.ingest import (
     ADMIN_URL,
     admin_sql,
@@ -43,7 +47,7 @@ from bench.ingest import (
 logger = logging.getLogger("bench.list_pages")
 
 REPO = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_lists"
+DB_NAME = ""  # the run's own (run()), or --database
 CHUNK = 250_000
 CALLERS = 1_000_000
 USERS = 200
@@ -424,15 +428,35 @@ def measure(client, path: str, params) -> tuple[float, int, list[dict[str, Any]]
 
 
 def run(args: list[str]) -> dict[str, Any]:
+    global DB_NAME
     parser = argparse.ArgumentParser(prog="python -m bench list_pages")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--x-numbers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--only", default="", help="only the pages whose name contains this")
+    parser.add_argument(
+        "--database", help="database name (default: one of the run's own, dropped at the end)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="reuse a kept database: no load")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
+    )
     options = parser.parse_args(args)
+    if options.reuse and not options.database:
+        parser.error("--reuse needs --database (the name a --keep run printed)")
+    # Two runs on one server never meet: a database and a Redis database of the run's own.
+    DB_NAME = options.database or _cost.run_name("bench_lists")
+    claim = None
+    if _ingest.REDIS_URL is None:
+        _ingest.REDIS_URL, claim = _cost.claim_redis_db()
+    try:
+        return _run(options, args)
+    finally:
+        if claim is not None:
+            _cost.release_redis_db(_ingest.REDIS_URL, claim)
 
+
+def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
     create_database(DB_NAME, env(), reuse=options.reuse)
     setup_django(env())
     from django.contrib.auth.models import User
@@ -506,6 +530,7 @@ def run(args: list[str]) -> dict[str, Any]:
         "command": "python -m bench list_pages " + " ".join(args),
         "machine": f"{os.cpu_count()} cores",
         "load_average": [round(v, 2) for v in os.getloadavg()],
+        "database": DB_NAME + (" (kept)" if options.keep else ""),
         "rows": options.rows,
         "x_numbers": options.x_numbers,
         "requests_per_scenario": options.repeat,

@@ -24,11 +24,15 @@ def database_url(name: str, server: str = DEFAULT_SERVER) -> str:
 def configure(
     database: str,
     *,
-    redis_url: str = "redis://127.0.0.1:6379/12",
-    queue: str = "bench",
+    redis_url: str,
+    queue: str,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Environment of a benchmark process (and of the workers it starts); set before Django."""
+    """Environment of a benchmark process (and of the workers it starts); set before Django.
+
+    No default Redis database or queue: each run passes its own (``bench._cost.OwnRedis``,
+    ``run_name``), so two runs on one machine never purge or consume each other's messages.
+    """
     from cryptography.fernet import Fernet
 
     env = {

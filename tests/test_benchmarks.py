@@ -10,6 +10,7 @@ about its results (counts, digests, states, the rows matching their filter) held
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from bench import _cost
 from bench.__main__ import available
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -50,10 +50,6 @@ TINY: dict[str, str] = {
     "webhook_delivery": "--events 100",
 }
 
-# Benchmarks whose database (and, for api_create, Redis database and queue) default to a fixed
-# name: given one of this run's own, so that two runs on one server never meet.
-OWN_NAMES = {"choose_x", "api_create"}
-
 
 def test_every_benchmark_has_a_tiny_size():
     assert sorted(TINY) == available()
@@ -65,13 +61,8 @@ def test_the_benchmark_runs_and_its_checks_hold(name, tmp_path):
     args = TINY[name].split()
     published = REPO / "bench" / "results" / f"{name}.json"
     before = published.read_bytes() if published.exists() else None
-    claim = None
-    if name in OWN_NAMES:
-        database = _cost.run_name(f"bench_smoke_{name}")
-        args += ["--database", f"postgres://postgres@127.0.0.1:5432/{database}"]
-    if name == "api_create":
-        redis_url, claim = _cost.claim_redis_db()
-        args += ["--redis", redis_url, "--queue", _cost.run_name("bench_smoke_api")]
+    # Each benchmark picks its own database, Redis database and queue (as from a shell): none
+    # is passed here, so a benchmark falling back on a fixed name would meet the CI run's twin.
     # What the benchmark sees is what a shell gives it: the test run's own database, Redis and
     # Django settings stay out of it.
     env = {
@@ -80,19 +71,15 @@ def test_the_benchmark_runs_and_its_checks_hold(name, tmp_path):
         if key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
     }
     env["BENCH_RESULTS"] = str(tmp_path)
-    try:
-        finished = subprocess.run(
-            [sys.executable, "-m", "bench", name, *args],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=840,
-            check=False,
-        )
-    finally:
-        if claim is not None:
-            _cost.release_redis_db(redis_url, claim)
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", name, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=840,
+        check=False,
+    )
     assert finished.returncode == 0, finished.stderr[-4000:]
     result = json.loads((tmp_path / f"{name}.json").read_text())
     assert result["benchmark"] == name
@@ -100,3 +87,27 @@ def test_the_benchmark_runs_and_its_checks_hold(name, tmp_path):
         assert result["correct"] is True, result
     # the published result is left as it was
     assert (published.read_bytes() if published.exists() else None) == before
+
+
+@pytest.mark.parametrize("name", ["api_create", "choose_x"])
+def test_two_runs_never_share_a_database_redis_database_or_queue(name):
+    """Their names were fixed (``bench_api``, Redis database 4, ``bench_bind``): two runs at
+    once dropped each other's database and purged each other's queue."""
+    module = importlib.import_module(f"bench.{name}")
+    first, second = module.parse([]), module.parse([])
+    assert first.database != second.database
+    assert first.redis is None  # claimed for the run when it starts (bench._cost.OwnRedis)
+    if name == "api_create":
+        assert first.queue != second.queue
+    given = module.parse(["--database", "postgres://postgres@127.0.0.1:5432/mine"])
+    assert given.database.endswith("/mine")
+
+
+def test_the_ingest_environment_wants_a_claimed_redis_database(monkeypatch):
+    from bench import ingest
+
+    monkeypatch.setattr(ingest, "REDIS_URL", None)
+    with pytest.raises(RuntimeError, match="Redis database"):
+        ingest.bench_env()
+    monkeypatch.setattr(ingest, "REDIS_URL", "redis://127.0.0.1:6379/13")
+    assert ingest.bench_env()["CACHE_URL"] == "redis://127.0.0.1:6379/13"
