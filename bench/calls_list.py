@@ -469,14 +469,11 @@ def run(args: list[str]) -> dict[str, Any]:
     if options.reuse and not options.database:
         parser.error("--reuse needs --database (the name a --keep run printed)")
     DB_NAME = options.database or _cost.run_name("bench_calls")
-    claim = None
-    if _ingest.REDIS_URL is None:  # a Redis database of the run's own (sessions, cache)
-        _ingest.REDIS_URL, claim = _cost.claim_redis_db()
-    try:
+    with _cost.OwnRedis(
+        _ingest.REDIS_URL
+    ) as redis_url:  # a Redis database of the run's own (sessions, cache)
+        _ingest.REDIS_URL = redis_url
         return _run(options, args)
-    finally:
-        if claim is not None:
-            _cost.release_redis_db(_ingest.REDIS_URL, claim)
 
 
 def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:

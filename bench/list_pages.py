@@ -446,14 +446,9 @@ def run(args: list[str]) -> dict[str, Any]:
         parser.error("--reuse needs --database (the name a --keep run printed)")
     # Two runs on one server never meet: a database and a Redis database of the run's own.
     DB_NAME = options.database or _cost.run_name("bench_lists")
-    claim = None
-    if _ingest.REDIS_URL is None:
-        _ingest.REDIS_URL, claim = _cost.claim_redis_db()
-    try:
+    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
+        _ingest.REDIS_URL = redis_url
         return _run(options, args)
-    finally:
-        if claim is not None:
-            _cost.release_redis_db(_ingest.REDIS_URL, claim)
 
 
 def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:

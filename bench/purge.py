@@ -65,14 +65,9 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=1000, help="RETENTION_BATCH")
     options = parser.parse_args(args)
     _list.DB_NAME = _cost.run_name("bench_purge")
-    claim = None
-    if _ingest.REDIS_URL is None:
-        _ingest.REDIS_URL, claim = _cost.claim_redis_db()
-    try:
+    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
+        _ingest.REDIS_URL = redis_url
         return _run(options, args)
-    finally:
-        if claim is not None:
-            _cost.release_redis_db(_ingest.REDIS_URL, claim)
 
 
 def _run(options: argparse.Namespace, args: list[str]) -> dict[str, Any]:
