@@ -469,9 +469,8 @@ def run(args: list[str]) -> dict[str, Any]:
     if options.reuse and not options.database:
         parser.error("--reuse needs --database (the name a --keep run printed)")
     DB_NAME = options.database or _cost.run_name("bench_calls")
-    with _cost.OwnRedis(
-        _ingest.REDIS_URL
-    ) as redis_url:  # a Redis database of the run's own (sessions, cache)
+    # a Redis database of the run's own (sessions, cache)
+    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
         _ingest.REDIS_URL = redis_url
         return _run(options, args)
 
