@@ -22,6 +22,7 @@ the machine: :func:`shared_cpu_seconds` reports them apart, never inside a bench
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import threading
@@ -34,6 +35,24 @@ TICK = os.sysconf("SC_CLK_TCK")
 def run_name(prefix: str) -> str:
     """A name no other run uses at the same time (databases, queues, worker names)."""
     return f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def add_database_options(parser: argparse.ArgumentParser, keep: str = "") -> None:
+    """``--database``, ``--keep`` and ``--reuse``: a benchmark whose load is worth keeping."""
+    parser.add_argument(
+        "--database", help="database name (default: one of the run's own, dropped at the end)"
+    )
+    parser.add_argument("--keep", action="store_true", help=f"keep the database afterwards{keep}")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
+    )
+
+
+def database_name(parser: argparse.ArgumentParser, options: argparse.Namespace, prefix: str) -> str:
+    """``--database``'s name, else one of the run's own; ``--reuse`` needs ``--database``."""
+    if options.reuse and not options.database:
+        parser.error("--reuse needs --database (the name a --keep run printed)")
+    return options.database or run_name(prefix)
 
 
 def _stat(pid: int) -> tuple[int, float] | None:

@@ -456,22 +456,10 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--only", help="only the scenarios whose name contains this (e.g. 'month')")
     parser.add_argument("--users", type=int, default=1, help="concurrent users (threads)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn sync workers")
-    parser.add_argument(
-        "--database", help="database name (default: one of the run's own, dropped at the end)"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the database afterwards (for EXPLAIN)"
-    )
-    parser.add_argument(
-        "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
-    )
+    _cost.add_database_options(parser, keep=" (for EXPLAIN)")
     options = parser.parse_args(args)
-    if options.reuse and not options.database:
-        parser.error("--reuse needs --database (the name a --keep run printed)")
-    DB_NAME = options.database or _cost.run_name("bench_calls")
-    # a Redis database of the run's own (sessions, cache)
-    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
-        _ingest.REDIS_URL = redis_url
+    DB_NAME = _cost.database_name(parser, options, "bench_calls")
+    with _ingest.own_redis():  # sessions and the cache: the run's own
         return _run(options, args)
 
 

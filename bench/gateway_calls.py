@@ -28,8 +28,7 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--calls", type=int, default=1000)
     options = parser.parse_args(args)
     base.DB_NAME = _cost.run_name("bench_gateway")
-    with _cost.OwnRedis(os.environ.get("BENCH_REDIS_URL")) as redis_url:
-        base.REDIS_URL = redis_url
+    with base.own_redis():
         try:
             return {
                 "command": "python -m bench gateway_calls " + " ".join(args),

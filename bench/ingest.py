@@ -28,6 +28,7 @@ Prints and writes ``bench/results/ingest.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,20 @@ PER_PUSH = 50
 
 def database_url() -> str:
     return urlparse(ADMIN_URL)._replace(path=f"/{DB_NAME}").geturl()
+
+
+@contextlib.contextmanager
+def own_redis() -> Iterator[str]:
+    """:func:`bench_env`'s Redis database for the block: ``BENCH_REDIS_URL``'s, or one claimed
+    for the run and given back at the end (``bench._cost.OwnRedis``)."""
+    global REDIS_URL
+    given = REDIS_URL
+    with _cost.OwnRedis(given) as url:
+        REDIS_URL = url
+        try:
+            yield url
+        finally:
+            REDIS_URL = given
 
 
 def bench_env() -> dict[str, str]:
@@ -445,7 +461,6 @@ def breakdown(bodies: list[bytes]) -> dict[str, float]:
 
 
 def run(args: list[str]) -> dict[str, Any]:
-    global REDIS_URL
     parser = argparse.ArgumentParser(prog="python -m bench ingest")
     parser.add_argument("--pushes", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=10, help="HTTP/COPY alternations")
@@ -474,24 +489,20 @@ def run(args: list[str]) -> dict[str, Any]:
     if options.pushes % options.rounds:
         parser.error("--pushes must be a multiple of --rounds")
 
-    claim = None
-    if REDIS_URL is None:
-        REDIS_URL, claim = _cost.claim_redis_db()
     load_before = [round(x, 2) for x in os.getloadavg()]
     try:
-        return {
-            "command": "python -m bench ingest " + " ".join(args),
-            "machine": f"{os.cpu_count()} cores",
-            "database": DB_NAME,
-            "redis": REDIS_URL,
-            "load_average_before": load_before,
-            **measure(options),
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        }
+        with own_redis() as redis_url:
+            return {
+                "command": "python -m bench ingest " + " ".join(args),
+                "machine": f"{os.cpu_count()} cores",
+                "database": DB_NAME,
+                "redis": redis_url,
+                "load_average_before": load_before,
+                **measure(options),
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            }
     finally:
         admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        if claim is not None:
-            _cost.release_redis_db(REDIS_URL, claim)
 
 
 def measure(options: argparse.Namespace) -> dict[str, Any]:

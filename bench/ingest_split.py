@@ -73,8 +73,7 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--batches", type=int, default=6)
     options = parser.parse_args(args)
     base.DB_NAME = _cost.run_name("bench_split")
-    with _cost.OwnRedis(os.environ.get("BENCH_REDIS_URL")) as redis_url:
-        base.REDIS_URL = redis_url
+    with base.own_redis():
         try:
             return {
                 "command": "python -m bench ingest_split " + " ".join(args),

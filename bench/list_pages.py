@@ -434,20 +434,11 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--x-numbers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--only", default="", help="only the pages whose name contains this")
-    parser.add_argument(
-        "--database", help="database name (default: one of the run's own, dropped at the end)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--reuse", action="store_true", help="reuse a database kept by --keep: skip the load"
-    )
+    _cost.add_database_options(parser)
     options = parser.parse_args(args)
-    if options.reuse and not options.database:
-        parser.error("--reuse needs --database (the name a --keep run printed)")
     # Two runs on one server never meet: a database and a Redis database of the run's own.
-    DB_NAME = options.database or _cost.run_name("bench_lists")
-    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
-        _ingest.REDIS_URL = redis_url
+    DB_NAME = _cost.database_name(parser, options, "bench_lists")
+    with _ingest.own_redis():  # sessions and the cache: the run's own
         return _run(options, args)
 
 

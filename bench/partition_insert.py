@@ -52,8 +52,7 @@ def run(args: list[str]) -> dict[str, Any]:
     options = parser.parse_args(args)
     _ingest.DB_NAME = _cost.run_name("bench_partins")
     try:
-        with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:  # Django's cache: the run's own
-            _ingest.REDIS_URL = redis_url
+        with _ingest.own_redis():  # Django's cache: the run's own
             return _measure(options)
     finally:
         _ingest.admin_sql(f'DROP DATABASE IF EXISTS "{_ingest.DB_NAME}" WITH (FORCE)')

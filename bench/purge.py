@@ -65,8 +65,7 @@ def run(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=1000, help="RETENTION_BATCH")
     options = parser.parse_args(args)
     _list.DB_NAME = _cost.run_name("bench_purge")
-    with _cost.OwnRedis(_ingest.REDIS_URL) as redis_url:
-        _ingest.REDIS_URL = redis_url
+    with _ingest.own_redis():  # sessions and the cache: the run's own
         return _run(options, args)
 
 

@@ -111,3 +111,22 @@ def test_the_ingest_environment_wants_a_claimed_redis_database(monkeypatch):
         ingest.bench_env()
     monkeypatch.setattr(ingest, "REDIS_URL", "redis://127.0.0.1:6379/13")
     assert ingest.bench_env()["CACHE_URL"] == "redis://127.0.0.1:6379/13"
+
+
+def test_a_run_claims_its_own_redis_database_and_gives_it_back(monkeypatch):
+    import redis
+
+    from bench import _cost, ingest
+
+    monkeypatch.setattr(ingest, "REDIS_URL", None)
+    with ingest.own_redis() as url:
+        assert ingest.bench_env()["REDIS_URL"] == url
+        client = redis.Redis.from_url(url)
+        ours = client.get(_cost.CLAIM_KEY)
+        assert ours  # claimed, in the database itself
+        with ingest.own_redis() as nested:  # already one of its own: the same, not another
+            assert nested == url
+        assert client.get(_cost.CLAIM_KEY) == ours  # the nested block gave nothing back
+    assert ingest.REDIS_URL is None
+    assert client.get(_cost.CLAIM_KEY) != ours  # given back (another run may hold it since)
+    client.close()
